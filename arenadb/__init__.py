@@ -1,0 +1,30 @@
+"""arenadb: the database, and the command-line tool that manages it, for LLM-agent arenas.
+
+The package root stays import-light (the CLI imports it on every start); the library API is
+loaded on first use of one of its names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+# Public name -> module that defines it; imported lazily by __getattr__.
+_LAZY = {
+    "Settings": "arenadb.config",
+    "load_settings": "arenadb.config",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'arenadb' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,3 @@
+from arenadb.cli import main
+
+main()

@@ -1,0 +1,33 @@
+"""Small helpers every command module shares: the app context and confirmations."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from arenadb.cli.app import AppContext
+from arenadb.errors import RefusedError
+
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do it without asking (needed without a terminal).")
+]
+
+
+def app_context(ctx: typer.Context) -> AppContext:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, AppContext):  # a sub-app invoked on its own, as in some tests
+        obj = AppContext()
+        ctx.find_root().obj = obj
+    return obj
+
+
+def confirm_destructive(question: str, *, yes: bool) -> None:
+    """Ask before destroying data; without a terminal, only `--yes` lets it through."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise RefusedError(f"refusing to {question} without confirmation: pass --yes")
+    if not typer.confirm(f"{question[0].upper()}{question[1:]}?", default=False, err=True):
+        raise RefusedError("not confirmed; nothing was changed")

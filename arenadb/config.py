@@ -1,0 +1,398 @@
+"""Settings: where each value comes from, database URL building, parsing and masking.
+
+Resolved once per process (or per CLI invocation) into a frozen `Settings`. This module must stay
+light: `arenadb config show` imports it, and neither SQLAlchemy nor alembic may be imported here.
+
+Precedence of the database URL, first match wins:
+  1. the `--database-url` option
+  2. `ARENADB_DATABASE_URL`, then `DATABASE_URL`
+  3. `DB_HOST` / `DB_PORT` / `DB_NAME` / `DB_USER` / `DB_PASSWORD` (PostgreSQL; used when DB_HOST
+     or DB_NAME is set; the parts are URL-escaped, so any character works in a password)
+  4. `DB_PATH` (a SQLite file)
+  5. the default `sqlite:///./arenadb.db`
+The real environment always wins over a `.env` file, which is only a fallback for unset variables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, unquote, urlencode
+
+from arenadb.errors import ConfigError, UsageError
+
+DEFAULT_DATABASE_URL = "sqlite:///./arenadb.db"
+MASK = "***"
+
+# Query-string keys whose values are secrets (libpq's `password`, `sslpassword`, tokens, ...).
+_SECRET_KEY = re.compile(r"pass|secret|token|credential", re.IGNORECASE)
+
+_SUPPORTED_SCHEMES = {
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
+}
+
+ORIGIN_FLAG = "--database-url"
+ORIGIN_DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class DatabaseURL:
+    """A parsed database URL. `password` is decoded; render with `render()` or `masked()`."""
+
+    drivername: str
+    username: str | None = None
+    password: str | None = None
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    query: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def backend(self) -> str:
+        return self.drivername.split("+", 1)[0]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.backend == "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The file of a SQLite URL, or None for an in-memory database."""
+        if not self.is_sqlite or not self.database or self.database == ":memory:":
+            return None
+        return Path(self.database)
+
+    def with_database(self, database: str) -> DatabaseURL:
+        return DatabaseURL(
+            self.drivername,
+            self.username,
+            self.password,
+            self.host,
+            self.port,
+            database,
+            self.query,
+        )
+
+    def render(self, *, hide_secrets: bool = False) -> str:
+        """The URL as a string; with `hide_secrets` every password is replaced by `***`."""
+        if self.is_sqlite:
+            base = f"{self.drivername}:///{self.database or ''}"
+            if not self.database:
+                base = f"{self.drivername}://"
+        else:
+            auth = ""
+            if self.username is not None:
+                auth = quote(self.username, safe="")
+                if self.password is not None:
+                    auth += ":" + (MASK if hide_secrets else quote(self.password, safe=""))
+                auth += "@"
+            host = self.host or ""
+            if ":" in host:
+                host = f"[{host}]"
+            port = f":{self.port}" if self.port is not None else ""
+            database = "/" + quote(self.database, safe="") if self.database is not None else ""
+            base = f"{self.drivername}://{auth}{host}{port}{database}"
+        if self.query:
+            pairs = [
+                (k, MASK if hide_secrets and _SECRET_KEY.search(k) else v) for k, v in self.query
+            ]
+            base += "?" + urlencode(pairs, safe="*")
+        return base
+
+    def masked(self) -> str:
+        return self.render(hide_secrets=True)
+
+    def secrets(self) -> list[str]:
+        """Every secret this URL carries, raw and URL-escaped, for scrubbing free text."""
+        values = [self.password] if self.password else []
+        values += [v for k, v in self.query if _SECRET_KEY.search(k) and v]
+        out: list[str] = []
+        for value in values:
+            out += [value, quote(value, safe=""), quote(value)]
+        # Longest first, so that scrubbing a secret never leaves a fragment of a longer one.
+        return sorted({s for s in out if s}, key=len, reverse=True)
+
+
+_AUTHORITY = re.compile(
+    r"^(?:(?P<userinfo>.*)@)?"  # greedy: a raw '@' inside a password still splits at the last '@'
+    r"(?P<hostport>\[[^\]]*\](?::[^/?]*)?|[^/?@]*)"
+    r"(?:/(?P<database>[^?]*))?"
+    r"(?:\?(?P<query>.*))?$",
+    re.DOTALL,
+)
+
+
+def parse_url(url: str) -> DatabaseURL:
+    """Parse and normalise a database URL; raises ConfigError naming the masked URL."""
+    text = url.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep or not re.fullmatch(r"[A-Za-z][\w+.-]*", scheme):
+        raise ConfigError(f"malformed database URL {mask_text(text)!r}: expected scheme://...")
+    driver = _SUPPORTED_SCHEMES.get(scheme.lower())
+    if driver is None:
+        raise ConfigError(
+            f"unsupported database URL scheme {scheme!r}: arenadb supports "
+            "sqlite:///PATH and postgresql://USER:PASSWORD@HOST:PORT/NAME"
+        )
+    if driver == "sqlite":
+        path, _, query = rest.partition("?")
+        if path.startswith("/"):
+            path = path[1:]
+        elif path:
+            raise ConfigError(
+                f"malformed SQLite URL {text!r}: use sqlite:///relative/path.db or "
+                "sqlite:////absolute/path.db"
+            )
+        return DatabaseURL("sqlite", database=path or None, query=tuple(parse_qsl(query)))
+
+    match = _AUTHORITY.match(rest)
+    if match is None:  # pragma: no cover - the pattern accepts any string
+        raise ConfigError(f"malformed database URL {mask_text(text)!r}")
+    username = password = None
+    if match["userinfo"] is not None:
+        user, colon, pw = match["userinfo"].partition(":")
+        username = unquote(user) or None
+        password = unquote(pw) if colon else None
+    hostport = match["hostport"] or ""
+    host, port_text = hostport, ""
+    if hostport.startswith("["):
+        host, _, after = hostport[1:].partition("]")
+        port_text = after[1:] if after.startswith(":") else ""
+    elif ":" in hostport:
+        host, _, port_text = hostport.rpartition(":")
+    port = None
+    if port_text:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            masked = DatabaseURL(driver, username, password, host).masked()
+            raise ConfigError(f"malformed database URL {masked!r}: port {port_text!r} is invalid")
+        port = int(port_text)
+    database = unquote(match["database"]) if match["database"] else None
+    query = tuple(parse_qsl(match["query"] or "", keep_blank_values=True))
+    return DatabaseURL(driver, username, password, unquote(host) or None, port, database, query)
+
+
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)([^\s'\"]+)@")
+_QUERY_SECRET = re.compile(
+    r"((?:pass\w*|\w*password|secret\w*|token\w*)\s*[=:]\s*)('[^']*'|\"[^\"]*\"|[^\s&'\"]+)",
+    re.IGNORECASE,
+)
+
+
+def mask_text(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
+    """Hide passwords in free text: known secret values, URL userinfo and `password=...` pairs."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    text = _URL_PASSWORD.sub(lambda m: f"{m[1]}{MASK}@", text)
+    return _QUERY_SECRET.sub(lambda m: f"{m[1]}{MASK}", text)
+
+
+def mask_url(url: str) -> str:
+    """A URL string with its passwords hidden; never raises."""
+    try:
+        return parse_url(url).masked()
+    except ConfigError:
+        return mask_text(url)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration. `origins` tells, per field, where its value came from."""
+
+    url: DatabaseURL
+    pool_size: int = 5
+    echo: bool = False
+    connect_timeout: float = 5.0
+    statement_timeout_ms: int = 0
+    busy_timeout_ms: int = 5000
+    snapshot_every: int = 10
+    env_file: Path | None = None
+    origins: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def database_url(self) -> str:
+        """The full URL, password included: hand it to a driver, never print it."""
+        return self.url.render()
+
+    @property
+    def masked_url(self) -> str:
+        return self.url.masked()
+
+    @property
+    def backend(self) -> str:
+        return self.url.backend
+
+    def secrets(self) -> list[str]:
+        return self.url.secrets()
+
+    def mask(self, text: str) -> str:
+        return mask_text(text, self.secrets())
+
+    def with_url(self, url: str | DatabaseURL, origin: str = ORIGIN_FLAG) -> Settings:
+        parsed = url if isinstance(url, DatabaseURL) else parse_url(url)
+        origins = {**self.origins, "database_url": origin}
+        return Settings(
+            parsed,
+            self.pool_size,
+            self.echo,
+            self.connect_timeout,
+            self.statement_timeout_ms,
+            self.busy_timeout_ms,
+            self.snapshot_every,
+            self.env_file,
+            origins,
+        )
+
+    def describe(self) -> list[tuple[str, object, str]]:
+        """(name, display value, origin) rows, password masked; what `config show` prints."""
+        rows: list[tuple[str, object, str]] = [
+            ("database_url", self.masked_url, self.origins.get("database_url", ORIGIN_DEFAULT)),
+            ("backend", self.backend, self.origins.get("database_url", ORIGIN_DEFAULT)),
+        ]
+        for name in (
+            "pool_size",
+            "echo",
+            "connect_timeout",
+            "statement_timeout_ms",
+            "busy_timeout_ms",
+            "snapshot_every",
+        ):
+            rows.append((name, getattr(self, name), self.origins.get(name, ORIGIN_DEFAULT)))
+        rows.append(("env_file", str(self.env_file) if self.env_file else None, "--env-file/cwd"))
+        return rows
+
+
+class _Sources:
+    """Variable lookup: the real environment first, then the .env file; remembers the origin."""
+
+    def __init__(self, environ: Mapping[str, str], dotenv: Mapping[str, str], dotenv_path: Path):
+        self.environ = environ
+        self.dotenv = dotenv
+        self.dotenv_label = f".env file {dotenv_path}"
+
+    def get(self, name: str) -> tuple[str, str] | None:
+        value = self.environ.get(name)
+        if value not in (None, ""):
+            return value, f"environment {name}"
+        value = self.dotenv.get(name)
+        if value not in (None, ""):
+            return value, f"{self.dotenv_label} ({name})"
+        return None
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    from dotenv import dotenv_values  # only when there is a file: keeps start-up light
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _resolve_url(flag_url: str | None, src: _Sources) -> tuple[DatabaseURL, str]:
+    if flag_url:
+        return parse_url(flag_url), ORIGIN_FLAG
+    for name in ("ARENADB_DATABASE_URL", "DATABASE_URL"):
+        found = src.get(name)
+        if found:
+            return parse_url(found[0]), found[1]
+    host, dbname = src.get("DB_HOST"), src.get("DB_NAME")
+    if host or dbname:
+        parts = {n: src.get(f"DB_{n.upper()}") for n in ("host", "port", "name", "user", "password")}
+        port_text = parts["port"][0] if parts["port"] else "5432"
+        if not port_text.isdigit():
+            raise ConfigError(f"DB_PORT must be a port number, got {port_text!r}")
+        url = DatabaseURL(
+            "postgresql+psycopg",
+            username=parts["user"][0] if parts["user"] else "postgres",
+            password=parts["password"][0] if parts["password"] else None,
+            host=parts["host"][0] if parts["host"] else "localhost",
+            port=int(port_text),
+            database=parts["name"][0] if parts["name"] else "arenadb",
+        )
+        used = [o for p in parts.values() if p for o in [p[1]]]
+        return url, "; ".join(used)
+    path = src.get("DB_PATH")
+    if path:
+        return DatabaseURL("sqlite", database=path[0]), path[1]
+    return parse_url(DEFAULT_DATABASE_URL), ORIGIN_DEFAULT
+
+
+def _number(src: _Sources, name: str, default: float, kind: type, origins: dict, key: str):
+    found = src.get(name)
+    if not found:
+        origins[key] = ORIGIN_DEFAULT
+        return default
+    raw, origin = found
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be {'an integer' if kind is int else 'a number'}, got {raw!r} ({origin})"
+        ) from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {raw!r} ({origin})")
+    origins[key] = origin
+    return value
+
+
+def _flag(src: _Sources, name: str, origins: dict, key: str) -> bool:
+    found = src.get(name)
+    if not found:
+        origins[key] = ORIGIN_DEFAULT
+        return False
+    raw, origin = found
+    lowered = raw.strip().lower()
+    if lowered not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        raise ConfigError(f"{name} must be true or false, got {raw!r} ({origin})")
+    origins[key] = origin
+    return lowered in {"1", "true", "yes", "on"}
+
+
+def load_settings(
+    database_url: str | None = None,
+    env_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+) -> Settings:
+    """Resolve settings once: flag > environment > .env file > default.
+
+    `env_file` names a file that must exist; without it `.env` in `cwd` is read if present.
+    """
+    environ = os.environ if environ is None else environ
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    if env_file is not None:
+        dotenv_path: Path | None = Path(env_file)
+        if not dotenv_path.is_file():
+            raise UsageError(f"env file {str(env_file)!r} does not exist")
+    else:
+        dotenv_path = base / ".env"
+        if not dotenv_path.is_file():
+            dotenv_path = None
+    dotenv = _read_dotenv(dotenv_path) if dotenv_path else {}
+    src = _Sources(environ, dotenv, dotenv_path or base / ".env")
+
+    url, url_origin = _resolve_url(database_url, src)
+    origins: dict[str, str] = {"database_url": url_origin}
+    pool_size = _number(src, "DB_POOL_SIZE", 5, int, origins, "pool_size")
+    if pool_size < 1:
+        raise ConfigError(f"DB_POOL_SIZE must be at least 1, got {pool_size} ({origins['pool_size']})")
+    return Settings(
+        url=url,
+        pool_size=pool_size,
+        echo=_flag(src, "DB_ECHO", origins, "echo"),
+        connect_timeout=_number(src, "DB_CONNECT_TIMEOUT", 5.0, float, origins, "connect_timeout"),
+        statement_timeout_ms=_number(
+            src, "DB_STATEMENT_TIMEOUT_MS", 0, int, origins, "statement_timeout_ms"
+        ),
+        busy_timeout_ms=_number(src, "DB_BUSY_TIMEOUT_MS", 5000, int, origins, "busy_timeout_ms"),
+        snapshot_every=_number(
+            src, "ARENADB_SNAPSHOT_EVERY", 10, int, origins, "snapshot_every"
+        ),
+        env_file=dotenv_path,
+        origins=origins,
+    )

@@ -1,0 +1,190 @@
+"""Engine factory with per-dialect tuning, session scopes, and translation of driver errors.
+
+Engines are created on demand (`create_engine(settings)`), never at import time.
+
+SQLite: the pysqlite driver's own transaction handling is bypassed (isolation_level=None) and
+arenadb emits BEGIN itself, so that a write transaction can start as `BEGIN IMMEDIATE`. A
+deferred transaction that later writes cannot wait for the lock in WAL mode (SQLite returns
+SQLITE_BUSY at once to avoid a deadlock), so every writer that may run in parallel with another
+asks for `write_transaction(...)`, which takes the write lock up front and queues on busy_timeout.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool, StaticPool
+
+from arenadb.config import DatabaseURL, Settings
+from arenadb.errors import ArenaDBError, ConflictError, DatabaseUnavailableError
+
+APPLICATION_NAME = "arenadb"
+# Execution option naming the BEGIN variant on SQLite: "DEFERRED", "IMMEDIATE" or "EXCLUSIVE".
+SQLITE_BEGIN = "arenadb_sqlite_begin"
+
+
+def sqlalchemy_url(url: DatabaseURL) -> URL:
+    """Build the SQLAlchemy URL from parts, so no character in a password is ever re-parsed."""
+    query: dict[str, str | tuple[str, ...]] = {}
+    for key, value in url.query:
+        query[key] = value
+    return URL.create(
+        url.drivername,
+        username=url.username,
+        password=url.password,
+        host=url.host,
+        port=url.port,
+        database=url.database,
+        query=query,
+    )
+
+
+def check_sqlite_folder(url: DatabaseURL) -> None:
+    path = url.sqlite_path
+    if path is None:
+        return
+    folder = path.expanduser().absolute().parent
+    if not folder.is_dir():
+        raise DatabaseUnavailableError(
+            f"cannot open SQLite database {url.masked()}: folder {folder} does not exist"
+        )
+
+
+def create_engine(settings: Settings, *, pooled: bool = True, **kwargs: Any) -> Engine:
+    """An engine for `settings.url`, tuned for its backend. `pooled=False` uses NullPool."""
+    url = settings.url
+    if url.is_sqlite:
+        return _sqlite_engine(settings, pooled=pooled, **kwargs)
+    return _postgresql_engine(settings, pooled=pooled, **kwargs)
+
+
+def _sqlite_engine(settings: Settings, *, pooled: bool, **kwargs: Any) -> Engine:
+    url = settings.url
+    check_sqlite_folder(url)
+    options: dict[str, Any] = {"echo": settings.echo}
+    if url.sqlite_path is None:
+        # One shared in-memory database for the engine's lifetime.
+        options["poolclass"] = StaticPool
+    elif not pooled:
+        options["poolclass"] = NullPool
+    options["connect_args"] = {
+        "timeout": settings.busy_timeout_ms / 1000,
+        "check_same_thread": False,
+    }
+    options.update(kwargs)
+    engine = sa.create_engine(sqlalchemy_url(url), **options)
+    busy_timeout = int(settings.busy_timeout_ms)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the driver; BEGIN is emitted in _on_begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if url.sqlite_path is not None:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _postgresql_engine(settings: Settings, *, pooled: bool, **kwargs: Any) -> Engine:
+    connect_args: dict[str, Any] = {
+        # libpq wants whole seconds; 0 would mean "wait forever".
+        "connect_timeout": max(1, math.ceil(settings.connect_timeout)),
+        "application_name": APPLICATION_NAME,
+    }
+    if settings.statement_timeout_ms:
+        connect_args["options"] = f"-c statement_timeout={int(settings.statement_timeout_ms)}"
+    options: dict[str, Any] = {
+        "echo": settings.echo,
+        "pool_pre_ping": True,
+        "connect_args": connect_args,
+    }
+    if pooled:
+        options["pool_size"] = settings.pool_size
+    else:
+        options["poolclass"] = NullPool
+    options.update(kwargs)
+    return sa.create_engine(sqlalchemy_url(settings.url), **options)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A Core connection in a transaction that holds the write lock from its first statement."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        with conn.begin():
+            yield conn
+
+
+def session_factory(engine: Engine, *, write: bool = False) -> sessionmaker[Session]:
+    """Sessions that keep loaded attributes after commit (results outlive the transaction)."""
+    bind = engine
+    if write and engine.dialect.name == "sqlite":
+        bind = engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+    return sessionmaker(bind=bind, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    with session_factory(engine, write=write).begin() as session:
+        yield session
+
+
+def translate_error(exc: BaseException, settings: Settings | None = None) -> ArenaDBError | None:
+    """Turn a SQLAlchemy/driver error into an arenadb error with a one-line, masked message."""
+    from sqlalchemy import exc as sa_exc
+
+    if not isinstance(exc, sa_exc.SQLAlchemyError):
+        return None
+    target = settings.masked_url if settings else "the database"
+    orig = getattr(exc, "orig", None) or exc
+    detail = " ".join(str(orig).split()) or type(orig).__name__
+    if settings is not None:
+        detail = settings.mask(detail)
+    if isinstance(exc, sa_exc.IntegrityError):
+        return ConflictError(f"integrity error on {target}: {detail}")
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return DatabaseUnavailableError(f"cannot use database {target}: {detail}")
+    if isinstance(exc, sa_exc.NoSuchModuleError | sa_exc.ArgumentError):
+        return DatabaseUnavailableError(f"cannot use database {target}: {detail}")
+    if isinstance(exc, sa_exc.DBAPIError):
+        return DatabaseUnavailableError(f"database error on {target}: {detail}")
+    return None
+
+
+def server_info(conn: Connection) -> dict[str, str]:
+    """Backend, server version and database name of a live connection."""
+    if conn.dialect.name == "sqlite":
+        version = conn.exec_driver_sql("select sqlite_version()").scalar_one()
+        database = conn.engine.url.database or ":memory:"
+        journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar_one()
+        return {
+            "backend": "sqlite",
+            "server_version": str(version),
+            "database": str(Path(database).absolute()) if database != ":memory:" else database,
+            "journal_mode": str(journal),
+        }
+    version = conn.exec_driver_sql("show server_version").scalar_one()
+    database = conn.exec_driver_sql("select current_database()").scalar_one()
+    return {"backend": "postgresql", "server_version": str(version), "database": str(database)}

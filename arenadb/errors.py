@@ -1,0 +1,73 @@
+"""The one exception hierarchy of arenadb.
+
+Library code raises these; the CLI turns them into a single line on stderr and an exit code in
+exactly one place (`arenadb.cli.app.ArenaGroup.invoke`). Messages must never carry a password:
+build them from masked URLs (`arenadb.config.mask_url`).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_CHECK_FAILED = 3
+
+
+class ArenaDBError(Exception):
+    """Base of every error arenadb raises on purpose."""
+
+    exit_code = EXIT_ERROR
+
+
+class ConfigError(ArenaDBError):
+    """A setting is malformed or names something arenadb cannot use (bad URL, unknown driver)."""
+
+
+class UsageError(ArenaDBError):
+    """The command line itself is wrong in a way the parser could not see."""
+
+    exit_code = EXIT_USAGE
+
+
+class DatabaseUnavailableError(ArenaDBError):
+    """The database cannot be reached, opened or authenticated against."""
+
+
+class DatabaseExistsError(ArenaDBError):
+    """`db create` on a database that is already there."""
+
+
+class DatabaseMissingError(ArenaDBError):
+    """The database to use or drop does not exist."""
+
+
+class NotFoundError(ArenaDBError):
+    """A row asked for by id or name does not exist."""
+
+
+class RefusedError(ArenaDBError):
+    """A destructive action was not confirmed, or an operation would lose data."""
+
+
+class ConflictError(ArenaDBError):
+    """The request contradicts what is stored (a duplicate, a finished game, a bad state move)."""
+
+
+class InvalidDataError(ArenaDBError):
+    """Input data (a seed file, an import record, an API argument) is malformed."""
+
+
+class IntegrityCheckError(ArenaDBError):
+    """Stored data failed verification (a snapshot hash, a foreign key check)."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+
+class CheckFailedError(ArenaDBError):
+    """A check command found a problem: migration drift, several heads, pending migrations."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+    def __init__(self, message: str, details: object | None = None) -> None:
+        super().__init__(message)
+        self.details = details

@@ -1,0 +1,137 @@
+"""What plays: LLM models, agent kinds, prompts (immutable, forked on change), agents, game types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from arenadb.models.base import Base, created_at_column
+
+
+class LLMModel(Base):
+    """An LLM as a provider serves it, with its price per million tokens."""
+
+    __tablename__ = "llm_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    provider: Mapped[str | None] = mapped_column(sa.String(100))
+    litellm_name: Mapped[str | None] = mapped_column(sa.String(200))
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    input_price_per_mtok: Mapped[float | None]
+    output_price_per_mtok: Mapped[float | None]
+    created_at: Mapped[datetime] = created_at_column()
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "input_price_per_mtok IS NULL OR input_price_per_mtok >= 0", name="input_price"
+        ),
+        sa.CheckConstraint(
+            "output_price_per_mtok IS NULL OR output_price_per_mtok >= 0", name="output_price"
+        ),
+    )
+
+
+class AgentKind(Base):
+    """An agent implementation (a harness: plain, chain-of-thought, tool-using, ...)."""
+
+    __tablename__ = "agent_kinds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class Prompt(Base):
+    """An immutable prompt. Changing the text means a new version that records its parent."""
+
+    __tablename__ = "prompts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    content: Mapped[str] = mapped_column(sa.Text)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    forked_from_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("prompts.id", ondelete="SET NULL"), index=True
+    )
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    created_at: Mapped[datetime] = created_at_column()
+
+    forked_from: Mapped[Prompt | None] = relationship(remote_side=[id])
+
+    __table_args__ = (
+        sa.UniqueConstraint("name", "version"),
+        sa.UniqueConstraint("name", "sha256"),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
+        sa.CheckConstraint("length(sha256) = 64", name="sha256_length"),
+    )
+
+
+@event.listens_for(Prompt, "before_update")
+def _prompts_are_immutable(_mapper: Any, _conn: Any, target: Prompt) -> None:
+    state = sa.inspect(target)
+    for column in ("content", "sha256", "name", "version"):
+        if state.attrs[column].history.has_changes():
+            from arenadb.errors import ConflictError
+
+            raise ConflictError(
+                f"prompt {target.id} is immutable ({column} changed): fork it instead"
+            )
+
+
+class Agent(Base):
+    """A unique combination of kind, model and prompt that plays games and gets rated."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind_id: Mapped[int] = mapped_column(sa.ForeignKey("agent_kinds.id", ondelete="RESTRICT"))
+    model_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("llm_models.id", ondelete="RESTRICT"), index=True
+    )
+    prompt_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("prompts.id", ondelete="RESTRICT"), index=True
+    )
+    alias: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    agent_class: Mapped[str | None] = mapped_column(sa.String(200))
+    config: Mapped[dict[str, Any] | None]
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    created_at: Mapped[datetime] = created_at_column()
+
+    kind: Mapped[AgentKind] = relationship(lazy="joined")
+    model: Mapped[LLMModel] = relationship(lazy="joined")
+    prompt: Mapped[Prompt] = relationship(lazy="joined")
+
+    # The unique constraint's index starts with kind_id, so it also serves the kind_id FK.
+    __table_args__ = (sa.UniqueConstraint("kind_id", "model_id", "prompt_id"),)
+
+
+class GameType(Base):
+    """A game environment (SecretMafia-v0, ColonelBlotto-v0, ...) and its seats and sides.
+
+    Seats, sides and roles are data, not constraints: no game's rules are hard-coded in the schema.
+    """
+
+    __tablename__ = "game_types"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    env_id: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    name: Mapped[str | None] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    min_seats: Mapped[int] = mapped_column(default=2, server_default="2")
+    max_seats: Mapped[int] = mapped_column(default=2, server_default="2")
+    sides: Mapped[list[Any] | None]
+    roles: Mapped[list[Any] | None]
+    config: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = created_at_column()
+
+    __table_args__ = (
+        sa.CheckConstraint("min_seats >= 1 AND max_seats >= min_seats", name="seat_range"),
+    )
