@@ -139,7 +139,7 @@ def parse_url(url: str) -> DatabaseURL:
     if driver is None:
         raise ConfigError(
             f"unsupported database URL scheme {scheme!r}: arenadb supports "
-            "sqlite:///PATH and postgresql://USER:PASSWORD@HOST:PORT/NAME"
+            "sqlite:///PATH and postgresql://USER@HOST:PORT/NAME"
         )
     if driver == "sqlite":
         path, _, query = rest.partition("?")
@@ -302,7 +302,9 @@ def _resolve_url(flag_url: str | None, src: _Sources) -> tuple[DatabaseURL, str]
             return parse_url(found[0]), found[1]
     host, dbname = src.get("DB_HOST"), src.get("DB_NAME")
     if host or dbname:
-        parts = {n: src.get(f"DB_{n.upper()}") for n in ("host", "port", "name", "user", "password")}
+        parts = {
+            n: src.get(f"DB_{n.upper()}") for n in ("host", "port", "name", "user", "password")
+        }
         port_text = parts["port"][0] if parts["port"] else "5432"
         if not port_text.isdigit():
             raise ConfigError(f"DB_PORT must be a port number, got {port_text!r}")
@@ -380,7 +382,9 @@ def load_settings(
     origins: dict[str, str] = {"database_url": url_origin}
     pool_size = _number(src, "DB_POOL_SIZE", 5, int, origins, "pool_size")
     if pool_size < 1:
-        raise ConfigError(f"DB_POOL_SIZE must be at least 1, got {pool_size} ({origins['pool_size']})")
+        raise ConfigError(
+            f"DB_POOL_SIZE must be at least 1, got {pool_size} ({origins['pool_size']})"
+        )
     return Settings(
         url=url,
         pool_size=pool_size,
@@ -390,9 +394,7 @@ def load_settings(
             src, "DB_STATEMENT_TIMEOUT_MS", 0, int, origins, "statement_timeout_ms"
         ),
         busy_timeout_ms=_number(src, "DB_BUSY_TIMEOUT_MS", 5000, int, origins, "busy_timeout_ms"),
-        snapshot_every=_number(
-            src, "ARENADB_SNAPSHOT_EVERY", 10, int, origins, "snapshot_every"
-        ),
+        snapshot_every=_number(src, "ARENADB_SNAPSHOT_EVERY", 10, int, origins, "snapshot_every"),
         env_file=dotenv_path,
         origins=origins,
     )

@@ -151,10 +151,12 @@ def root(
 
 
 def _register() -> None:
-    from arenadb.cli import config_cmd, db_cmd
+    from arenadb.cli import config_cmd, db_cmd, migrate_cmd
 
+    app.command("init")(db_cmd.init)
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(db_cmd.app, name="db")
+    app.add_typer(migrate_cmd.app, name="migrate")
 
 
 _register()

@@ -22,7 +22,11 @@ def show(ctx: typer.Context, json_output: JsonOption = False) -> None:
     if fmt == "json":
         from arenadb.cli.output import print_json
 
-        print_json({"settings": {r["name"]: r["value"] for r in rows},
-                    "origins": {r["name"]: r["origin"] for r in rows}})
+        print_json(
+            {
+                "settings": {r["name"]: r["value"] for r in rows},
+                "origins": {r["name"]: r["origin"] for r in rows},
+            }
+        )
         return
     render_rows(rows, ["name", "value", "origin"], fmt, title="arenadb settings")

@@ -1,4 +1,5 @@
-"""What plays: LLM models, agent kinds, prompts (immutable, forked on change), agents, game types."""
+"""What plays: LLM models, agent kinds, prompts (immutable, forked on change), agents,
+game types."""
 
 from __future__ import annotations
 

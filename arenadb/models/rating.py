@@ -76,6 +76,4 @@ class RatingEvent(Base):
     sigma_after: Mapped[float]
     created_at: Mapped[datetime] = created_at_column()
 
-    __table_args__ = (
-        sa.Index("ix_rating_events_agent_id_system_id", "agent_id", "system", "id"),
-    )
+    __table_args__ = (sa.Index("ix_rating_events_agent_id_system_id", "agent_id", "system", "id"),)

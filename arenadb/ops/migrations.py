@@ -87,7 +87,9 @@ def locked_migration_connection(settings: Settings) -> Iterator[Connection]:
                 raw.execute("PRAGMA foreign_keys=ON")
             else:
                 with conn.begin():
-                    conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+                    conn.execute(
+                        sa.text("select pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY}
+                    )
                     yield conn
     finally:
         engine.dispose()
@@ -150,14 +152,21 @@ def migration_status(settings: Settings) -> MigrationStatus:
     finally:
         engine.dispose()
     heads = list(script.get_heads())
-    pending: list[RevisionInfo] = []
+    return MigrationStatus(settings.masked_url, list(current), heads, pending_revisions(current))
+
+
+def pending_revisions(current: tuple[str, ...] | list[str]) -> list[RevisionInfo]:
+    """Revisions not applied to a database whose current heads are `current`, oldest first."""
+    script = script_directory()
+    heads = list(script.get_heads())
     applied: set[str] = set()
     for rev in current:
         applied.update(r.revision for r in script.iterate_revisions(rev, "base"))
-    for rev in reversed(list(script.walk_revisions())):
-        if rev.revision not in applied:
-            pending.append(_info(rev, heads))
-    return MigrationStatus(settings.masked_url, list(current), heads, pending)
+    return [
+        _info(rev, heads)
+        for rev in reversed(list(script.walk_revisions()))
+        if rev.revision not in applied
+    ]
 
 
 def _info(rev: Any, heads: list[str]) -> RevisionInfo:
@@ -232,7 +241,9 @@ def _check_revision(revision: str) -> None:
         raise UsageError(f"unknown revision {revision!r}")
 
 
-def offline_sql(settings: Settings, revision_range: str = "base:head", *, down: bool = False) -> str:
+def offline_sql(
+    settings: Settings, revision_range: str = "base:head", *, down: bool = False
+) -> str:
     """The SQL a migration would run, for a DBA to review or apply by hand."""
     buffer = io.StringIO()
     cfg = alembic_config(settings, output=buffer)

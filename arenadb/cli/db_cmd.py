@@ -1,0 +1,86 @@
+"""`arenadb db ...` and `arenadb init`: check, create, drop and reset whole databases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from arenadb.cli.common import YesOption, app_context, confirm_destructive
+from arenadb.cli.output import JsonOption, info, output_format, render_object
+
+app = typer.Typer(help="Check, create, drop and reset the database.", no_args_is_help=True)
+
+
+@app.command("check")
+def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """Connect and report backend, server version, database and migration state."""
+    from arenadb.ops.lifecycle import check_database
+
+    result = check_database(app_context(ctx).settings())
+    fmt = output_format(ctx, json_output)
+    data = {
+        "status": "ok",
+        "url": result.url,
+        "backend": result.backend,
+        "server_version": result.server_version,
+        "database": result.database,
+        "migration_state": result.migration_state,
+        "current_revision": ",".join(result.current_revision) or None,
+        "head_revision": ",".join(result.head_revision),
+        "pending": result.pending,
+        "seed": result.seed,
+        **result.extra,
+    }
+    render_object(data, fmt, title="arenadb database")
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    if_not_exists: Annotated[
+        bool, typer.Option("--if-not-exists", help="An existing database is not an error.")
+    ] = False,
+) -> None:
+    """Create the (empty) database: a SQLite file, or CREATE DATABASE on PostgreSQL."""
+    from arenadb.db.admin import create_database
+
+    settings = app_context(ctx).settings()
+    created = create_database(settings, if_not_exists=if_not_exists)
+    info(f"{'created' if created else 'already exists:'} {settings.masked_url}")
+
+
+@app.command("drop")
+def drop(ctx: typer.Context, yes: YesOption = False) -> None:
+    """Drop the whole database, data and schema. Asks first."""
+    from arenadb.db.admin import database_exists, drop_database
+    from arenadb.errors import DatabaseMissingError
+
+    settings = app_context(ctx).settings()
+    if not database_exists(settings):
+        raise DatabaseMissingError(f"database {settings.masked_url} does not exist")
+    confirm_destructive(f"drop database {settings.masked_url} and all its data", yes=yes)
+    drop_database(settings)
+    info(f"dropped {settings.masked_url}")
+
+
+@app.command("reset")
+def reset(ctx: typer.Context, yes: YesOption = False) -> None:
+    """Drop the database, create it again and migrate it to head. Asks first."""
+    from arenadb.ops.lifecycle import reset_database
+
+    settings = app_context(ctx).settings()
+    confirm_destructive(f"reset database {settings.masked_url} (all data is lost)", yes=yes)
+    result = reset_database(settings)
+    info(f"reset {result.url}: schema at {', '.join(result.migration.after) or 'base'}")
+
+
+def init(ctx: typer.Context) -> None:
+    """Create the database if it is missing and migrate it to head. Safe to run again."""
+    from arenadb.ops.lifecycle import init_database
+
+    result = init_database(app_context(ctx).settings())
+    state = "created" if result.created else "exists"
+    applied = result.migration.applied
+    migrated = f"applied {', '.join(applied)}" if applied else "already at head"
+    info(f"{result.url}: {state}, {migrated}")

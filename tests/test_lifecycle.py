@@ -1,0 +1,44 @@
+"""init / db create / drop / reset and migrations up and down, on both backends."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from arenadb.cli import app
+from arenadb.db import create_engine, database_exists
+from arenadb.ops.lifecycle import check_database, init_database
+
+runner = CliRunner()
+
+
+def run(settings, *args):
+    return runner.invoke(app, ["--database-url", settings.database_url, *args])
+
+
+def tables(settings) -> set[str]:
+    engine = create_engine(settings, pooled=False)
+    try:
+        with engine.connect() as conn:
+            return set(sa.inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_init_creates_and_migrates_then_is_idempotent(fresh_settings):
+    assert not database_exists(fresh_settings)
+    first = init_database(fresh_settings)
+    assert first.created and first.migration.applied == ["0001"]
+    assert {"games", "llm_calls", "ratings", "alembic_version"} <= tables(fresh_settings)
+    second = init_database(fresh_settings)
+    assert not second.created and second.migration.applied == []
+    report = check_database(fresh_settings)
+    assert report.migration_state == "up to date"
+
+
+def test_cli_init_and_check(fresh_settings):
+    result = run(fresh_settings, "init")
+    assert result.exit_code == 0, result.output
+    result = run(fresh_settings, "--json", "db", "check")
+    assert result.exit_code == 0, result.output
+    assert '"migration_state": "up to date"' in result.stdout
