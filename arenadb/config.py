@@ -120,11 +120,12 @@ class DatabaseURL:
         return sorted({s for s in out if s}, key=len, reverse=True)
 
 
+# Applied to the part before the query string. Greedy userinfo: a raw '@' (or '/') inside a
+# password still splits at the last '@'. A raw '?' cannot be told from the query: escape it.
 _AUTHORITY = re.compile(
-    r"^(?:(?P<userinfo>.*)@)?"  # greedy: a raw '@' inside a password still splits at the last '@'
-    r"(?P<hostport>\[[^\]]*\](?::[^/?]*)?|[^/?@]*)"
-    r"(?:/(?P<database>[^?]*))?"
-    r"(?:\?(?P<query>.*))?$",
+    r"^(?:(?P<userinfo>.*)@)?"
+    r"(?P<hostport>\[[^\]]*\](?::[^/]*)?|[^/@]*)"
+    r"(?:/(?P<database>.*))?$",
     re.DOTALL,
 )
 
@@ -152,7 +153,8 @@ def parse_url(url: str) -> DatabaseURL:
             )
         return DatabaseURL("sqlite", database=path or None, query=tuple(parse_qsl(query)))
 
-    match = _AUTHORITY.match(rest)
+    head, _, query_text = rest.partition("?")
+    match = _AUTHORITY.match(head)
     if match is None:  # pragma: no cover - the pattern accepts any string
         raise ConfigError(f"malformed database URL {mask_text(text)!r}")
     username = password = None
@@ -174,7 +176,7 @@ def parse_url(url: str) -> DatabaseURL:
             raise ConfigError(f"malformed database URL {masked!r}: port {port_text!r} is invalid")
         port = int(port_text)
     database = unquote(match["database"]) if match["database"] else None
-    query = tuple(parse_qsl(match["query"] or "", keep_blank_values=True))
+    query = tuple(parse_qsl(query_text, keep_blank_values=True))
     return DatabaseURL(driver, username, password, unquote(host) or None, port, database, query)
 
 

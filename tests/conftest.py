@@ -61,6 +61,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgresql)
 
 
+@pytest.fixture
+def pg_server() -> Settings:
+    """Settings naming the PostgreSQL server's own database (connect to it, never change it)."""
+    _skip_without_pg()
+    return settings_for(pg_server_url() or "")
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "postgresql":
