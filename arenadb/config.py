@@ -176,8 +176,8 @@ def parse_url(url: str) -> DatabaseURL:
             raise ConfigError(f"malformed database URL {masked!r}: port {port_text!r} is invalid")
         port = int(port_text)
     database = unquote(match["database"]) if match["database"] else None
-    query = tuple(parse_qsl(query_text, keep_blank_values=True))
-    return DatabaseURL(driver, username, password, unquote(host) or None, port, database, query)
+    pairs = tuple(parse_qsl(query_text, keep_blank_values=True))
+    return DatabaseURL(driver, username, password, unquote(host) or None, port, database, pairs)
 
 
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)([^\s'\"]+)@")
@@ -369,8 +369,9 @@ def load_settings(
     """
     environ = os.environ if environ is None else environ
     base = Path(cwd) if cwd is not None else Path.cwd()
+    dotenv_path: Path | None
     if env_file is not None:
-        dotenv_path: Path | None = Path(env_file)
+        dotenv_path = Path(env_file)
         if not dotenv_path.is_file():
             raise UsageError(f"env file {str(env_file)!r} does not exist")
     else:

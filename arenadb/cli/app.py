@@ -6,7 +6,6 @@ top; the ORM, alembic and the ops they call are imported inside the command func
 
 from __future__ import annotations
 
-import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,4 +167,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -73,14 +73,14 @@ def _cell(value: Any) -> str:
 
 
 def render_rows(
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[Any],
     columns: Sequence[str],
     fmt: str,
     *,
     title: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> None:
-    """A list of objects: a table (only `columns`), or every field as JSON / CSV."""
+    """A list of objects (mappings or dataclasses): a table of `columns`, or all as JSON / CSV."""
     materialised = [to_plain(r) for r in rows]
     if fmt == "json":
         print_json(materialised)

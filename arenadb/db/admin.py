@@ -117,7 +117,7 @@ def drop_database(settings: Settings, *, missing_ok: bool = False) -> bool:
         for suffix in SQLITE_SIDE_FILES:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return True
-    name = settings.url.database
+    name = settings.url.database or ""
     with maintenance_connection(settings) as conn:
         exists = conn.execute(
             sa.text("select 1 from pg_database where datname = :name"), {"name": name}
