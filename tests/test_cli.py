@@ -234,3 +234,12 @@ def test_env_file_option_feeds_settings(tmp_path):
     result = invoke("--env-file", str(env_file), "init")
     assert result.exit_code == 0, result.output
     assert Path(db).exists()
+
+
+def test_db_echo_logs_sql_to_stderr_and_keeps_stdout_json(db_settings):
+    result = invoke(
+        "--database-url", db_settings.database_url, "--json", "db", "check", env={"DB_ECHO": "1"}
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["status"] == "ok"
+    assert "sql: " in result.stderr

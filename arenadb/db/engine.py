@@ -58,9 +58,36 @@ def check_sqlite_folder(url: DatabaseURL) -> None:
         )
 
 
+def _log_sql_to_stderr() -> None:
+    """DB_ECHO: SQL goes to stderr through logging (SQLAlchemy's own echo writes to stdout,
+    which would corrupt `--json` output)."""
+    import logging
+    import sys
+
+    class StderrHandler(logging.StreamHandler):
+        # Look sys.stderr up at each record: it may have been replaced since (tests, pagers).
+        @property
+        def stream(self) -> Any:
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, _value: Any) -> None:
+            pass
+
+    logger = logging.getLogger("sqlalchemy.engine.Engine")
+    if not any(h.name == "arenadb" for h in logger.handlers):
+        handler = StderrHandler()
+        handler.set_name("arenadb")
+        handler.setFormatter(logging.Formatter("sql: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def create_engine(settings: Settings, *, pooled: bool = True, **kwargs: Any) -> Engine:
     """An engine for `settings.url`, tuned for its backend. `pooled=False` uses NullPool."""
     url = settings.url
+    if settings.echo:
+        _log_sql_to_stderr()
     if url.is_sqlite:
         return _sqlite_engine(settings, pooled=pooled, **kwargs)
     return _postgresql_engine(settings, pooled=pooled, **kwargs)
@@ -69,7 +96,7 @@ def create_engine(settings: Settings, *, pooled: bool = True, **kwargs: Any) -> 
 def _sqlite_engine(settings: Settings, *, pooled: bool, **kwargs: Any) -> Engine:
     url = settings.url
     check_sqlite_folder(url)
-    options: dict[str, Any] = {"echo": settings.echo}
+    options: dict[str, Any] = {}
     if url.sqlite_path is None:
         # One shared in-memory database for the engine's lifetime.
         options["poolclass"] = StaticPool
@@ -114,7 +141,6 @@ def _postgresql_engine(settings: Settings, *, pooled: bool, **kwargs: Any) -> En
     if settings.statement_timeout_ms:
         connect_args["options"] = f"-c statement_timeout={int(settings.statement_timeout_ms)}"
     options: dict[str, Any] = {
-        "echo": settings.echo,
         "pool_pre_ping": True,
         "connect_args": connect_args,
     }

@@ -206,9 +206,9 @@ def _check_references(data: SeedData) -> None:
         versions[row["name"]] = versions.get(row["name"], 0) + 1
     for file, index, row in data.sections.get("agents", []):
         place = f"agents[{index}]"
-        for key, known in (("kind", kinds), ("model", models), ("prompt", set(versions))):
-            if row[key] not in known:
-                raise _fail(file.path, f"{place}.{key}", f"unknown {key} {row[key]!r}")
+        for ref, known in (("kind", kinds), ("model", models), ("prompt", set(versions))):
+            if row[ref] not in known:
+                raise _fail(file.path, f"{place}.{ref}", f"unknown {ref} {row[ref]!r}")
         version = row.get("prompt_version")
         if version is not None and not 1 <= version <= versions[row["prompt"]]:
             raise _fail(
@@ -219,8 +219,10 @@ def _check_references(data: SeedData) -> None:
     for file, index, row in data.sections.get("generate", []):
         place = f"generate[{index}]"
         if row["game"] not in GENERATORS:
-            known = ", ".join(GENERATORS)
-            raise _fail(file.path, f"{place}.game", f"unknown generator {row['game']!r} ({known})")
+            choices = ", ".join(GENERATORS)
+            raise _fail(
+                file.path, f"{place}.game", f"unknown generator {row['game']!r} ({choices})"
+            )
         if row["game_type"] not in game_types:
             raise _fail(file.path, f"{place}.game_type", f"unknown game type {row['game_type']!r}")
         if row["games"] < 0:

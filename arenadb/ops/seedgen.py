@@ -1,4 +1,4 @@
-"""Deterministic game generators for seed data: believable Secret Mafia, Colonel Blotto and 4X games.
+"""Deterministic game generators for seed data: believable Secret Mafia, Colonel Blotto, 4X.
 
 Generators are pure: given a `random.Random`, the agents and a start time, they return plain
 `GeneratedGame` values (seats, turns with their LLM calls and actions, snapshots, result). The
@@ -350,13 +350,13 @@ def secret_mafia(
         game.outcome, game.winning_side, game.end_reason = "win", "Mafia", "Mafia reached parity"
     else:
         game.outcome, game.end_reason = "draw", f"no winner after {max_rounds} rounds"
-    for seat in seats:
+    for player in seats:
         if game.outcome == "draw":
-            seat.reward, seat.rank = 0.0, 1
-        elif seat.side == game.winning_side:
-            seat.reward, seat.rank = 1.0, 1
+            player.reward, player.rank = 0.0, 1
+        elif player.side == game.winning_side:
+            player.reward, player.rank = 1.0, 1
         else:
-            seat.reward, seat.rank = -1.0, 2
+            player.reward, player.rank = -1.0, 2
     return game
 
 
@@ -441,13 +441,13 @@ def colonel_blotto(
     game.info = {"rounds": n_rounds, "score": wins}
     if wins[0] == wins[1]:
         game.outcome, game.end_reason = "draw", f"tied {wins[0]}-{wins[1]}"
-        for seat in seats:
-            seat.reward, seat.rank = 0.0, 1
+        for player in seats:
+            player.reward, player.rank = 0.0, 1
         return game
     winner = 0 if wins[0] > wins[1] else 1
     game.outcome, game.end_reason = "win", f"won {max(wins)}-{min(wins)}"
-    for index, seat in enumerate(seats):
-        seat.reward, seat.rank = (1.0, 1) if index == winner else (-1.0, 2)
+    for index, player in enumerate(seats):
+        player.reward, player.rank = (1.0, 1) if index == winner else (-1.0, 2)
     return game
 
 
@@ -504,7 +504,7 @@ def fourx(
             observation = (
                 f"Turn {turn_number}. Your empire: {dict(state)}. Rivals: {len(players) - 1}."
             )
-            action = ", ".join(a["action_type"] for a in actions)
+            action = ", ".join(str(a["action_type"]) for a in actions)
             turn = _turn(
                 rng, clock, agent, turn_number, "orders", seat, observation, action, True, history
             )
