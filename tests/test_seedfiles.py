@@ -1,0 +1,70 @@
+"""Seed files are validated before anything is written; every error names the file and place."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from arenadb.errors import InvalidDataError, UsageError
+from arenadb.ops.seedfiles import known_environments, load_seed
+from arenadb.resources import seeds_dir
+
+
+@pytest.fixture
+def seeds(tmp_path: Path) -> Path:
+    root = tmp_path / "seeds"
+    shutil.copytree(seeds_dir(), root)
+    return root
+
+
+def test_shipped_environments_load():
+    assert {"demo", "development", "test"} <= set(known_environments())
+    demo = load_seed("demo")
+    assert len(demo.rows("models")) >= 6
+    assert len({m["provider"] for m in demo.rows("models")}) >= 4
+    assert len(demo.rows("agents")) >= 12
+    names = [p["name"] for p in demo.rows("prompts")]
+    assert len(names) > len(set(names)), "the demo must include a forked prompt"
+    mafia = [g for g in demo.rows("generate") if g["game"] == "secret_mafia"]
+    assert sum(g["games"] for g in mafia if not g.get("crash") and not g.get("running")) >= 100
+    development = load_seed("development")
+    assert len(development.rows("agents")) >= 15
+
+
+def test_unknown_environment_lists_known_ones(seeds):
+    with pytest.raises(UsageError) as info:
+        load_seed("staging", root=seeds)
+    assert "unknown seed environment 'staging'" in str(info.value)
+    assert "demo" in str(info.value) and "test" in str(info.value)
+
+
+def _break(seeds: Path, old: str, new: str) -> Path:
+    path = seeds / "test" / "arena.toml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "place"),
+    [
+        ('name = "model-a"', "name = ", "(at line 10, column 8)"),
+        ('name = "model-a"', 'name = "model-a"\nprice = 3', "models[0].price: unknown key"),
+        ('model = "model-a"', 'model = "model-z"', "agents[0].model: unknown model 'model-z'"),
+        ("prompt_version = 1", "prompt_version = 7", "agents[0].prompt_version"),
+        ("games = 3", 'games = "three"', "generate[0].games: must be an integer"),
+        ('game = "colonel_blotto"', 'game = "chess"', "generate[0].game: unknown generator"),
+        ("input_price_per_mtok = 1.0", "input_price_per_mtok = true", "must be a number"),
+        ("random_seed = 1", "", "[seed]: missing required key 'random_seed'"),
+    ],
+)
+def test_broken_files_name_file_and_place(seeds, old, new, place):
+    path = _break(seeds, old, new)
+    with pytest.raises(InvalidDataError) as info:
+        load_seed("test", root=seeds)
+    message = str(info.value)
+    assert message.startswith(str(path)), message
+    assert place in message, message
