@@ -46,4 +46,5 @@ class SystemLog(Base):
         sa.CheckConstraint(check_in("level", LOG_LEVELS), name="level"),
         sa.Index("ix_system_logs_created_at", "created_at"),
         sa.Index("ix_system_logs_level_id", "level", "id"),
+        sa.Index("ix_system_logs_component_id", "component", "id"),
     )

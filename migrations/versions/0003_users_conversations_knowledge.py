@@ -428,10 +428,12 @@ def upgrade() -> None:
         batch_op.create_index("ix_system_logs_created_at", ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_system_logs_game_id"), ["game_id"], unique=False)
         batch_op.create_index("ix_system_logs_level_id", ["level", "id"], unique=False)
+        batch_op.create_index("ix_system_logs_component_id", ["component", "id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("system_logs", schema=None) as batch_op:
+        batch_op.drop_index("ix_system_logs_component_id")
         batch_op.drop_index("ix_system_logs_level_id")
         batch_op.drop_index(batch_op.f("ix_system_logs_game_id"))
         batch_op.drop_index("ix_system_logs_created_at")
