@@ -266,3 +266,17 @@ def _load_coalitions(
             result.coalition_members += 1
         if status == "dissolved":
             coalition_ops.dissolve_coalition(session, coalition.id)
+
+
+def seed_agent_aliases(data: Mapping[str, Any]) -> set[str]:
+    """Every agent alias a social seed refers to (they must exist before it is loaded)."""
+    aliases: set[str] = set()
+    for conversation in data.get("conversations", []):
+        aliases.update(conversation.get("participants", []))
+        aliases.update(m["agent"] for m in conversation.get("messages", []) if "agent" in m)
+    for graph in data.get("knowledge_graphs", []):
+        aliases.update([graph["owner"]] if graph.get("owner") else [])
+        aliases.update(graph.get("access", []))
+    for coalition in data.get("coalitions", []):
+        aliases.update(m["agent"] for m in coalition.get("members", []) if "agent" in m)
+    return aliases
