@@ -90,6 +90,7 @@ def test_conversations_messages_paging_and_filters(engine, agents):
             )
         cv.add_message(s, day.id, "user", "watching", user_id=owner.id)
         assert cv.message_count(s, day.id) == 8
+        assert cv.token_usage(s, day.id) == cv.TokenUsage(input_tokens=15, output_tokens=None)
         assert cv.message_count(s, day.id, sender_type="agent") == 6
         page = cv.list_messages(s, day.id, limit=3, offset=2)
         assert [m.content for m in page] == ["msg 1", "msg 2", "msg 3"]
@@ -216,7 +217,10 @@ def _count_upserts(engine):
 
     def before(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().upper().startswith("INSERT INTO KNOWLEDGE_CHUNKS"):
-            seen.append("executemany" if executemany else "execute")
+            # One statement per batch: the driver gets it once, with every row's parameters.
+            flat = parameters if isinstance(parameters, list | tuple) else [parameters]
+            rows = statement.upper().count("), (") + 1
+            seen.append((rows, len(flat) if not isinstance(flat[0], dict) else sum(map(len, flat))))
 
     event.listen(engine, "before_cursor_execute", before)
     return seen
@@ -233,7 +237,8 @@ def test_bulk_upsert_is_one_statement_per_batch_and_idempotent(engine):
     assert (result.received, result.distinct, result.written, result.batches) == (
         1200, 1200, 1200, 3,
     )  # fmt: skip
-    assert statements == ["execute"] * 3
+    # 7 bound values per row: source, external_id, title, content, meta, created/updated_at.
+    assert statements == [(500, 3500), (500, 3500), (200, 1400)]
     with session_scope(engine) as s:
         before = s.scalars(
             sa.select(KnowledgeChunk.updated_at).where(KnowledgeChunk.external_id == "doc-50")
@@ -242,7 +247,7 @@ def test_bulk_upsert_is_one_statement_per_batch_and_idempotent(engine):
     statements.clear()
     with session_scope(engine, write=True) as s:
         again = kn.bulk_upsert_knowledge_chunks(s, chunks, batch_size=500)
-    assert again.written == 0 and statements == ["execute"] * 3
+    assert again.written == 0 and [rows for rows, _ in statements] == [500, 500, 200]
     assert count(engine, KnowledgeChunk) == 1200
 
     changed = [dict(c, content=c["content"] + " (v2)") for c in chunks[:10]]

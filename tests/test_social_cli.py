@@ -85,6 +85,9 @@ def test_conversation_show(db_settings, talk):
     assert result.exit_code == 0, result.output
     detail = json.loads(result.stdout)
     assert detail["conversation"]["messages"] == 3
+    assert (detail["conversation"]["input_tokens"], detail["conversation"]["output_tokens"]) == (
+        10, 5,
+    )  # fmt: skip
     assert [m["sender"] for m in detail["messages"]] == ["system", "villager-1"]
     assert detail["messages"][1]["meta"] == {"input_tokens": 10, "output_tokens": 5}
     assert "messages 1-2 of 3" not in result.stdout  # stdout stays JSON

@@ -136,7 +136,7 @@ def add_member(
     )
     session.add(member)
     if amount:
-        coalition.value_pool = Coalition.value_pool + amount  # type: ignore[assignment]
+        coalition.value_pool = Coalition.value_pool + amount
     session.flush()
     if amount:
         session.refresh(coalition, ["value_pool"])

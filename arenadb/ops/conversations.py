@@ -237,7 +237,8 @@ def add_participant(
         _require_ids(session, Agent, [agent_id], "agent")
         column, value, what = ConversationParticipant.agent_id, agent_id, "agent"
     else:
-        _require_ids(session, User, [user_id or 0], "user")
+        assert user_id is not None
+        _require_ids(session, User, [user_id], "user")
         column, value, what = ConversationParticipant.user_id, user_id, "user"
     count = participant_count(session, conversation_id)
     already = session.scalar(
@@ -399,6 +400,28 @@ def message_count(session: Session, conversation_id: int, *, sender_type: str | 
     return session.scalar(stmt) or 0
 
 
+@dataclass
+class TokenUsage:
+    """Token counts summed over a conversation's messages (from their meta; NULL = unknown)."""
+
+    input_tokens: int | None
+    output_tokens: int | None
+
+
+def token_usage(session: Session, conversation_id: int) -> TokenUsage:
+    """Sum `meta.input_tokens` and `meta.output_tokens` over a conversation, in SQL."""
+    row = session.execute(
+        sa.select(
+            sa.func.sum(Message.meta["input_tokens"].as_integer()),
+            sa.func.sum(Message.meta["output_tokens"].as_integer()),
+        ).where(Message.conversation_id == conversation_id)
+    ).one()
+    return TokenUsage(
+        input_tokens=None if row[0] is None else int(row[0]),
+        output_tokens=None if row[1] is None else int(row[1]),
+    )
+
+
 def delete_message(session: Session, message_id: int) -> None:
     session.delete(get_message(session, message_id))
     session.flush()
@@ -423,6 +446,8 @@ class ConversationSummary:
     created_at: datetime
     last_message_at: datetime | None
     meta: dict[str, Any] | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
 
 
 def list_conversation_summaries(
@@ -538,10 +563,11 @@ def conversation_detail(
         for m, alias, name, email in rows
     ]
     participants = list_participants(session, conversation.id)
+    summary = _summary(conversation, len(participants), message_count(session, conversation.id))
+    usage = token_usage(session, conversation.id)
+    summary.input_tokens, summary.output_tokens = usage.input_tokens, usage.output_tokens
     return ConversationDetail(
-        conversation=_summary(
-            conversation, len(participants), message_count(session, conversation.id)
-        ),
+        conversation=summary,
         participants=participants,
         messages=messages,
     )

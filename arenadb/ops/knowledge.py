@@ -80,14 +80,14 @@ def _dialect_insert(session: Session) -> Any:
     raise ConfigError(f"knowledge upserts support sqlite and postgresql, not {dialect}")
 
 
-def _upsert_statement(session: Session, rows: list[dict[str, Any]]) -> Any:
-    now = utcnow()
-    stmt = _dialect_insert(session)(KnowledgeChunk).values(
-        [{**row, "created_at": now, "updated_at": now} for row in rows]
-    )
+def _upsert_statement(session: Session) -> Any:
+    """INSERT ... ON CONFLICT (source, external_id) DO UPDATE ... RETURNING id, without values:
+    built the same way every time, so SQLAlchemy compiles it once and caches it."""
+    table = KnowledgeChunk.__table__
+    stmt = _dialect_insert(session)(table)
     new = stmt.excluded
-    upsert = stmt.on_conflict_do_update(
-        index_elements=[KnowledgeChunk.source, KnowledgeChunk.external_id],
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.source, table.c.external_id],
         set_={
             "title": new.title,
             "content": new.content,
@@ -96,12 +96,25 @@ def _upsert_statement(session: Session, rows: list[dict[str, Any]]) -> Any:
         },
         # Unchanged rows are not rewritten: no dead tuples, and updated_at stays truthful.
         where=sa.or_(
-            KnowledgeChunk.content != new.content,
-            KnowledgeChunk.title.is_distinct_from(new.title),
-            KnowledgeChunk.meta.is_distinct_from(new.meta),
+            table.c.content != new.content,
+            table.c.title.is_distinct_from(new.title),
+            table.c.meta.is_distinct_from(new.meta),
         ),
-    )
-    return upsert.returning(KnowledgeChunk.id)
+    ).returning(table.c.id)
+
+
+def _execute_batch(session: Session, statement: Any, rows: list[dict[str, Any]]) -> int:
+    """Send `rows` as ONE multi-row statement; returns how many rows were inserted or changed.
+
+    The rows go as a parameter list and SQLAlchemy's "insertmanyvalues" renders them into a
+    single INSERT ... VALUES (...), (...) per page; the page is set to the batch, so each batch
+    is exactly one statement (tests/test_social.py counts them). RETURNING yields exactly the
+    rows inserted or changed (psycopg's rowcount is -1 for this statement).
+    """
+    now = utcnow()
+    params = [{**row, "created_at": now, "updated_at": now} for row in rows]
+    connection = session.connection().execution_options(insertmanyvalues_page_size=len(rows))
+    return len(connection.execute(statement, params).fetchall())
 
 
 def bulk_upsert_knowledge_chunks(
@@ -125,11 +138,10 @@ def bulk_upsert_knowledge_chunks(
         row = _chunk_row(chunk)
         by_key[(row["source"], row["external_id"])] = row
     rows = list(by_key.values())
+    statement = _upsert_statement(session)
     written = batches = 0
     for start in range(0, len(rows), batch_size):
-        # RETURNING yields exactly the rows inserted or changed (psycopg's rowcount is -1 here).
-        statement = _upsert_statement(session, rows[start : start + batch_size])
-        written += len(session.connection().execute(statement).fetchall())
+        written += _execute_batch(session, statement, rows[start : start + batch_size])
         batches += 1
     return BulkUpsertResult(received=received, distinct=len(rows), written=written, batches=batches)
 
@@ -153,7 +165,7 @@ def upsert_knowledge_chunk(
             "meta": meta,
         }
     )
-    session.connection().execute(_upsert_statement(session, [row])).fetchall()
+    _execute_batch(session, _upsert_statement(session), [row])
     stmt = (
         sa.select(KnowledgeChunk)
         .where(

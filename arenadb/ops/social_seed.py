@@ -147,7 +147,7 @@ def _load_users(session: Session, entries: list[dict[str, Any]], result: SocialS
         existing = (
             user_ops.get_user_by_external_id(session, external_id)
             if external_id
-            else user_ops.get_user_by_email(session, email)
+            else user_ops.get_user_by_email(session, str(email))
         )
         if existing is not None:
             continue
