@@ -389,3 +389,31 @@ def test_system_logs(engine, agents):
         assert list_system_logs(s, level="warning")[0].message == "a warning"
         with pytest.raises(InvalidDataError, match="log level"):
             write_system_log(s, "x", level="loud")
+
+
+def test_get_or_create_user_survives_a_race(engine, backend):
+    if backend == "sqlite":
+        pytest.skip("SQLite writers are serialised by BEGIN IMMEDIATE: there is no race")
+    import threading
+
+    from arenadb.db.engine import session_factory
+
+    first = session_factory(engine, write=True)()
+    winner, created = us.get_or_create_user_by_external_id(first, "auth|race")
+    assert created
+    outcome: dict[str, object] = {}
+
+    def loser() -> None:
+        # Its INSERT waits for the first transaction, then hits the unique constraint.
+        with session_scope(engine, write=True) as s:
+            user, was_created = us.get_or_create_user_by_external_id(s, "auth|race")
+            outcome["result"] = (user.id, was_created)
+
+    thread = threading.Thread(target=loser)
+    thread.start()
+    thread.join(timeout=0.5)
+    assert thread.is_alive()  # blocked on the uncommitted row
+    first.commit()
+    first.close()
+    thread.join(timeout=30)
+    assert outcome["result"] == (winner.id, False)

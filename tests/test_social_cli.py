@@ -107,3 +107,12 @@ def test_knowledge_list(db_settings, talk):
     ]  # fmt: skip
     result = run(db_settings, "knowledge", "list", "--search", "wins", "--csv")
     assert [r["external_id"] for r in csv.DictReader(io.StringIO(result.stdout))] == ["q1"]
+
+
+@pytest.mark.parametrize(
+    "command", [["conversations", "list"], ["conversation", "show"], ["knowledge", "list"]]
+)
+def test_social_commands_have_help(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "--json" in result.stdout and len(result.stdout.splitlines()) > 5

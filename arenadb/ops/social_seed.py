@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -63,7 +63,6 @@ class SocialSeedResult:
     knowledge_graphs: int = 0
     coalitions: int = 0
     coalition_members: int = 0
-    skipped: list[str] = field(default_factory=list)
 
 
 def conversation_seed_uuid(key: str) -> uuid.UUID:
