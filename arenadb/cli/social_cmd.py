@@ -137,8 +137,10 @@ def show_conversation(
     render_rows(detail.participants, ["kind", "name", "agent_id", "user_id", "role"], fmt)
     render_rows(detail.messages, ["id", "created_at", "sender", "message_type", "content"], fmt)
     shown = len(detail.messages)
-    if shown < summary.messages:
+    if shown and shown < summary.messages:
         info(f"messages {offset + 1}-{offset + shown} of {summary.messages} (--limit, --offset)")
+    elif not shown and summary.messages:
+        info(f"no messages after offset {offset}: the conversation has {summary.messages}")
 
 
 @knowledge_app.command("list")
