@@ -150,12 +150,15 @@ def root(
 
 
 def _register() -> None:
-    from arenadb.cli import config_cmd, db_cmd, migrate_cmd
+    from arenadb.cli import config_cmd, db_cmd, migrate_cmd, social_cmd
 
     app.command("init")(db_cmd.init)
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(db_cmd.app, name="db")
     app.add_typer(migrate_cmd.app, name="migrate")
+    app.add_typer(social_cmd.conversations_app, name="conversations")
+    app.add_typer(social_cmd.conversation_app, name="conversation")
+    app.add_typer(social_cmd.knowledge_app, name="knowledge")
 
 
 _register()

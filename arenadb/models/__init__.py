@@ -2,6 +2,7 @@
 
 from arenadb.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
 from arenadb.models.catalog import Agent, AgentKind, GameType, LLMModel, Prompt
+from arenadb.models.coalition import COALITION_STATUSES, Coalition, CoalitionMember
 from arenadb.models.game import (
     FINISHED_STATUSES,
     GAME_OUTCOMES,
@@ -15,35 +16,61 @@ from arenadb.models.game import (
     LLMCall,
     PlayerAction,
 )
+from arenadb.models.knowledge import KNOWLEDGE_GRAPH_TYPES, KnowledgeChunk, KnowledgeGraph
 from arenadb.models.meta import ArenaMeta
 from arenadb.models.rating import RATING_SYSTEMS, Rating, RatingEvent
+from arenadb.models.social import (
+    CONVERSATION_STATUSES,
+    CONVERSATION_TYPES,
+    SENDER_TYPES,
+    Conversation,
+    ConversationParticipant,
+    Message,
+    User,
+)
+from arenadb.models.system_log import LOG_LEVELS, SystemLog
 
 metadata = Base.metadata
 
 __all__ = [
+    "COALITION_STATUSES",
+    "CONVERSATION_STATUSES",
+    "CONVERSATION_TYPES",
     "FINISHED_STATUSES",
     "GAME_OUTCOMES",
     "GAME_STATUSES",
+    "KNOWLEDGE_GRAPH_TYPES",
     "LLM_CALL_STATUSES",
+    "LOG_LEVELS",
     "NAMING_CONVENTION",
     "RATING_SYSTEMS",
+    "SENDER_TYPES",
     "SNAPSHOT_KINDS",
     "Agent",
     "AgentKind",
     "ArenaMeta",
     "Base",
+    "Coalition",
+    "CoalitionMember",
+    "Conversation",
+    "ConversationParticipant",
     "Game",
     "GamePlayer",
     "GameSnapshot",
     "GameTurn",
     "GameType",
+    "KnowledgeChunk",
+    "KnowledgeGraph",
     "LLMCall",
     "LLMModel",
+    "Message",
     "PlayerAction",
     "Prompt",
     "Rating",
     "RatingEvent",
+    "SystemLog",
     "UTCDateTime",
+    "User",
     "metadata",
     "utcnow",
 ]
