@@ -9,7 +9,7 @@ import csv
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -81,7 +81,8 @@ def render_rows(
     headers: Mapping[str, str] | None = None,
 ) -> None:
     """A list of objects (mappings or dataclasses): a table of `columns`, or all as JSON / CSV."""
-    materialised = [to_plain(r) for r in rows]
+    originals = [_fields(r) for r in rows]
+    materialised = [to_plain(r) for r in originals]
     if fmt == "json":
         print_json(materialised)
         return
@@ -100,11 +101,18 @@ def render_rows(
     table = Table(title=title, header_style="bold")
     for name in columns:
         table.add_column((headers or {}).get(name, name.replace("_", " ")))
-    for row in materialised:
+    for row in originals:  # unconverted values: datetimes and floats get their table format
         table.add_row(*(_cell(row.get(name)) for name in columns))
     Console(soft_wrap=False).print(table)
-    if not materialised:
+    if not originals:
         typer.echo("(no rows)", err=True)
+
+
+def _fields(row: Any) -> Mapping[str, Any]:
+    """A row as a mapping of its fields, values untouched (a dataclass is not deep-copied)."""
+    if is_dataclass(row) and not isinstance(row, type):
+        return {f.name: getattr(row, f.name) for f in fields(row)}
+    return row
 
 
 def _csv_cell(value: Any) -> Any:

@@ -59,8 +59,8 @@ def check_sqlite_folder(url: DatabaseURL) -> None:
 
 
 def _log_sql_to_stderr() -> None:
-    """DB_ECHO: SQL goes to stderr through logging (SQLAlchemy's own echo writes to stdout,
-    which would corrupt `--json` output)."""
+    """DB_ECHO: send echoed SQL to stderr. SQLAlchemy adds its own stdout handler only when the
+    logger has none; stdout would corrupt `--json` output. Echo stays per engine (echo=True)."""
     import logging
     import sys
 
@@ -80,7 +80,6 @@ def _log_sql_to_stderr() -> None:
         handler.set_name("arenadb")
         handler.setFormatter(logging.Formatter("sql: %(message)s"))
         logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
 
 
 def create_engine(settings: Settings, *, pooled: bool = True, **kwargs: Any) -> Engine:
@@ -96,7 +95,7 @@ def create_engine(settings: Settings, *, pooled: bool = True, **kwargs: Any) -> 
 def _sqlite_engine(settings: Settings, *, pooled: bool, **kwargs: Any) -> Engine:
     url = settings.url
     check_sqlite_folder(url)
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"echo": settings.echo}
     if url.sqlite_path is None:
         # One shared in-memory database for the engine's lifetime.
         options["poolclass"] = StaticPool
@@ -141,6 +140,7 @@ def _postgresql_engine(settings: Settings, *, pooled: bool, **kwargs: Any) -> En
     if settings.statement_timeout_ms:
         connect_args["options"] = f"-c statement_timeout={int(settings.statement_timeout_ms)}"
     options: dict[str, Any] = {
+        "echo": settings.echo,
         "pool_pre_ping": True,
         "connect_args": connect_args,
     }
