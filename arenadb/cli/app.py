@@ -151,12 +151,14 @@ def root(
 
 
 def _register() -> None:
-    from arenadb.cli import config_cmd, db_cmd, migrate_cmd
+    from arenadb.cli import config_cmd, db_cmd, events_cmd, migrate_cmd
 
     app.command("init")(db_cmd.init)
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(db_cmd.app, name="db")
     app.add_typer(migrate_cmd.app, name="migrate")
+    app.add_typer(events_cmd.app, name="events")
+    app.add_typer(events_cmd.engines_app, name="engines")
 
 
 _register()
