@@ -21,6 +21,7 @@ with `arenadb.db.write_transaction` / `session_scope(write=True)`).
 
 from __future__ import annotations
 
+import random
 import time
 import traceback
 import uuid
@@ -34,9 +35,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from arenadb.db.engine import write_transaction
+from arenadb.db.engine import SQLITE_BEGIN, write_transaction
 from arenadb.errors import ConflictError, InvalidDataError, NotFoundError, UsageError
-from arenadb.models.base import utcnow
+from arenadb.models.base import JSONType, UTCDateTime, utcnow
 from arenadb.models.events import (
     ENGINE_STATUSES,
     EVENT_STATUSES,
@@ -108,6 +109,15 @@ def database_now(conn: Connection) -> datetime:
 
 def _now(conn: Connection, now: datetime | None) -> datetime:
     return _aware(now) if now is not None else database_now(conn)
+
+
+def _now_expr(conn: Connection, now: datetime | None) -> sa.ColumnElement[datetime]:
+    """`now` as a SQL value: the given time, or PostgreSQL's statement_timestamp(), so that the
+    hot paths read the database clock inside their first query instead of in a query of its own.
+    """
+    if now is None and conn.dialect.name == "postgresql":
+        return sa.func.statement_timestamp(type_=UTCDateTime())
+    return sa.literal(_aware(now) if now is not None else utcnow(), UTCDateTime())
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -487,29 +497,54 @@ def _expired_values(row: Mapping[str, Any], now: datetime, retry_delays: Sequenc
 
 
 def _claim_candidate(
-    conn: Connection,
-    now: datetime,
+    now: sa.ColumnElement[datetime],
     engine_type: str | None,
     event_types: Sequence[str] | None,
+    max_retries: int,
 ) -> sa.Select:
+    """The id of the next claimable event: queued and due, or processing under an expired lock
+    with retries left (one without is left for `reclaim_expired` to mark failed)."""
     e = events_table.c
     ready = sa.or_(
         sa.and_(e.status == "queued", sa.or_(e.next_retry_at.is_(None), e.next_retry_at <= now)),
-        sa.and_(e.status == "processing", e.lock_until < now),
+        sa.and_(e.status == "processing", e.lock_until < now, e.retry_count < max_retries),
     )
     stmt = (
-        sa.select(events_table, event_types_table.c.name.label("event_type"))
-        .join(event_types_table, event_types_table.c.id == e.event_type_id)
+        sa.select(e.id)
         # Literal, and first: both planners match a partial index's WHERE only textually.
         .where(sa.text(LIVE_EVENTS_WHERE), ready)
         .order_by(e.priority.desc(), e.id)
         .limit(1)
     )
-    if engine_type is not None:
-        stmt = stmt.where(event_types_table.c.engine_type == engine_type)
-    if event_types:
-        stmt = stmt.where(event_types_table.c.name.in_(list(event_types)))
-    return _for_update(stmt, conn, skip_locked=True)
+    if engine_type is not None or event_types:
+        types = sa.select(event_types_table.c.id)
+        if engine_type is not None:
+            types = types.where(event_types_table.c.engine_type == engine_type)
+        if event_types:
+            types = types.where(event_types_table.c.name.in_(list(event_types)))
+        stmt = stmt.where(e.event_type_id.in_(types))
+    return stmt
+
+
+def _claimed_event(row: Mapping[str, Any]) -> ClaimedEvent:
+    return ClaimedEvent(
+        id=row["id"],
+        event_type=row["event_type"],
+        payload=row["payload"],
+        priority=row["priority"],
+        attempt=row["retry_count"] + 1,
+        retry_count=row["retry_count"],
+        locked_by=row["locked_by"],
+        claimed_at=row["claimed_at"],
+        lock_until=row["lock_until"],
+        scenario_run_id=row["scenario_run_id"],
+        game_id=row["game_id"],
+        source=row["source"],
+        target=row["target"],
+        source_agent_id=row["source_agent_id"],
+        target_agent_id=row["target_agent_id"],
+        last_error=row["last_error"],
+    )
 
 
 def claim_next_event(
@@ -529,71 +564,139 @@ def claim_next_event(
     """
     engine_uuid = _as_uuid(engine_id)
     with _writing(bind) as conn:
-        now = _now(conn, now)
-        while True:
-            row = conn.execute(_claim_candidate(conn, now, engine_type, event_types))
-            found = row.mappings().first()
-            if found is None:
-                return None
-            values: dict[str, Any] = {}
-            if found["status"] == "processing":
-                values = _expired_values(found, now, retry_delays)
-                if values["status"] == "failed":
-                    conn.execute(_update(found["id"], values))
-                    continue
-            lock_until = now + timedelta(seconds=lock_seconds)
-            values.update(
-                status="processing",
-                locked_by=engine_uuid,
-                claimed_at=now,
-                lock_until=lock_until,
-                next_retry_at=None,
-            )
-            try:
-                conn.execute(_update(found["id"], values))
-            except sa.exc.IntegrityError:
-                if conn.execute(
-                    sa.select(engines_table.c.id).where(engines_table.c.id == engine_uuid)
-                ).first():
-                    raise
-                raise NotFoundError(f"engine {engine_uuid} is not registered") from None
-            retry_count = values.get("retry_count", found["retry_count"])
-            return ClaimedEvent(
-                id=found["id"],
-                event_type=found["event_type"],
-                payload=found["payload"],
-                priority=found["priority"],
-                attempt=retry_count + 1,
-                retry_count=retry_count,
-                locked_by=engine_uuid,
-                claimed_at=now,
-                lock_until=lock_until,
-                scenario_run_id=found["scenario_run_id"],
-                game_id=found["game_id"],
-                source=found["source"],
-                target=found["target"],
-                source_agent_id=found["source_agent_id"],
-                target_agent_id=found["target_agent_id"],
-                last_error=values.get("last_error", found["last_error"]),
-            )
+        now_sql = _now_expr(conn, now)
+        candidate = _claim_candidate(now_sql, engine_type, event_types, len(retry_delays))
+        claim = _claim_postgresql if conn.dialect.name == "postgresql" else _claim_generic
+        try:
+            row = claim(conn, engine_uuid, candidate, now_sql, lock_seconds, retry_delays)
+        except sa.exc.IntegrityError:
+            if conn.execute(
+                sa.select(engines_table.c.id).where(engines_table.c.id == engine_uuid)
+            ).first():
+                raise
+            raise NotFoundError(f"engine {engine_uuid} is not registered") from None
+        return _claimed_event(row) if row is not None else None
+
+
+def _claim_generic(
+    conn: Connection,
+    engine_uuid: uuid.UUID,
+    candidate: sa.Select,
+    now_sql: sa.ColumnElement[datetime],
+    lock_seconds: float,
+    retry_delays: Sequence[float],
+) -> Mapping[str, Any] | None:
+    """Find, then mark, inside the caller's write transaction (SQLite: BEGIN IMMEDIATE, so no
+    other writer runs in between)."""
+    found = conn.execute(
+        sa.select(events_table, event_types_table.c.name.label("event_type"), now_sql)
+        .join(event_types_table, event_types_table.c.id == events_table.c.event_type_id)
+        .where(events_table.c.id == candidate.scalar_subquery())
+    ).first()
+    if found is None:
+        return None
+    row = dict(found._mapping)
+    now = _aware(found[-1])
+    values: dict[str, Any] = {}
+    if row["status"] == "processing":
+        values = _expired_values(row, now, retry_delays)
+    values.update(
+        status="processing",
+        locked_by=engine_uuid,
+        claimed_at=now,
+        lock_until=now + timedelta(seconds=lock_seconds),
+        next_retry_at=None,
+    )
+    conn.execute(_update(row["id"], values))
+    row.update(values)
+    return row
+
+
+def _pg_iso(value: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
+    """A timestamptz as the same ISO 8601 UTC text Python's isoformat() writes."""
+    return sa.func.to_char(
+        sa.func.timezone("UTC", value), sa.literal_column('\'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\'')
+    )
+
+
+def _pg_history_entry(**fields: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    args: list[Any] = []
+    for key, value in fields.items():
+        args += [sa.literal_column(f"'{key}'"), value]
+    return sa.func.jsonb_build_array(sa.func.jsonb_build_object(*args))
+
+
+def _claim_postgresql(
+    conn: Connection,
+    engine_uuid: uuid.UUID,
+    candidate: sa.Select,
+    now_sql: sa.ColumnElement[datetime],
+    lock_seconds: float,
+    retry_delays: Sequence[float],
+) -> Mapping[str, Any] | None:
+    """One statement: lock the candidate row with SKIP LOCKED (concurrent engines each get a
+    different row, nobody waits) and mark it, taking over an expired lock in SQL."""
+    e = events_table.c
+    expired = e.status == "processing"
+    error = sa.func.concat(
+        sa.literal_column("'lock expired at '"),
+        _pg_iso(e.lock_until),
+        sa.literal_column("' (engine '"),
+        sa.cast(e.locked_by, sa.Text),
+        sa.literal_column("')'"),
+    )
+    entry = _pg_history_entry(
+        engine_id=sa.cast(e.locked_by, sa.Text),
+        claimed_at=_pg_iso(e.claimed_at),
+        finished_at=_pg_iso(now_sql),
+        outcome=sa.literal_column("'lock_expired'"),
+        error=error,
+    )
+    stmt = (
+        sa.update(events_table)
+        .where(
+            e.id == candidate.with_for_update(skip_locked=True).scalar_subquery(),
+            event_types_table.c.id == e.event_type_id,
+        )
+        .values(
+            status="processing",
+            locked_by=engine_uuid,
+            claimed_at=now_sql,
+            lock_until=now_sql + sa.literal(timedelta(seconds=lock_seconds), sa.Interval()),
+            next_retry_at=None,
+            retry_count=sa.case((expired, e.retry_count + 1), else_=e.retry_count),
+            last_error=sa.case((expired, error), else_=e.last_error),
+            processing_history=sa.case(
+                (expired, e.processing_history.op("||")(entry)), else_=e.processing_history
+            ),
+        )
+        .returning(events_table, event_types_table.c.name.label("event_type"))
+    )
+    return conn.execute(stmt).mappings().first()
 
 
 def _update(event_id: int, values: Mapping[str, Any]) -> sa.Update:
     return sa.update(events_table).where(events_table.c.id == event_id).values(**values)
 
 
-def _locked_event(conn: Connection, event_id: int) -> Mapping[str, Any]:
-    stmt = _for_update(sa.select(events_table).where(events_table.c.id == event_id), conn)
+def _locked_event(
+    conn: Connection, event_id: int, now: datetime | None = None
+) -> Mapping[str, Any]:
+    """The event's row, locked, with the current time as `db_now`."""
+    stmt = sa.select(events_table, _now_expr(conn, now).label("db_now"))
+    stmt = _for_update(stmt.where(events_table.c.id == event_id), conn)
     row = conn.execute(stmt).mappings().first()
     if row is None:
         raise NotFoundError(f"event {event_id} not found")
     return row
 
 
-def _owned_event(conn: Connection, event_id: int, engine_id: uuid.UUID) -> Mapping[str, Any]:
+def _owned_event(
+    conn: Connection, event_id: int, engine_id: uuid.UUID, now: datetime | None
+) -> Mapping[str, Any]:
     """The event, if `engine_id` still holds it: a late engine whose lock was taken over must not
     overwrite the new owner's work."""
-    row = _locked_event(conn, event_id)
+    row = _locked_event(conn, event_id, now)
     if row["status"] != "processing" or row["locked_by"] != engine_id:
         holder = f"locked by {row['locked_by']}" if row["status"] == "processing" else row["status"]
         raise ConflictError(f"event {event_id} is not held by engine {engine_id} (it is {holder})")
@@ -611,8 +714,10 @@ def complete_event(
     """Mark an event completed by the engine holding it; the result goes into its history."""
     engine_uuid = _as_uuid(engine_id)
     with _writing(bind) as conn:
-        now = _now(conn, now)
-        row = _owned_event(conn, event_id, engine_uuid)
+        if conn.dialect.name == "postgresql":
+            return _complete_postgresql(conn, event_id, engine_uuid, result, now)
+        row = _owned_event(conn, event_id, engine_uuid, now)
+        now = _aware(row["db_now"])
         entry = {
             "engine_id": str(engine_uuid),
             "claimed_at": _iso(row["claimed_at"]),
@@ -632,6 +737,44 @@ def complete_event(
         return EventOutcome(event_id, "completed", row["retry_count"], None, row["last_error"])
 
 
+def _complete_postgresql(
+    conn: Connection,
+    event_id: int,
+    engine_uuid: uuid.UUID,
+    result: dict[str, Any] | None,
+    now: datetime | None,
+) -> EventOutcome:
+    """One statement, guarded by the owner check in its WHERE clause."""
+    e = events_table.c
+    now_sql = _now_expr(conn, now)
+    result_sql = sa.cast(sa.literal(result, JSONType), JSONType)
+    entry = _pg_history_entry(
+        engine_id=sa.cast(e.locked_by, sa.Text),
+        claimed_at=_pg_iso(e.claimed_at),
+        finished_at=_pg_iso(now_sql),
+        outcome=sa.literal_column("'completed'"),
+        result=result_sql,
+    )
+    stmt = (
+        sa.update(events_table)
+        .where(e.id == event_id, e.status == "processing", e.locked_by == engine_uuid)
+        .values(
+            **_UNLOCKED,
+            status="completed",
+            result=result,
+            completed_at=now_sql,
+            next_retry_at=None,
+            processing_history=e.processing_history.op("||")(entry),
+        )
+        .returning(e.retry_count, e.last_error)
+    )
+    done = conn.execute(stmt).first()
+    if done is None:
+        _owned_event(conn, event_id, engine_uuid, now)  # raises NotFound / Conflict
+        raise ConflictError(f"event {event_id} changed while completing it")  # pragma: no cover
+    return EventOutcome(event_id, "completed", done.retry_count, None, done.last_error)
+
+
 def fail_event(
     bind: Bind,
     event_id: int,
@@ -646,8 +789,8 @@ def fail_event(
     retries are used up (or `retry=False`, for errors that retrying cannot fix)."""
     engine_uuid = _as_uuid(engine_id)
     with _writing(bind) as conn:
-        now = _now(conn, now)
-        row = _owned_event(conn, event_id, engine_uuid)
+        row = _owned_event(conn, event_id, engine_uuid, now)
+        now = _aware(row["db_now"])
         values = _after_failure(row["retry_count"], now, retry_delays, retry=retry, delay=True)
         entry = {
             "engine_id": str(engine_uuid),
@@ -678,9 +821,8 @@ def extend_lock(
     """Push the lock of an event this engine still holds further out (long work); new expiry."""
     engine_uuid = _as_uuid(engine_id)
     with _writing(bind) as conn:
-        now = _now(conn, now)
-        _owned_event(conn, event_id, engine_uuid)
-        lock_until = now + timedelta(seconds=lock_seconds)
+        row = _owned_event(conn, event_id, engine_uuid, now)
+        lock_until = _aware(row["db_now"]) + timedelta(seconds=lock_seconds)
         conn.execute(_update(event_id, {"lock_until": lock_until}))
         return lock_until
 
@@ -728,7 +870,7 @@ def retry_events(
             stmt = sa.select(events_table).where(e.status == "failed").order_by(e.id)
             rows = list(conn.execute(_for_update(stmt, conn, skip_locked=True)).mappings())
         else:
-            rows = [_locked_event(conn, i) for i in dict.fromkeys(event_ids)]
+            rows = [_locked_event(conn, i, now) for i in dict.fromkeys(event_ids)]
             for row in rows:
                 if row["status"] != "failed":
                     raise ConflictError(
@@ -1079,6 +1221,10 @@ def _coerce_datetime(value: Any) -> datetime | None:
 # a worker loop
 
 
+def _sqlite_busy(exc: sa.exc.OperationalError) -> bool:
+    return "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig)
+
+
 @dataclass
 class WorkerReport:
     engine_id: uuid.UUID
@@ -1104,34 +1250,58 @@ def run_worker(
     event_types: Sequence[str] | None = None,
 ) -> WorkerReport:
     """Claim, handle, complete (or fail with the handler's exception) until no event has been
-    ready for `idle_timeout` seconds or `max_events` were handled; heartbeats as it goes."""
+    ready for `idle_timeout` seconds or `max_events` were handled; heartbeats as it goes.
+
+    Example: `run_worker(engine, me, lambda ev: {"echo": ev.payload}, idle_timeout=60)`
+    """
     report = WorkerReport(_as_uuid(engine_id))
-    last_beat = idle_since = time.monotonic()
-    while max_events is None or len(report.completed) + len(report.failed) < max_events:
-        if time.monotonic() - last_beat >= heartbeat_every:
-            heartbeat(engine, report.engine_id)
-            last_beat = time.monotonic()
-        event = claim_next_event(
-            engine,
-            report.engine_id,
-            lock_seconds=lock_seconds,
-            engine_type=engine_type,
-            event_types=event_types,
-            retry_delays=retry_delays,
-        )
-        if event is None:
-            if time.monotonic() - idle_since >= idle_timeout:
-                break
-            time.sleep(poll_interval)
-            continue
-        idle_since = time.monotonic()
-        try:
-            result = handler(event)
-        except Exception as exc:
-            error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            fail_event(engine, event.id, report.engine_id, error, retry_delays=retry_delays)
-            report.failed.append(event.id)
-            continue
-        complete_event(engine, event.id, report.engine_id, result)
-        report.completed.append(event.id)
+    me = report.engine_id
+    # One connection for the whole loop, one short transaction per step: no pool checkout and
+    # pre-ping per event. The handler runs outside any transaction (it may take minutes).
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+
+        def step(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            deadline = time.monotonic() + lock_seconds / 2
+            while True:
+                try:
+                    with conn.begin():
+                        return operation(conn, *args, **kwargs)
+                except sa.exc.OperationalError as exc:
+                    # SQLite's busy handler is not fair: under heavy contention a writer can
+                    # wait out its busy timeout while others keep taking the lock. That is
+                    # congestion, not failure: try again while our lock is safe.
+                    if not _sqlite_busy(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(random.uniform(0.001, 0.02))
+
+        last_beat = idle_since = time.monotonic()
+        while max_events is None or len(report.completed) + len(report.failed) < max_events:
+            if time.monotonic() - last_beat >= heartbeat_every:
+                step(heartbeat, me)
+                last_beat = time.monotonic()
+            event = step(
+                claim_next_event,
+                me,
+                lock_seconds=lock_seconds,
+                engine_type=engine_type,
+                event_types=event_types,
+                retry_delays=retry_delays,
+            )
+            if event is None:
+                if time.monotonic() - idle_since >= idle_timeout:
+                    break
+                time.sleep(poll_interval)
+                continue
+            idle_since = time.monotonic()
+            try:
+                result = handler(event)
+            except Exception as exc:
+                error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                step(fail_event, event.id, me, error, retry_delays=retry_delays)
+                report.failed.append(event.id)
+                continue
+            step(complete_event, event.id, me, result)
+            report.completed.append(event.id)
     return report
