@@ -569,13 +569,20 @@ def claim_next_event(
         claim = _claim_postgresql if conn.dialect.name == "postgresql" else _claim_generic
         try:
             row = claim(conn, engine_uuid, candidate, now_sql, lock_seconds, retry_delays)
-        except sa.exc.IntegrityError:
-            if conn.execute(
-                sa.select(engines_table.c.id).where(engines_table.c.id == engine_uuid)
-            ).first():
+        except sa.exc.IntegrityError as exc:
+            if not _violates_locked_by_fk(exc):
                 raise
             raise NotFoundError(f"engine {engine_uuid} is not registered") from None
         return _claimed_event(row) if row is not None else None
+
+
+def _violates_locked_by_fk(exc: sa.exc.IntegrityError) -> bool:
+    # PostgreSQL names the constraint (and its transaction is aborted: no query to check);
+    # SQLite does not, but locked_by is the only foreign key a claim writes.
+    name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    if name is not None:
+        return name == "fk_events_locked_by_engines"
+    return "FOREIGN KEY" in str(exc.orig)
 
 
 def _claim_generic(
@@ -1280,6 +1287,8 @@ def run_worker(
         while max_events is None or len(report.completed) + len(report.failed) < max_events:
             if time.monotonic() - last_beat >= heartbeat_every:
                 step(heartbeat, me)
+                # Claims take over expired locks with retries left; this fails the rest.
+                step(reclaim_expired, retry_delays=retry_delays)
                 last_beat = time.monotonic()
             event = step(
                 claim_next_event,
