@@ -21,6 +21,7 @@ with `arenadb.db.write_transaction` / `session_scope(write=True)`).
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 import traceback
@@ -1280,16 +1281,24 @@ def run_worker(
     me = report.engine_id
     # One connection for the whole loop, one short transaction per step: no pool checkout and
     # pre-ping per event. The handler runs outside any transaction (it may take minutes).
-    with engine.connect() as conn:
+    with contextlib.ExitStack() as stack:
+        conn = stack.enter_context(engine.connect())
+        fast = conn
         if engine.dialect.name == "sqlite":
-            conn = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+            conn = fast = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        else:
+            # On PostgreSQL claim and complete are one statement each, atomic by themselves:
+            # in autocommit they cost one round trip instead of three (BEGIN, it, COMMIT).
+            fast = stack.enter_context(engine.connect())
+            fast = fast.execution_options(isolation_level="AUTOCOMMIT")
 
         def step(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            on = fast if operation in (claim_next_event, complete_event) else conn
             deadline = time.monotonic() + lock_seconds / 2
             while True:
                 try:
-                    with conn.begin():
-                        return operation(conn, *args, **kwargs)
+                    with on.begin():
+                        return operation(on, *args, **kwargs)
                 except sa.exc.OperationalError as exc:
                     # SQLite's busy handler is not fair: under heavy contention a writer can
                     # wait out its busy timeout while others keep taking the lock. That is
