@@ -143,7 +143,7 @@ def stats(ctx: typer.Context, json_output: JsonOption = False) -> None:
     render_object(summary, fmt, title="event queue")
     if fmt == "table" and result.by_type:
         render_rows(
-            result.by_type,
+            [asdict(t) for t in result.by_type],
             ["event_type", "queued", "processing", "completed", "failed"],
             fmt,
             title="by event type",

@@ -198,7 +198,7 @@ def read_event_types(path: Any = None) -> list[dict[str, Any]]:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+        import tomli as tomllib
     from pathlib import Path
 
     from arenadb.resources import seeds_dir
@@ -385,7 +385,7 @@ def enqueue_events(session: Session, events: Iterable[NewEvent]) -> list[int]:
     types = {
         t.name: t for t in session.scalars(sa.select(EventType).where(EventType.name.in_(names)))
     }
-    rows = []
+    rows: list[dict[str, Any]] = []
     now = utcnow()
     for e in batch:
         etype = types.get(e.event_type)
@@ -479,7 +479,7 @@ def _after_failure(
 _UNLOCKED = {"locked_by": None, "lock_until": None, "claimed_at": None}
 
 
-def _expired_values(row: Mapping[str, Any], now: datetime, retry_delays: Sequence[float]):
+def _expired_values(row: Mapping[Any, Any], now: datetime, retry_delays: Sequence[float]):
     """An expired lock is a failed attempt; it may be retried at once (the lock already waited)."""
     error = f"lock expired at {_iso(row['lock_until'])} (engine {row['locked_by']})"
     entry = {
@@ -540,7 +540,7 @@ def _claim_candidate(
     return stmt
 
 
-def _claimed_event(row: Mapping[str, Any]) -> ClaimedEvent:
+def _claimed_event(row: Mapping[Any, Any]) -> ClaimedEvent:
     return ClaimedEvent(
         id=row["id"],
         event_type=row["event_type"],
@@ -582,7 +582,7 @@ def claim_next_event(
         candidate = _claim_candidate(
             now_sql, engine_type, event_types, len(retry_delays), dialect=conn.dialect.name
         )
-        claim = _claim_postgresql if conn.dialect.name == "postgresql" else _claim_generic
+        claim = _claim_postgresql if conn.dialect.name == "postgresql" else _claim_sqlite
         try:
             row = claim(conn, engine_uuid, candidate, now_sql, lock_seconds, retry_delays)
         except sa.exc.IntegrityError as exc:
@@ -601,14 +601,14 @@ def _violates_locked_by_fk(exc: sa.exc.IntegrityError) -> bool:
     return "FOREIGN KEY" in str(exc.orig)
 
 
-def _claim_generic(
+def _claim_sqlite(
     conn: Connection,
     engine_uuid: uuid.UUID,
     candidate: sa.Select,
     now_sql: sa.ColumnElement[datetime],
     lock_seconds: float,
     retry_delays: Sequence[float],
-) -> Mapping[str, Any] | None:
+) -> Mapping[Any, Any] | None:
     """Find, then mark, inside the caller's write transaction (SQLite: BEGIN IMMEDIATE, so no
     other writer runs in between)."""
     found = conn.execute(
@@ -656,7 +656,7 @@ def _claim_postgresql(
     now_sql: sa.ColumnElement[datetime],
     lock_seconds: float,
     retry_delays: Sequence[float],
-) -> Mapping[str, Any] | None:
+) -> Mapping[Any, Any] | None:
     """One statement: lock the candidate row with SKIP LOCKED (concurrent engines each get a
     different row, nobody waits) and mark it, taking over an expired lock in SQL."""
     e = events_table.c
@@ -704,7 +704,7 @@ def _update(event_id: int, values: Mapping[str, Any]) -> sa.Update:
 
 def _locked_event(
     conn: Connection, event_id: int, now: datetime | None = None
-) -> Mapping[str, Any]:
+) -> Mapping[Any, Any]:
     """The event's row, locked, with the current time as `db_now`."""
     stmt = sa.select(events_table, _now_expr(conn, now).label("db_now"))
     stmt = _for_update(stmt.where(events_table.c.id == event_id), conn)
@@ -716,7 +716,7 @@ def _locked_event(
 
 def _owned_event(
     conn: Connection, event_id: int, engine_id: uuid.UUID, now: datetime | None
-) -> Mapping[str, Any]:
+) -> Mapping[Any, Any]:
     """The event, if `engine_id` still holds it: a late engine whose lock was taken over must not
     overwrite the new owner's work."""
     row = _locked_event(conn, event_id, now)
@@ -889,6 +889,7 @@ def retry_events(
     e = events_table.c
     with _writing(bind) as conn:
         now = _now(conn, now)
+        rows: list[Mapping[Any, Any]]
         if all_failed:
             stmt = sa.select(events_table).where(e.status == "failed").order_by(e.id)
             rows = list(conn.execute(_for_update(stmt, conn, skip_locked=True)).mappings())
@@ -940,7 +941,7 @@ class EngineInfo:
 
 
 def _engine_info(
-    row: Mapping[str, Any], now: datetime, stale_after: float, processing: int = 0
+    row: Mapping[Any, Any], now: datetime, stale_after: float, processing: int = 0
 ) -> EngineInfo:
     beat = row["last_heartbeat"]
     age = (now - _aware(beat)).total_seconds() if beat is not None else None
