@@ -537,3 +537,13 @@ def test_claim_query_is_served_by_the_claim_index(queue):
     # What autogenerate cannot compare on every backend, checked on the live schema.
     assert "priority DESC" in definition and "WHERE" in definition and "processing" in definition
     assert "ix_events_claim" in plan and "Sort" not in plan and "TEMP B-TREE" not in plan
+
+
+def test_events_table_is_vacuumed_like_a_queue(backend, engine):
+    if backend != "postgresql":
+        pytest.skip("autovacuum settings are PostgreSQL's")
+    with engine.connect() as conn:
+        options = conn.exec_driver_sql(
+            "SELECT reloptions FROM pg_class WHERE relname = 'events'"
+        ).scalar_one()
+    assert "autovacuum_analyze_scale_factor=0.01" in options

@@ -205,6 +205,10 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
+        postgresql_with={
+            "autovacuum_vacuum_scale_factor": 0.01,
+            "autovacuum_analyze_scale_factor": 0.01,
+        },
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(
