@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from arenadb.cli import app
 from arenadb.db import create_engine, database_exists
 from arenadb.ops.lifecycle import check_database, init_database
+from arenadb.ops.migrations import script_directory
 
 runner = CliRunner()
 
@@ -28,8 +29,9 @@ def tables(settings) -> set[str]:
 def test_init_creates_and_migrates_then_is_idempotent(fresh_settings):
     assert not database_exists(fresh_settings)
     first = init_database(fresh_settings)
-    assert first.created and first.migration.applied[0] == "0001"
-    assert first.migration.applied[-1] == first.migration.after[0]
+    assert first.created
+    every = [r.revision for r in reversed(list(script_directory().walk_revisions()))]
+    assert first.migration.applied == every and first.migration.after == [every[-1]]
     assert {"games", "llm_calls", "ratings", "alembic_version"} <= tables(fresh_settings)
     second = init_database(fresh_settings)
     assert not second.created and second.migration.applied == []

@@ -150,7 +150,7 @@ def root(
 
 
 def _register() -> None:
-    from arenadb.cli import config_cmd, db_cmd, migrate_cmd, social_cmd
+    from arenadb.cli import config_cmd, db_cmd, events_cmd, migrate_cmd, social_cmd
 
     app.command("init")(db_cmd.init)
     app.add_typer(config_cmd.app, name="config")
@@ -159,6 +159,8 @@ def _register() -> None:
     app.add_typer(social_cmd.conversations_app, name="conversations")
     app.add_typer(social_cmd.conversation_app, name="conversation")
     app.add_typer(social_cmd.knowledge_app, name="knowledge")
+    app.add_typer(events_cmd.app, name="events")
+    app.add_typer(events_cmd.engines_app, name="engines")
 
 
 _register()

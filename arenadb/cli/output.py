@@ -97,12 +97,14 @@ def render_rows(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, header_style="bold")
     for name in columns:
         table.add_column((headers or {}).get(name, name.replace("_", " ")))
     for row in originals:  # unconverted values: datetimes and floats get their table format
-        table.add_row(*(_cell(row.get(name)) for name in columns))
+        # Text, not str: data such as "[Vote] Player 3" must not be read as Rich markup.
+        table.add_row(*(Text(_cell(row.get(name))) for name in columns))
     Console(soft_wrap=False).print(table)
     if not originals:
         typer.echo("(no rows)", err=True)
@@ -132,12 +134,13 @@ def render_object(obj: Mapping[str, Any], fmt: str, *, title: str | None = None)
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
     for key, value in plain.items():
-        table.add_row(key.replace("_", " "), _cell(value))
+        table.add_row(key.replace("_", " "), Text(_cell(value)))
     Console(soft_wrap=False).print(table)
 
 

@@ -2,10 +2,9 @@
 (members), system logs.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 
-Only creates tables. It is written against 0001; when 0002 (scenarios, events, engines) is merged,
-`down_revision` becomes "0002" (a one-line change: neither revision touches the other's tables).
+Only creates tables.
 Create Date: 2026-11-22 17:35:17.397640
 """
 
@@ -21,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
