@@ -575,7 +575,7 @@ def _turns(
             sa.select(*columns).where(GameTurn.game_id == game_id).order_by(GameTurn.seq)
         )
     ]
-    if actions and turns:
+    if actions:  # even for a game without turns: a fixed number of statements per call
         by_seq = {t.seq: t for t in turns}
         for r in conn.execute(
             sa.select(PlayerAction.__table__)
@@ -878,7 +878,7 @@ def _sqlite_percentiles(
         sa.select(LLMCall.model_id, unlisted, LLMCall.latency_ms).where(
             LLMCall.latency_ms.is_not(None)
         )
-    ).tuples():
+    ):
         by_group.setdefault((model_id, name), []).append(latency)
     result: dict[tuple[Any, Any], tuple[float | None, float | None]] = {}
     for key, values in by_group.items():
