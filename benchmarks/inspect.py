@@ -61,6 +61,11 @@ def agents_top_op() -> Callable[[sa.Engine], Any] | str:
     return "not available in this build (no top_agents/leaderboard in arenadb.ops.ratings)"
 
 
+def select_one(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1")).scalar()
+
+
 def operations(engine: sa.Engine, probe: int) -> dict[str, Callable[[], Any]]:
     ops: dict[str, Callable[[], Any]] = {
         "games list": lambda: inspect.list_games(engine, limit=50),
@@ -80,6 +85,8 @@ def operations(engine: sa.Engine, probe: int) -> dict[str, Callable[[], Any]]:
             "game replay": lambda: inspect.game_replay(engine, probe),
             "agents list": lambda: inspect.list_agents(engine),
             "models stats (full scan)": lambda: inspect.models_stats(engine),
+            # The floor under every query: a round trip through the pool and the driver.
+            "baseline: SELECT 1": lambda: select_one(engine),
         }
     )
     return ops

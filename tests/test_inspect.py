@@ -26,7 +26,7 @@ from arenadb.cli import app
 from arenadb.config import Settings
 from arenadb.db import create_engine, drop_database
 from arenadb.errors import AmbiguousError, NotFoundError, UsageError
-from arenadb.models import Game, GamePlayer, GameType, LLMCall, LLMModel
+from arenadb.models import Game, GamePlayer, GameType, LLMCall, LLMModel, Rating
 from arenadb.ops._synthetic import SyntheticArena, build_arena
 from arenadb.ops.inspect import (
     db_stats,
@@ -345,23 +345,33 @@ def test_replay_has_every_turn_with_player_actions(arena: Arena):
 # --------------------------------------------------------------------------- agents, models, db
 
 
-def test_agents_list_counts_games(arena: Arena):
+def test_agents_list_shows_last_game_and_rating(arena: Arena):
     agents = list_agents(arena.engine, limit=100)
     assert [a.id for a in agents] == sorted(a.id for a in agents)
     with arena.engine.connect() as conn:
         rows = conn.execute(sa.select(GamePlayer.agent_id, GamePlayer.game_id)).all()
+        ratings = dict(
+            conn.execute(
+                sa.select(Rating.agent_id, Rating.games).where(
+                    Rating.system == "trueskill", Rating.game_type_id.is_(None)
+                )
+            ).all()
+        )
     games: dict[int, set[int]] = defaultdict(set)
     for agent_id, game_id in rows:
         games[agent_id].add(game_id)
     for agent in agents:
-        assert agent.games == len(games[agent.id])
         assert agent.last_game_id == (max(games[agent.id]) if games[agent.id] else None)
+        assert agent.rated_games == ratings.get(agent.id, 0)
     alice = next(a for a in agents if a.alias == "alice")
-    assert (alice.model, alice.games, alice.last_game_id) == ("test-model", 2, arena.crashed)
+    assert (alice.model, alice.last_game_id, alice.rating_mu) == ("test-model", arena.crashed, None)
     synthetic = next(a for a in agents if a.id == arena.synthetic.agent_ids[0])
-    assert synthetic.rating_mu is not None
+    assert synthetic.rating_mu is not None and synthetic.rated_games > 0
     assert {a.alias for a in list_agents(arena.engine, model="test-model")} == {"alice", "bob"}
     assert list_agents(arena.engine, active=False) == []
+    assert [a.id for a in list_agents(arena.engine, limit=3, offset=2)] == [
+        a.id for a in agents[2:5]
+    ]
 
 
 def test_models_stats_agree_with_brute_force(arena: Arena):
@@ -434,7 +444,7 @@ def test_statement_counts_do_not_grow_with_pages_seats_or_turns(arena: Arena):
         _game_ids_of_type(arena, "FourX-v0")[0],
     ]
     info_counts = {statements(lambda g=g: game_info(engine, g)) for g in games}
-    assert len(info_counts) == 1 and info_counts.pop() <= 9
+    assert len(info_counts) == 1 and info_counts.pop() <= 5
     turn_counts = {statements(lambda g=g: game_info(engine, g, with_turns=True)) for g in games}
     assert len(turn_counts) == 1
     replay_counts = {statements(lambda g=g: game_replay(engine, g)) for g in games}
@@ -479,7 +489,7 @@ def test_cli_tables(arena: Arena, args: list[str], expect: str):
     ("args", "fields"),
     [
         (["games", "list", "--limit", "7"], {"id", "status", "uuid", "type", "seats", "turns"}),
-        (["agents", "list"], {"id", "alias", "model", "games"}),
+        (["agents", "list"], {"id", "alias", "model", "rated_games", "last_game_id"}),
         (["models", "stats"], {"id", "model", "calls", "latency_p95_ms", "error_rate"}),
         (["db", "stats"], {"table", "rows", "size_bytes"}),
     ],

@@ -9,7 +9,17 @@ import typer
 from arenadb.cli.common import app_context
 from arenadb.cli.output import CsvOption, JsonOption, output_format, render_rows
 
-AGENT_COLUMNS = ["id", "alias", "kind", "model", "prompt", "active", "games", "last_game_id"]
+AGENT_COLUMNS = [
+    "id",
+    "alias",
+    "kind",
+    "model",
+    "prompt",
+    "active",
+    "rated_games",
+    "rating_mu",
+    "last_game_id",
+]
 
 
 def agents_list(
@@ -31,7 +41,7 @@ def agents_list(
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
 ) -> None:
-    """Agents by id: kind, model, prompt, active, games played, last game."""
+    """Agents by id: kind, model, prompt, active, rated games, rating mu, last game."""
     from arenadb.db import create_engine
     from arenadb.ops.inspect import list_agents
 
@@ -45,9 +55,20 @@ def agents_list(
         engine.dispose()
     if fmt == "table":
         rows = [
-            {**vars(a), "prompt": f"{a.prompt} v{a.prompt_version}", "alias": a.alias or ""}
+            {
+                **vars(a),
+                "prompt": f"{a.prompt} v{a.prompt_version}",
+                "alias": a.alias or "",
+                "rating_mu": "" if a.rating_mu is None else f"{a.rating_mu:.2f}",
+            }
             for a in agents
         ]
-        render_rows(rows, AGENT_COLUMNS, fmt, title="agents", headers={"last_game_id": "last game"})
+        render_rows(
+            rows,
+            AGENT_COLUMNS,
+            fmt,
+            title="agents",
+            headers={"last_game_id": "last game", "rating_mu": "mu", "rated_games": "rated games"},
+        )
     else:
         render_rows(agents, AGENT_COLUMNS, fmt)

@@ -272,13 +272,23 @@ def _game_condition(ref: str | int) -> tuple[sa.ColumnElement[bool], str]:
     return Game.uuid.between(low, high), text
 
 
-def _fetch_game(conn: Connection, ref: str | int) -> sa.Row[Any]:
+def _fetch_game(conn: Connection, ref: str | int, *, turn_counts: bool = False) -> sa.Row[Any]:
+    """The game row with its type, found by id, UUID or UUID prefix (and its turn counts)."""
     condition, label = _game_condition(ref)
+    extra: list[Any] = []
+    if turn_counts:
+        turns = GameTurn.__table__
+        for name, where in (("turns", None), ("invalid_turns", turns.c.valid.is_(False))):
+            count = sa.select(sa.func.count()).select_from(turns).where(turns.c.game_id == Game.id)
+            if where is not None:
+                count = count.where(where)
+            extra.append(count.scalar_subquery().label(name))
     rows = conn.execute(
-        sa.select(Game.__table__, GameType.env_id, GameType.name.label("type_name"))
+        sa.select(Game.__table__, GameType.env_id, GameType.name.label("type_name"), *extra)
         .join(GameType.__table__, GameType.id == Game.game_type_id)
         .where(condition)
-        .order_by(Game.id)
+        # In uuid order, so that a prefix is read as a range of the uuid index.
+        .order_by(Game.uuid)
         .limit(6)
     ).all()
     if not rows:
@@ -376,15 +386,31 @@ class GameDetail:
     turn_list: list[TurnInfo] | None = None
 
 
-def _seats(conn: Connection, game_id: int) -> list[SeatInfo]:
+def _seats(conn: Connection, game_id: int, system: str) -> list[SeatInfo]:
+    """The seats of a game with agent, model and overall rating change in `system`."""
+    events = RatingEvent.__table__
     rows = conn.execute(
         sa.select(
             GamePlayer.__table__,
             Agent.alias,
             LLMModel.name.label("model_name"),
+            (events.c.mu_after - events.c.mu_before).label("rating_change"),
         )
         .join(Agent.__table__, Agent.id == GamePlayer.agent_id)
         .join(LLMModel.__table__, LLMModel.id == Agent.model_id)
+        .outerjoin(
+            events,
+            sa.and_(
+                events.c.game_id == GamePlayer.game_id,
+                # By seat; an event recorded without a seat belongs to the agent's seat.
+                sa.or_(
+                    events.c.seat == GamePlayer.seat,
+                    sa.and_(events.c.seat.is_(None), events.c.agent_id == GamePlayer.agent_id),
+                ),
+                events.c.system == system,
+                events.c.game_type_id.is_(None),
+            ),
+        )
         .where(GamePlayer.game_id == game_id)
         .order_by(GamePlayer.seat)
     ).all()
@@ -400,77 +426,89 @@ def _seats(conn: Connection, game_id: int) -> list[SeatInfo]:
             rank=r.rank,
             eliminated_turn=r.eliminated_turn,
             invalid_moves=r.invalid_moves,
-            rating_change=None,
+            rating_change=None if r.rating_change is None else float(r.rating_change),
         )
         for r in rows
     ]
 
 
+@dataclass
+class _Usage:
+    calls: int = 0
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost: float = 0.0
+    latencies: list[int] = field(default_factory=list)
+    last_error_id: int = 0
+    last_error: str | None = None
+
+    def add(self, call: sa.Row[Any]) -> None:
+        self.calls += 1
+        self.input_tokens += call.input_tokens or 0
+        self.output_tokens += call.output_tokens or 0
+        self.reasoning_tokens += call.reasoning_tokens or 0
+        self.cache_read_tokens += call.cache_read_tokens or 0
+        self.cache_write_tokens += call.cache_write_tokens or 0
+        self.cost += call.cost or 0.0
+        if call.latency_ms is not None:
+            self.latencies.append(call.latency_ms)
+        if call.status != "ok":
+            self.errors += 1
+            if call.id > self.last_error_id:
+                self.last_error_id, self.last_error = call.id, call.error
+
+
+def _usage(conn: Connection, game_id: int) -> tuple[_Usage, dict[int, _Usage]]:
+    """LLM usage of a game, in total and per seat, from one read of its calls.
+
+    Summed in Python rather than by three GROUP BY / percentile / last-error queries: one round
+    trip instead of three, and a game has at most a few thousand calls.
+    """
+    total = _Usage()
+    per_seat: dict[int, _Usage] = {}
+    calls = conn.execute(
+        sa.select(
+            LLMCall.id,
+            LLMCall.seat,
+            LLMCall.status,
+            LLMCall.latency_ms,
+            LLMCall.input_tokens,
+            LLMCall.output_tokens,
+            LLMCall.reasoning_tokens,
+            LLMCall.cache_read_tokens,
+            LLMCall.cache_write_tokens,
+            LLMCall.cost,
+            sa.case((LLMCall.status != "ok", LLMCall.error)).label("error"),
+        ).where(LLMCall.game_id == game_id)
+    )
+    for call in calls:
+        total.add(call)
+        if call.seat is not None:
+            per_seat.setdefault(call.seat, _Usage()).add(call)
+    total.latencies.sort()
+    return total, per_seat
+
+
 def game_info(
-    engine: Engine, ref: str | int, *, with_turns: bool = False, system: str = "trueskill"
+    engine: Engine,
+    ref: str | int,
+    *,
+    with_turns: bool = False,
+    system: str = DEFAULT_RATING_SYSTEM,
 ) -> GameDetail:
     """A game's metadata, seats, usage (tokens, cost, LLM latency), snapshots and crash data.
 
     `ref` is an integer id, a UUID or a unique UUID prefix; `with_turns` adds the turn list.
+    Rating changes are the overall ones (not per game type) in rating `system`.
     """
     with engine.connect() as conn:
-        game = _fetch_game(conn, ref)
-        game_id = game.id
-        seats = _seats(conn, game_id)
-        by_seat = {s.seat: s for s in seats}
-        # Overall (not per game type) rating changes in the default system.
-        for event in conn.execute(
-            sa.select(
-                RatingEvent.seat,
-                RatingEvent.agent_id,
-                (RatingEvent.mu_after - RatingEvent.mu_before).label("delta"),
-            ).where(
-                RatingEvent.game_id == game_id,
-                RatingEvent.system == system,
-                RatingEvent.game_type_id.is_(None),
-            )
-        ):
-            targets = (
-                [by_seat[event.seat]]
-                if event.seat in by_seat
-                else [s for s in seats if s.agent_id == event.agent_id]
-            )
-            for seat in targets:
-                seat.rating_change = float(event.delta)
-        turn_counts = conn.execute(
-            sa.select(
-                sa.func.count(),
-                sa.func.count(sa.case((GameTurn.valid.is_(False), 1))),
-            ).where(GameTurn.game_id == game_id)
-        ).one()
-        usage = conn.execute(
-            sa.select(
-                LLMCall.seat,
-                sa.func.count().label("calls"),
-                sa.func.count(sa.case((LLMCall.status != "ok", 1))).label("errors"),
-                sa.func.coalesce(sa.func.sum(LLMCall.input_tokens), 0).label("input"),
-                sa.func.coalesce(sa.func.sum(LLMCall.output_tokens), 0).label("output"),
-                sa.func.coalesce(sa.func.sum(LLMCall.reasoning_tokens), 0).label("reasoning"),
-                sa.func.coalesce(sa.func.sum(LLMCall.cache_read_tokens), 0).label("cache_read"),
-                sa.func.coalesce(sa.func.sum(LLMCall.cache_write_tokens), 0).label("cache_write"),
-                sa.func.coalesce(sa.func.sum(LLMCall.cost), 0).label("cost"),
-            )
-            .where(LLMCall.game_id == game_id)
-            .group_by(LLMCall.seat)
-        ).all()
-        latencies = sorted(
-            conn.execute(
-                sa.select(LLMCall.latency_ms).where(
-                    LLMCall.game_id == game_id, LLMCall.latency_ms.is_not(None)
-                )
-            ).scalars()
-        )
-        last_error = conn.execute(
-            sa.select(LLMCall.error)
-            .where(LLMCall.game_id == game_id, LLMCall.status != "ok")
-            .order_by(LLMCall.id.desc())
-            .limit(1)
-        ).scalar()
+        game = _fetch_game(conn, ref, turn_counts=True)
+        seats = _seats(conn, game.id, system)
+        usage, per_seat = _usage(conn, game.id)
         snapshots = [
             SnapshotInfo(
                 id=r.id,
@@ -490,20 +528,20 @@ def game_info(
                     GameSnapshot.sha256,
                     GameSnapshot.created_at,
                 )
-                .where(GameSnapshot.game_id == game_id)
+                .where(GameSnapshot.game_id == game.id)
                 .order_by(GameSnapshot.turn, GameSnapshot.id)
             )
         ]
-        turn_list = _turns(conn, game_id, seats) if with_turns else None
-    for row in usage:
-        seat = by_seat.get(row.seat) if row.seat is not None else None
-        if seat is not None:
-            seat.llm_calls = int(row.calls)
-            seat.input_tokens = int(row.input)
-            seat.output_tokens = int(row.output)
-            seat.cost = float(row.cost)
+        turn_list = _turns(conn, game.id, seats) if with_turns else None
+    for seat in seats:
+        seat_usage = per_seat.get(seat.seat)
+        if seat_usage is not None:
+            seat.llm_calls = seat_usage.calls
+            seat.input_tokens = seat_usage.input_tokens
+            seat.output_tokens = seat_usage.output_tokens
+            seat.cost = seat_usage.cost
     return GameDetail(
-        id=game_id,
+        id=game.id,
         uuid=str(game.uuid),
         type=game.env_id,
         type_name=game.type_name,
@@ -520,19 +558,19 @@ def game_info(
         crashed=bool(game.environment_crashed),
         error=game.error,
         info=game.info,
-        turns=int(turn_counts[0]),
-        invalid_turns=int(turn_counts[1]),
-        llm_calls=sum(int(r.calls) for r in usage),
-        llm_errors=sum(int(r.errors) for r in usage),
-        last_llm_error=last_error,
-        input_tokens=sum(int(r.input) for r in usage),
-        output_tokens=sum(int(r.output) for r in usage),
-        reasoning_tokens=sum(int(r.reasoning) for r in usage),
-        cache_read_tokens=sum(int(r.cache_read) for r in usage),
-        cache_write_tokens=sum(int(r.cache_write) for r in usage),
-        cost=sum(float(r.cost) for r in usage),
-        latency_p50_ms=percentile(latencies, 0.5),
-        latency_p95_ms=percentile(latencies, 0.95),
+        turns=int(game.turns),
+        invalid_turns=int(game.invalid_turns),
+        llm_calls=usage.calls,
+        llm_errors=usage.errors,
+        last_llm_error=usage.last_error,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        cost=usage.cost,
+        latency_p50_ms=percentile(usage.latencies, 0.5),
+        latency_p95_ms=percentile(usage.latencies, 0.95),
         seats=seats,
         snapshots=snapshots,
         turn_list=turn_list,
@@ -623,7 +661,7 @@ def game_replay(engine: Engine, ref: str | int, *, observations: bool = True) ->
     """Every turn of a game in order, with its actor, action, validity and player actions."""
     with engine.connect() as conn:
         game = _fetch_game(conn, ref)
-        seats = _seats(conn, game.id)
+        seats = _seats(conn, game.id, DEFAULT_RATING_SYSTEM)
         turns = _turns(conn, game.id, seats, observations=observations, actions=True)
     return GameReplay(
         id=game.id,
@@ -657,7 +695,7 @@ class AgentSummary:
     prompt_version: int
     agent_class: str | None
     active: bool
-    games: int
+    rated_games: int
     last_game_id: int | None
     rating_mu: float | None
     rating_sigma: float | None
@@ -674,16 +712,14 @@ def list_agents(
     offset: int = 0,
     system: str = DEFAULT_RATING_SYSTEM,
 ) -> list[AgentSummary]:
-    """Agents by id, with kind, model, prompt, games played, last game and overall rating."""
+    """Agents by id, with kind, model, prompt, rated games, last game and overall rating.
+
+    Games are counted by the rating (`rated_games`), not by counting seats: a count would grow
+    with the history, while this page must cost the same on any database size.
+    """
     _check_page(limit, offset)
     a = Agent.__table__
-    # Both read the (agent_id, game_id) index: a count of this agent's entries, and its last one.
-    games = (
-        sa.select(sa.func.count())
-        .select_from(GamePlayer.__table__)
-        .where(GamePlayer.agent_id == a.c.id)
-        .scalar_subquery()
-    )
+    # One probe of the (agent_id, game_id) index per agent.
     last_game = (
         sa.select(GamePlayer.game_id)
         .where(GamePlayer.agent_id == a.c.id)
@@ -702,7 +738,7 @@ def list_agents(
             Prompt.version.label("prompt_version"),
             a.c.agent_class,
             a.c.active,
-            games.label("games"),
+            rating.c.games.label("rated_games"),
             last_game.label("last_game_id"),
             rating.c.mu,
             rating.c.sigma,
@@ -741,7 +777,7 @@ def list_agents(
             prompt_version=r.prompt_version,
             agent_class=r.agent_class,
             active=bool(r.active),
-            games=int(r.games),
+            rated_games=int(r.rated_games or 0),
             last_game_id=r.last_game_id,
             rating_mu=r.mu,
             rating_sigma=r.sigma,
