@@ -3,7 +3,8 @@
 Every function issues a small, fixed number of statements whatever the page or game size (no
 N+1): child counts come from correlated subqueries on primary-key / index prefixes, and a game's
 seats, turns and calls come in one statement each. Lists are newest first by id, which is the
-primary key, so a page costs the same on 2,000 games as on 2,000,000.
+primary key, so a page costs the same on 2,000 games as on 2,000,000. `models_stats` and
+`db_stats` are the exceptions by nature: they read whole tables.
 
     from arenadb.db import create_engine
     from arenadb.ops.inspect import game_info, list_games
