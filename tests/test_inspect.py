@@ -608,3 +608,12 @@ def test_inspection_commands_have_help(command: list[str]):
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0
     assert "--json" in result.stdout and "--csv" in result.stdout
+
+
+def test_cli_on_an_empty_database(db_settings: Settings):
+    for args in (["games", "list"], ["agents", "list"], ["models", "stats"]):
+        result = runner.invoke(app, ["--database-url", db_settings.database_url, *args])
+        assert result.exit_code == 0, result.output
+        assert result.stderr == "(no rows)\n"
+        result = runner.invoke(app, ["--database-url", db_settings.database_url, "--json", *args])
+        assert json.loads(result.stdout) == []
