@@ -190,48 +190,51 @@ def list_games(
         .where(GameTurn.game_id == g.c.id)
         .scalar_subquery()
     )
-    query = (
-        sa.select(
-            g.c.id,
-            g.c.uuid,
-            GameType.env_id,
-            g.c.status,
-            g.c.started_at,
-            g.c.finished_at,
-            seats.label("seats"),
-            turns.label("turns"),
-            g.c.outcome,
-            g.c.winning_side,
-            g.c.environment_crashed,
-            g.c.rated,
-        )
-        .join(GameType.__table__, GameType.id == g.c.game_type_id)
-        .order_by(g.c.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
+    # The page's ids first, then the counts for those rows only: PostgreSQL would otherwise
+    # compute the count subqueries for every row skipped by a large OFFSET too.
+    page = sa.select(g.c.id).order_by(g.c.id.desc()).limit(limit).offset(offset)
     with engine.connect() as conn:
         if status is not None:
-            query = query.where(g.c.status == status)
+            page = page.where(g.c.status == status)
         if game_type is not None:
-            query = query.where(g.c.game_type_id == _resolve_game_type_id(conn, game_type))
+            page = page.where(g.c.game_type_id == _resolve_game_type_id(conn, game_type))
         if agent is not None:
             agent_id = _resolve_agent_id(conn, agent)
-            query = query.where(
+            page = page.where(
                 sa.exists().where(GamePlayer.game_id == g.c.id, GamePlayer.agent_id == agent_id)
             )
         if model is not None:
             model_id = _resolve_model_id(conn, model)
-            query = query.where(
+            page = page.where(
                 sa.exists().where(
                     GamePlayer.game_id == g.c.id,
                     GamePlayer.agent_id.in_(sa.select(Agent.id).where(Agent.model_id == model_id)),
                 )
             )
         if since is not None:
-            query = query.where(g.c.started_at >= since)
+            page = page.where(g.c.started_at >= since)
         if until is not None:
-            query = query.where(g.c.started_at < until)
+            page = page.where(g.c.started_at < until)
+        ids = page.subquery("page")
+        query = (
+            sa.select(
+                g.c.id,
+                g.c.uuid,
+                GameType.env_id,
+                g.c.status,
+                g.c.started_at,
+                g.c.finished_at,
+                seats.label("seats"),
+                turns.label("turns"),
+                g.c.outcome,
+                g.c.winning_side,
+                g.c.environment_crashed,
+                g.c.rated,
+            )
+            .join(ids, ids.c.id == g.c.id)
+            .join(GameType.__table__, GameType.id == g.c.game_type_id)
+            .order_by(g.c.id.desc())
+        )
         rows = conn.execute(query).all()
     return [
         GameSummary(
