@@ -14,6 +14,7 @@ from arenadb.cli.output import (
     output_format,
     render_object,
     render_rows,
+    to_plain,
 )
 
 app = typer.Typer(help="Check, create, drop and reset the database.", no_args_is_help=True)
@@ -108,7 +109,7 @@ def stats(
     finally:
         engine.dispose()
     if fmt != "table":
-        render_rows(result.tables, ["table", "rows", "size_bytes"], fmt)
+        render_rows(to_plain(result.tables), ["table", "rows", "size_bytes"], fmt)
         return
     rows = [
         {"table": t.table, "rows": f"{t.rows:,}", "size": _size(t.size_bytes)}

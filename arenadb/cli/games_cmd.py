@@ -7,7 +7,14 @@ from typing import Annotated
 import typer
 
 from arenadb.cli.common import app_context
-from arenadb.cli.output import CsvOption, JsonOption, output_format, render_object, render_rows
+from arenadb.cli.output import (
+    CsvOption,
+    JsonOption,
+    output_format,
+    render_object,
+    render_rows,
+    to_plain,
+)
 
 games_app = typer.Typer(help="List games, newest first.", no_args_is_help=True)
 game_app = typer.Typer(help="Look at one game: its record, or a replay.", no_args_is_help=True)
@@ -88,7 +95,7 @@ def list_games(
     if fmt == "table":
         render_rows(game_summary_rows(games), GAME_COLUMNS, fmt, title="games")
     else:
-        render_rows(games, ["id", "uuid", "type", "status"], fmt)
+        render_rows(to_plain(games), ["id", "uuid", "type", "status"], fmt)
 
 
 @game_app.command("info")
@@ -141,7 +148,7 @@ def replay(
     finally:
         engine.dispose()
     if fmt == "json":
-        render_object(game, fmt)
+        render_object(to_plain(game), fmt)
     elif fmt == "csv":
         render_rows(replay_turn_rows(game), ["game_id", "seq", "turn_number", "phase"], fmt)
     else:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from arenadb.cli.common import app_context
-from arenadb.cli.output import CsvOption, JsonOption, output_format, render_rows
+from arenadb.cli.output import CsvOption, JsonOption, output_format, render_rows, to_plain
 
 AGENT_COLUMNS = [
     "id",
@@ -71,4 +71,4 @@ def agents_list(
             headers={"last_game_id": "last game", "rating_mu": "mu", "rated_games": "rated games"},
         )
     else:
-        render_rows(agents, AGENT_COLUMNS, fmt)
+        render_rows(to_plain(agents), AGENT_COLUMNS, fmt)

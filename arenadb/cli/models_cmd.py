@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from arenadb.cli.common import app_context
-from arenadb.cli.output import CsvOption, JsonOption, output_format, render_rows
+from arenadb.cli.output import CsvOption, JsonOption, output_format, render_rows, to_plain
 
 app = typer.Typer(help="LLM models: usage, cost, latency, errors.", no_args_is_help=True)
 
@@ -39,7 +39,7 @@ def stats(
     finally:
         engine.dispose()
     if fmt != "table":
-        render_rows(models, MODEL_COLUMNS, fmt)
+        render_rows(to_plain(models), MODEL_COLUMNS, fmt)
         return
     rows = [
         {

@@ -20,7 +20,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -45,7 +45,7 @@ from arenadb.models import (
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 SYSTEM = "trueskill"
 
-GAME_TYPES = [
+GAME_TYPES: list[tuple[str, int, list[str], list[str | None], int, float]] = [
     # env_id, seats, sides per seat, roles per seat, rounds, share of games
     (
         "SecretMafia-v0",
@@ -139,6 +139,10 @@ def build_arena(
     return summary
 
 
+def _table(model: type[Any]) -> sa.Table:
+    return cast(sa.Table, model.__table__)
+
+
 class _Batch:
     """Rows of a batch of games, per table, inserted parents first."""
 
@@ -152,15 +156,16 @@ class _Batch:
         self.rating_events: list[dict[str, Any]] = []
 
     def insert(self, conn: Connection) -> None:
-        for table, rows in (
-            (Game.__table__, self.games),
-            (GamePlayer.__table__, self.players),
-            (GameTurn.__table__, self.turns),
-            (PlayerAction.__table__, self.actions),
-            (LLMCall.__table__, self.llm_calls),
-            (GameSnapshot.__table__, self.snapshots),
-            (RatingEvent.__table__, self.rating_events),
-        ):
+        tables: tuple[tuple[sa.Table, list[dict[str, Any]]], ...] = (
+            (_table(Game), self.games),
+            (_table(GamePlayer), self.players),
+            (_table(GameTurn), self.turns),
+            (_table(PlayerAction), self.actions),
+            (_table(LLMCall), self.llm_calls),
+            (_table(GameSnapshot), self.snapshots),
+            (_table(RatingEvent), self.rating_events),
+        )
+        for table, rows in tables:
             if not rows:
                 continue
             if conn.dialect.name == "postgresql":
@@ -212,7 +217,7 @@ def _insert_catalog(conn: Connection) -> _Catalog:
         ]
 
     type_ids = insert_returning(
-        GameType.__table__,
+        _table(GameType),
         [
             {
                 "env_id": env_id,
@@ -220,13 +225,14 @@ def _insert_catalog(conn: Connection) -> _Catalog:
                 "min_seats": seats,
                 "max_seats": seats,
                 "sides": sorted(set(sides)),
-                "roles": sorted({r for r in roles if r}) or None,
+                # Only when there are roles: a None would be stored as JSON null, not SQL NULL.
+                **({"roles": sorted({r for r in roles if r})} if any(roles) else {}),
             }
             for env_id, seats, sides, roles, _rounds, _share in GAME_TYPES
         ],
     )
     model_ids = insert_returning(
-        LLMModel.__table__,
+        _table(LLMModel),
         [
             {
                 "name": name,
@@ -238,9 +244,9 @@ def _insert_catalog(conn: Connection) -> _Catalog:
             for name, provider, price_in, price_out, _reasons in MODELS
         ],
     )
-    kind_ids = insert_returning(AgentKind.__table__, [{"name": k} for k in KINDS])
+    kind_ids = insert_returning(_table(AgentKind), [{"name": k} for k in KINDS])
     prompt_ids = insert_returning(
-        Prompt.__table__,
+        _table(Prompt),
         [{"name": p, "content": f"You are a {p} player.", "sha256": _sha(p)} for p in PROMPTS],
     )
     agents: list[tuple[int, int, str]] = []
@@ -252,7 +258,7 @@ def _insert_catalog(conn: Connection) -> _Catalog:
     ):
         alias = f"{model[0]}/{KINDS[kind_ids.index(kind_id)]}/{prompt}"
         (agent_id,) = insert_returning(
-            Agent.__table__,
+            _table(Agent),
             [{"kind_id": kind_id, "model_id": model_id, "prompt_id": prompt_id, "alias": alias}],
         )
         agents.append((agent_id, model_id, f"{model[1]}/{model[0]}"))
@@ -551,4 +557,4 @@ def _write_ratings(conn: Connection, mu: dict[int, float], record: dict[int, lis
         }
         for agent_id, value in mu.items()
     ]
-    conn.execute(sa.insert(Rating.__table__), rows)
+    conn.execute(sa.insert(_table(Rating)), rows)

@@ -450,7 +450,7 @@ class _Usage:
     last_error_id: int = 0
     last_error: str | None = None
 
-    def add(self, call: sa.Row[Any]) -> None:
+    def add(self, call: Any) -> None:
         self.calls += 1
         self.input_tokens += call.input_tokens or 0
         self.output_tokens += call.output_tokens or 0
@@ -971,7 +971,7 @@ def db_stats(engine: Engine) -> DatabaseStats:
 
 def _sizes(conn: Connection) -> tuple[dict[str, int], int | None]:
     if conn.dialect.name == "postgresql":
-        rows = conn.execute(
+        relations = conn.execute(
             sa.text(
                 "SELECT c.relname AS name, pg_total_relation_size(c.oid) AS size "
                 "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -979,7 +979,7 @@ def _sizes(conn: Connection) -> tuple[dict[str, int], int | None]:
             )
         )
         total = conn.execute(sa.text("SELECT pg_database_size(current_database())")).scalar()
-        return {r.name: int(r.size) for r in rows}, int(total or 0)
+        return {r.name: int(r.size) for r in relations}, int(total or 0)
     page_size = int(conn.exec_driver_sql("PRAGMA page_size").scalar() or 0)
     page_count = int(conn.exec_driver_sql("PRAGMA page_count").scalar() or 0)
     try:
