@@ -617,3 +617,16 @@ def test_cli_on_an_empty_database(db_settings: Settings):
         assert result.stderr == "(no rows)\n"
         result = runner.invoke(app, ["--database-url", db_settings.database_url, "--json", *args])
         assert json.loads(result.stdout) == []
+
+
+def test_replays_are_paged_only_on_a_terminal_when_longer_than_the_screen():
+    from rich.console import Console
+
+    from arenadb.cli.game_views import should_page
+
+    terminal = Console(file=io.StringIO(), force_terminal=True, height=40)
+    pipe = Console(file=io.StringIO(), force_terminal=False, height=40)
+    assert should_page(terminal, 41)
+    assert not should_page(terminal, 40)
+    assert not should_page(terminal, 41, enabled=False)
+    assert not should_page(pipe, 1_000)

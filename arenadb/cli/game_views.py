@@ -294,11 +294,16 @@ def _replay_lines(game: GameReplay, *, observations: bool) -> list[Any]:
     return lines
 
 
+def should_page(console: Console, lines: int, *, enabled: bool = True) -> bool:
+    """Page only for a person: stdout is a terminal and the text is longer than the screen."""
+    return enabled and console.is_terminal and lines > console.height
+
+
 def print_replay(game: GameReplay, *, observations: bool, pager: bool) -> None:
     """Print the transcript; page it through $PAGER when it is long and stdout is a terminal."""
     console = _console()
     lines = _replay_lines(game, observations=observations)
-    if pager and console.is_terminal and len(lines) > console.height:
+    if should_page(console, len(lines), enabled=pager):
         # less shows colours only with -R; keep the user's own LESS if there is one.
         os.environ.setdefault("LESS", "-R")
         with console.pager(styles=True):
