@@ -171,16 +171,13 @@ def print_game_detail(detail: GameDetail) -> None:
             "llm latency",
             f"p50 {detail.latency_p50_ms:,.0f} ms, p95 {detail.latency_p95_ms or 0:,.0f} ms",
         )
-    if detail.crashed or detail.error or detail.last_llm_error:
-        fact(
-            "crashed",
-            "yes (environment)" if detail.crashed else "no",
-            "bold red" if detail.crashed else "",
-        )
+    if detail.crashed or detail.error:
+        crashed = "yes (environment)" if detail.crashed else "no"
+        fact("crashed", crashed, "bold red" if detail.crashed else "")
         if detail.error:
             fact("error", detail.error, "red")
-        if detail.last_llm_error:
-            fact("last llm error", detail.last_llm_error, "red")
+    if detail.last_llm_error:
+        fact("last llm error", detail.last_llm_error, "red")
     parts: list[Any] = [facts, Text()]
     if detail.seats:
         parts.append(_seats_table(detail.seats, usage=True))
