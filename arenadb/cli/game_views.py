@@ -140,8 +140,8 @@ def print_game_detail(detail: GameDetail) -> None:
 
     fact("type", detail.type + (f" ({detail.type_name})" if detail.type_name else ""))
     fact("status", detail.status, "red" if detail.status == "failed" else "")
-    fact("started", format_time(detail.started_at))
-    fact("finished", format_time(detail.finished_at))
+    fact("started", format_time(detail.started_at) + (" UTC" if detail.started_at else ""))
+    fact("finished", format_time(detail.finished_at) + (" UTC" if detail.finished_at else ""))
     fact("duration", format_duration(detail.duration_s))
     fact("result", format_result(detail.outcome, detail.winning_side))
     if detail.end_reason:

@@ -93,7 +93,13 @@ def list_games(
     finally:
         engine.dispose()
     if fmt == "table":
-        render_rows(game_summary_rows(games), GAME_COLUMNS, fmt, title="games")
+        render_rows(
+            game_summary_rows(games),
+            GAME_COLUMNS,
+            fmt,
+            title="games",
+            headers={"started": "started (UTC)"},
+        )
     else:
         render_rows(to_plain(games), ["id", "uuid", "type", "status"], fmt)
 
