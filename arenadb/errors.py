@@ -45,6 +45,10 @@ class NotFoundError(ArenaDBError):
     """A row asked for by id or name does not exist."""
 
 
+class AmbiguousError(ArenaDBError):
+    """A short reference (a UUID prefix, a partial name) matches more than one row."""
+
+
 class RefusedError(ArenaDBError):
     """A destructive action was not confirmed, or an operation would lose data."""
 

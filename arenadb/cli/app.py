@@ -150,7 +150,16 @@ def root(
 
 
 def _register() -> None:
-    from arenadb.cli import config_cmd, db_cmd, events_cmd, migrate_cmd, social_cmd
+    from arenadb.cli import (
+        config_cmd,
+        db_cmd,
+        events_cmd,
+        games_cmd,
+        inspect_agents,
+        migrate_cmd,
+        models_cmd,
+        social_cmd,
+    )
 
     app.command("init")(db_cmd.init)
     app.add_typer(config_cmd.app, name="config")
@@ -161,6 +170,15 @@ def _register() -> None:
     app.add_typer(social_cmd.knowledge_app, name="knowledge")
     app.add_typer(events_cmd.app, name="events")
     app.add_typer(events_cmd.engines_app, name="engines")
+    app.add_typer(games_cmd.games_app, name="games")
+    app.add_typer(games_cmd.game_app, name="game")
+    app.add_typer(models_cmd.app, name="models")
+    # TEMPORARY (inspection branch): the ratings branch owns the `agents` sub-app
+    # (arenadb/cli/agents_cmd.py); at merge, register `inspect_agents.agents_list` as its
+    # `list` command there and delete these three lines.
+    agents_app = typer.Typer(help="Agents: list them.", no_args_is_help=True)
+    agents_app.command("list")(inspect_agents.agents_list)
+    app.add_typer(agents_app, name="agents")
 
 
 _register()

@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 
 from arenadb.cli.common import YesOption, app_context, confirm_destructive
-from arenadb.cli.output import JsonOption, info, output_format, render_object
+from arenadb.cli.output import (
+    CsvOption,
+    JsonOption,
+    info,
+    output_format,
+    render_object,
+    render_rows,
+    to_plain,
+)
 
 app = typer.Typer(help="Check, create, drop and reset the database.", no_args_is_help=True)
 
@@ -84,3 +92,39 @@ def init(ctx: typer.Context) -> None:
     applied = result.migration.applied
     migrated = f"applied {', '.join(applied)}" if applied else "already at head"
     info(f"{result.url}: {state}, {migrated}")
+
+
+@app.command("stats")
+def stats(
+    ctx: typer.Context, json_output: JsonOption = False, csv_output: CsvOption = False
+) -> None:
+    """Rows and size on disk (with indexes) of every table."""
+    from arenadb.db import create_engine
+    from arenadb.ops.inspect import db_stats
+
+    fmt = output_format(ctx, json_output, csv_output)
+    engine = create_engine(app_context(ctx).settings())
+    try:
+        result = db_stats(engine)
+    finally:
+        engine.dispose()
+    if fmt != "table":
+        render_rows(to_plain(result.tables), ["table", "rows", "size_bytes"], fmt)
+        return
+    rows = [
+        {"table": t.table, "rows": f"{t.rows:,}", "size": _size(t.size_bytes)}
+        for t in result.tables
+    ]
+    rows.append({"table": "total", "rows": "", "size": _size(result.size_bytes)})
+    render_rows(rows, ["table", "rows", "size"], fmt, title=f"{result.backend} tables")
+
+
+def _size(size_bytes: int | None) -> str:
+    if size_bytes is None:
+        return ""
+    value = float(size_bytes)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1024
+    return f"{value:,.1f} TiB"  # pragma: no cover

@@ -22,6 +22,7 @@ from arenadb.errors import UsageError
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout.")]
+PIPE_WIDTH = 200
 
 
 def output_format(ctx: typer.Context, json_flag: bool = False, csv_flag: bool = False) -> str:
@@ -55,6 +56,22 @@ def to_plain(value: Any) -> Any:
 
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(to_plain(value), indent=2, ensure_ascii=False) + "\n")
+
+
+def make_console() -> Any:
+    """A Rich console on stdout; wide when piped, so tables are not squeezed into 80 columns.
+
+    Rich falls back to 80 columns without a terminal; `arenadb games list | less` should show
+    whole rows instead. An explicit COLUMNS still wins.
+    """
+    import os
+
+    from rich.console import Console
+
+    console = Console(soft_wrap=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = PIPE_WIDTH
+    return console
 
 
 def _cell(value: Any) -> str:
@@ -95,7 +112,6 @@ def render_rows(
         for row in materialised:
             writer.writerow({k: _csv_cell(v) for k, v in row.items()})
         return
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
@@ -105,7 +121,7 @@ def render_rows(
     for row in originals:  # unconverted values: datetimes and floats get their table format
         # Text, not str: data such as "[Vote] Player 3" must not be read as Rich markup.
         table.add_row(*(Text(_cell(row.get(name))) for name in columns))
-    Console(soft_wrap=False).print(table)
+    make_console().print(table)
     if not originals:
         typer.echo("(no rows)", err=True)
 
@@ -132,7 +148,6 @@ def render_object(obj: Mapping[str, Any], fmt: str, *, title: str | None = None)
     if fmt == "csv":
         render_rows([plain], list(plain), "csv")
         return
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
@@ -141,7 +156,7 @@ def render_object(obj: Mapping[str, Any], fmt: str, *, title: str | None = None)
     table.add_column()
     for key, value in plain.items():
         table.add_row(key.replace("_", " "), Text(_cell(value)))
-    Console(soft_wrap=False).print(table)
+    make_console().print(table)
 
 
 def info(message: str) -> None:
