@@ -1,0 +1,487 @@
+"""Rating agents: the incremental update when a game finishes, and the rebuild from history.
+
+Both paths feed the same `RatingBook` (in-memory ratings + the rating libraries), so a rebuild
+reproduces the incremental ratings bit for bit as long as it replays the games in the order in
+which they were rated.
+
+Rated order: every rating update takes the rating writer lock (a PostgreSQL transaction-scoped
+advisory lock; on SQLite the finishing transaction is BEGIN IMMEDIATE, so writers are serialised
+already) before it reads any rating, and inserts its rating events while it holds that lock.
+Event ids therefore increase in the order in which games were rated, and that order is what a
+rebuild replays: games by their first rating event id, then eligible games that were never
+rated (finished before ratings existed, say) by finish time and id. A rebuild writes its events
+in the same order, so a later rebuild replays the same history again.
+
+Scopes: every rated game updates, per system, the agent's overall rating (game_type_id NULL)
+and its rating for the game's type; each update writes one rating event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from arenadb.errors import ConflictError, NotFoundError
+from arenadb.models import Game, GamePlayer, GameType, Rating, RatingEvent, utcnow
+from arenadb.ops.rating_systems import (
+    SYSTEMS,
+    Match,
+    Seat,
+    build_match,
+    check_systems,
+    rating_system,
+)
+
+# pg_advisory_xact_lock key of the rating writer lock ("arenarat"; any fixed 64-bit number).
+RATING_LOCK_KEY = 0x6172656E_61726174
+DEFAULT_SYSTEMS = SYSTEMS
+
+Scope = int | None  # a game type id, or None for the overall rating
+RatingKey = tuple[str, Scope, int]  # (system, game_type_id, agent_id)
+
+
+@dataclass
+class RatingState:
+    """An agent's current rating in one system and scope, as stored in `ratings`."""
+
+    mu: float
+    sigma: float
+    games: int = 0
+    wins: int = 0
+    draws: int = 0
+    losses: int = 0
+    last_game_id: int | None = None
+    row_id: int | None = None  # None: not stored yet
+
+
+@dataclass(frozen=True)
+class RatingChange:
+    """One rating update caused by one game (a row of `rating_events`)."""
+
+    game_id: int
+    agent_id: int
+    seat: int
+    system: str
+    game_type_id: int | None
+    mu_before: float
+    sigma_before: float
+    mu_after: float
+    sigma_after: float
+    result: str
+
+    @property
+    def delta_mu(self) -> float:
+        return self.mu_after - self.mu_before
+
+
+@dataclass(frozen=True)
+class RatedGame:
+    """A completed, rated game: everything the rating libraries need."""
+
+    id: int
+    game_type_id: int
+    outcome: str | None
+    winning_side: str | None
+    seats: tuple[Seat, ...]
+
+
+@dataclass
+class RatingBook:
+    """Ratings held in memory while games are applied to them, one game at a time."""
+
+    states: dict[RatingKey, RatingState] = field(default_factory=dict)
+    dirty: set[RatingKey] = field(default_factory=set)
+
+    def apply(
+        self, game: RatedGame, systems: Sequence[str], scopes: Sequence[Scope]
+    ) -> list[RatingChange]:
+        """Rate `game` in every system and scope; returns the changes (empty: nothing to rate)."""
+        match = build_match(game.id, game.outcome, game.winning_side, game.seats)
+        if match is None:
+            return []
+        changes: list[RatingChange] = []
+        for system in systems:
+            for scope in scopes:
+                changes += self._apply_one(game, match, system, scope)
+        return changes
+
+    def _apply_one(
+        self, game: RatedGame, match: Match, system_name: str, scope: Scope
+    ) -> list[RatingChange]:
+        system = rating_system(system_name)
+        states = self.states
+        before: list[list[tuple[float, float]]] = []
+        for team in match.teams:
+            row = []
+            for seat in team:
+                state = states.get((system_name, scope, seat.agent_id))
+                if state is None:
+                    mu, sigma = system.initial()
+                    state = states[(system_name, scope, seat.agent_id)] = RatingState(mu, sigma)
+                row.append((state.mu, state.sigma))
+            before.append(row)
+        after = system.rate(before, match.ranks, match.weights)
+        # An agent in several seats (self-play) moves by the mean of its seats' updates.
+        updates: dict[int, list[tuple[Seat, str, float, float]]] = {}
+        for team, result, new in zip(match.teams, match.results, after):
+            for seat, (mu, sigma) in zip(team, new):
+                updates.setdefault(seat.agent_id, []).append((seat, result, mu, sigma))
+        changes = []
+        for agent_id, seats in updates.items():
+            key = (system_name, scope, agent_id)
+            state = states[key]
+            first_seat, result = seats[0][0], seats[0][1]
+            if len(seats) == 1:
+                mu, sigma = seats[0][2], seats[0][3]
+            else:
+                mu = sum(s[2] for s in seats) / len(seats)
+                sigma = sum(s[3] for s in seats) / len(seats)
+            changes.append(
+                RatingChange(
+                    game.id,
+                    agent_id,
+                    first_seat.seat,
+                    system_name,
+                    scope,
+                    state.mu,
+                    state.sigma,
+                    mu,
+                    sigma,
+                    result,
+                )
+            )
+            state.mu, state.sigma = mu, sigma
+            state.games += 1
+            if result == "win":
+                state.wins += 1
+            elif result == "draw":
+                state.draws += 1
+            else:
+                state.losses += 1
+            state.last_game_id = game.id
+            self.dirty.add(key)
+        return changes
+
+
+def is_ratable(
+    *, status: str, rated: bool, outcome: str | None, environment_crashed: bool
+) -> bool:
+    """Only completed, rated games that were won or drawn change ratings."""
+    return (
+        status == "completed"
+        and rated
+        and not environment_crashed
+        and outcome in ("win", "draw")
+    )
+
+
+def take_rating_lock(conn: Connection | Session) -> None:
+    """Serialise rating writers until the end of the transaction.
+
+    PostgreSQL: a transaction-scoped advisory lock (released at commit or rollback). SQLite: a
+    writing transaction started with BEGIN IMMEDIATE already excludes every other writer.
+    """
+    bind = conn.get_bind() if isinstance(conn, Session) else conn
+    if bind.dialect.name == "postgresql":
+        conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": RATING_LOCK_KEY})
+
+
+def rate_game(
+    session: Session, game_id: int, systems: Sequence[str] = DEFAULT_SYSTEMS
+) -> list[RatingChange]:
+    """Update the ratings of a finished game's agents; call it in the transaction that finishes
+    the game (on SQLite a `session_scope(engine, write=True)`).
+
+    Does nothing (returns []) for games that are not completed, unrated, crashed or no contest.
+    Raises ConflictError if the game was rated already.
+
+    Example:
+        with session_scope(engine, write=True) as session:
+            game.status, game.outcome, game.winning_side = "completed", "win", "mafia"
+            rate_game(session, game.id)
+    """
+    systems = check_systems(systems)
+    session.flush()
+    row = session.execute(
+        sa.select(
+            Game.game_type_id,
+            Game.status,
+            Game.rated,
+            Game.outcome,
+            Game.winning_side,
+            Game.environment_crashed,
+        ).where(Game.id == game_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"game {game_id} not found")
+    if not is_ratable(
+        status=row.status,
+        rated=row.rated,
+        outcome=row.outcome,
+        environment_crashed=row.environment_crashed,
+    ):
+        return []
+    take_rating_lock(session)
+    already = session.execute(
+        sa.select(RatingEvent.id)
+        .where(RatingEvent.game_id == game_id, RatingEvent.system.in_(systems))
+        .limit(1)
+    ).first()
+    if already is not None:
+        raise ConflictError(f"game {game_id} is already rated")
+    seats = tuple(
+        Seat(r.seat, r.agent_id, r.side, r.rank, r.reward)
+        for r in session.execute(
+            sa.select(
+                GamePlayer.seat,
+                GamePlayer.agent_id,
+                GamePlayer.side,
+                GamePlayer.rank,
+                GamePlayer.reward,
+            )
+            .where(GamePlayer.game_id == game_id)
+            .order_by(GamePlayer.seat)
+        )
+    )
+    game = RatedGame(game_id, row.game_type_id, row.outcome, row.winning_side, seats)
+    scopes: list[Scope] = [None, row.game_type_id]
+    book = _load_book(session, {s.agent_id for s in seats}, systems, row.game_type_id)
+    changes = book.apply(game, systems, scopes)
+    if changes:
+        _write_book(session.connection(), book, changes)
+    return changes
+
+
+def _load_book(
+    session: Session, agent_ids: Iterable[int], systems: Sequence[str], game_type_id: int
+) -> RatingBook:
+    """The stored ratings of these agents in these systems, overall and for one game type."""
+    book = RatingBook()
+    rows = session.execute(
+        sa.select(
+            Rating.id,
+            Rating.agent_id,
+            Rating.system,
+            Rating.game_type_id,
+            Rating.mu,
+            Rating.sigma,
+            Rating.games,
+            Rating.wins,
+            Rating.draws,
+            Rating.losses,
+            Rating.last_game_id,
+        ).where(
+            Rating.agent_id.in_(sorted(agent_ids)),
+            Rating.system.in_(systems),
+            sa.or_(Rating.game_type_id.is_(None), Rating.game_type_id == game_type_id),
+        )
+    )
+    for r in rows:
+        book.states[(r.system, r.game_type_id, r.agent_id)] = RatingState(
+            r.mu, r.sigma, r.games, r.wins, r.draws, r.losses, r.last_game_id, r.id
+        )
+    return book
+
+
+def _write_book(conn: Connection, book: RatingBook, changes: Sequence[RatingChange]) -> None:
+    """Store the changed ratings (UPDATE by id or INSERT) and the events, in rated order."""
+    now = utcnow()
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    for key in sorted(book.dirty, key=lambda k: (k[0], k[1] is not None, k[1] or 0, k[2])):
+        system, scope, agent_id = key
+        state = book.states[key]
+        values = {
+            "mu": state.mu,
+            "sigma": state.sigma,
+            "games": state.games,
+            "wins": state.wins,
+            "draws": state.draws,
+            "losses": state.losses,
+            "last_game_id": state.last_game_id,
+            "updated_at": now,
+        }
+        if state.row_id is None:
+            inserts.append(
+                {"agent_id": agent_id, "system": system, "game_type_id": scope, **values}
+            )
+        else:
+            updates.append({"row_id": state.row_id, **values})
+    table = Rating.__table__
+    if updates:
+        conn.execute(
+            sa.update(table).where(table.c.id == sa.bindparam("row_id")), updates
+        )
+    if inserts:
+        conn.execute(sa.insert(table), inserts)
+    conn.execute(sa.insert(RatingEvent.__table__), [_event_values(c, now) for c in changes])
+    book.dirty.clear()
+
+
+def _event_values(change: RatingChange, now: Any) -> dict[str, Any]:
+    return {
+        "game_id": change.game_id,
+        "agent_id": change.agent_id,
+        "seat": change.seat,
+        "system": change.system,
+        "game_type_id": change.game_type_id,
+        "mu_before": change.mu_before,
+        "sigma_before": change.sigma_before,
+        "mu_after": change.mu_after,
+        "sigma_after": change.sigma_after,
+        "created_at": now,
+    }
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    """What `rebuild_ratings` replaced."""
+
+    systems: tuple[str, ...]
+    game_type_id: int | None
+    games: int
+    ratings: int
+    events: int
+    seconds: float
+
+
+ProgressCallback = Callable[[int, int], None]  # (games done, games in total)
+
+
+def resolve_game_type(conn: Connection | Session, game_type: str | int | None) -> int | None:
+    """A game type id from an id or an env id (`SecretMafia-v0`); None stays None."""
+    if game_type is None:
+        return None
+    text = str(game_type)
+    query = sa.select(GameType.id)
+    if text.isdigit():
+        query = query.where(sa.or_(GameType.id == int(text), GameType.env_id == text))
+    else:
+        query = query.where(GameType.env_id == text)
+    found = conn.execute(query).scalars().first()
+    if found is None:
+        raise NotFoundError(f"game type {text} not found")
+    return int(found)
+
+
+def rebuild_ratings(
+    engine: Engine,
+    *,
+    systems: Sequence[str] = DEFAULT_SYSTEMS,
+    game_type: str | int | None = None,
+    progress: ProgressCallback | None = None,
+) -> RebuildResult:
+    """Delete and recompute ratings and rating events from history, in one transaction.
+
+    Without `game_type`: every scope of `systems` (overall and per game type). With it: only
+    that game type's ratings (the overall ones depend on every game and are left alone).
+    """
+    systems = check_systems(systems)
+    started = time.perf_counter()
+    from arenadb.db import write_transaction
+
+    with write_transaction(engine) as conn:
+        take_rating_lock(conn)
+        game_type_id = resolve_game_type(conn, game_type)
+        games = load_rated_history(conn, game_type_id=game_type_id)
+        events = RatingEvent.__table__
+        ratings = Rating.__table__
+        scope_filter_events: Any = sa.true()
+        scope_filter_ratings: Any = sa.true()
+        if game_type_id is not None:
+            scope_filter_events = events.c.game_type_id == game_type_id
+            scope_filter_ratings = ratings.c.game_type_id == game_type_id
+        conn.execute(
+            sa.delete(events).where(events.c.system.in_(systems), scope_filter_events)
+        )
+        conn.execute(
+            sa.delete(ratings).where(ratings.c.system.in_(systems), scope_filter_ratings)
+        )
+        book = RatingBook()
+        changes: list[RatingChange] = []
+        total = len(games)
+        step = max(1, total // 200)
+        for done, game in enumerate(games, 1):
+            scopes: list[Scope] = (
+                [game_type_id] if game_type_id is not None else [None, game.game_type_id]
+            )
+            changes += book.apply(game, systems, scopes)
+            if progress is not None and (done % step == 0 or done == total):
+                progress(done, total)
+        if changes:
+            _write_book(conn, book, changes)
+    return RebuildResult(
+        systems=systems,
+        game_type_id=game_type_id,
+        games=total,
+        ratings=len(book.states),
+        events=len(changes),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def load_rated_history(
+    conn: Connection | Session, *, game_type_id: int | None = None
+) -> list[RatedGame]:
+    """Every game that counts for ratings, in rated order, with its seats: one query."""
+    games = Game.__table__
+    players = GamePlayer.__table__
+    events = RatingEvent.__table__
+    first_event = (
+        sa.select(events.c.game_id, sa.func.min(events.c.id).label("first_event_id"))
+        .group_by(events.c.game_id)
+        .subquery()
+    )
+    query = (
+        sa.select(
+            games.c.id,
+            games.c.game_type_id,
+            games.c.outcome,
+            games.c.winning_side,
+            players.c.seat,
+            players.c.agent_id,
+            players.c.side,
+            players.c.rank,
+            players.c.reward,
+        )
+        .select_from(
+            games.join(players, players.c.game_id == games.c.id).outerjoin(
+                first_event, first_event.c.game_id == games.c.id
+            )
+        )
+        .where(
+            games.c.status == "completed",
+            games.c.rated,
+            sa.not_(games.c.environment_crashed),
+            games.c.outcome.in_(("win", "draw")),
+        )
+        .order_by(
+            first_event.c.first_event_id.is_(None),
+            first_event.c.first_event_id,
+            games.c.finished_at.is_(None),
+            games.c.finished_at,
+            games.c.id,
+            players.c.seat,
+        )
+    )
+    if game_type_id is not None:
+        query = query.where(games.c.game_type_id == game_type_id)
+    history: list[RatedGame] = []
+    current: tuple[Any, ...] | None = None
+    seats: list[Seat] = []
+    for row in conn.execute(query):
+        if current is None or row[0] != current[0]:
+            if current is not None:
+                history.append(RatedGame(*current, tuple(seats)))
+            current = (row[0], row[1], row[2], row[3])
+            seats = []
+        seats.append(Seat(row[4], row[5], row[6], row[7], row[8]))
+    if current is not None:
+        history.append(RatedGame(*current, tuple(seats)))
+    return history
