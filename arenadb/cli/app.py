@@ -151,12 +151,15 @@ def root(
 
 
 def _register() -> None:
-    from arenadb.cli import config_cmd, db_cmd, migrate_cmd
+    from arenadb.cli import agents_cmd, config_cmd, db_cmd, migrate_cmd, ratings_cmd
 
     app.command("init")(db_cmd.init)
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(db_cmd.app, name="db")
     app.add_typer(migrate_cmd.app, name="migrate")
+    app.add_typer(ratings_cmd.app, name="ratings")
+    app.add_typer(agents_cmd.app, name="agents")
+    app.add_typer(agents_cmd.agent_app, name="agent")
 
 
 _register()
