@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import random
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -115,7 +115,7 @@ def finish_and_rate(
 
 
 def ratings_snapshot(engine: Engine) -> dict[tuple[int, str, int | None], tuple[Any, ...]]:
-    """Every stored rating: (agent, system, game type) -> (mu, sigma, games, wins, draws, losses)."""
+    """Every stored rating: (agent, system, game type) -> (mu, sigma, games, W, D, L, last)."""
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(

@@ -40,7 +40,10 @@ def top(
     game_type: Annotated[
         str | None,
         typer.Option(
-            "--game-type", "-g", help="Rank within one game type (env id or id).", show_default=False
+            "--game-type",
+            "-g",
+            help="Rank within one game type (env id or id).",
+            show_default=False,
         ),
     ] = None,
     min_games: Annotated[

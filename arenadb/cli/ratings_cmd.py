@@ -69,9 +69,7 @@ def rebuild(
             def advance(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            result = rebuild_ratings(
-                engine, systems=systems, game_type=game_type, progress=advance
-            )
+            result = rebuild_ratings(engine, systems=systems, game_type=game_type, progress=advance)
     finally:
         engine.dispose()
     if output_format(ctx, json_output) == "json":

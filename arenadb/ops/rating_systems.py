@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any, Protocol
 
 from arenadb.errors import InvalidDataError, UsageError
@@ -149,7 +149,7 @@ class TrueSkillSystem:
         groups = [[make(mu, sigma) for mu, sigma in team] for team in teams]
         partial: Any = None
         if any(w != 1.0 for w in weights):
-            partial = [[w] * len(team) for w, team in zip(weights, teams)]
+            partial = [[w] * len(team) for w, team in zip(weights, teams, strict=True)]
         rated = self.env.rate(groups, ranks=list(ranks), weights=partial)
         return [[(r.mu, r.sigma) for r in team] for team in rated]
 
@@ -182,17 +182,20 @@ class OpenSkillSystem:
         make = self.unscaled_model.rating
         tau_squared = self.tau_squared
         groups = [
-            [make(mu=mu * w, sigma=math.sqrt(sigma * sigma + tau_squared) * w) for mu, sigma in team]
-            for w, team in zip(weights, teams)
+            [
+                make(mu=mu * w, sigma=math.sqrt(sigma * sigma + tau_squared) * w)
+                for mu, sigma in team
+            ]
+            for w, team in zip(weights, teams, strict=True)
         ]
         rated = self.unscaled_model.rate(groups, ranks=list(ranks))
         return [
-            [(mu + (r.mu - mu * w) / w, r.sigma / w) for (mu, _), r in zip(team, out)]
-            for w, team, out in zip(weights, teams, rated)
+            [(mu + (r.mu - mu * w) / w, r.sigma / w) for (mu, _), r in zip(team, out, strict=True)]
+            for w, team, out in zip(weights, teams, rated, strict=True)
         ]
 
 
-@lru_cache(maxsize=None)
+@cache
 def rating_system(name: str) -> RatingSystem:
     """The adapter for `name` ("trueskill" or "openskill"); created once per process."""
     if name == TRUESKILL:

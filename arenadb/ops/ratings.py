@@ -129,8 +129,8 @@ class RatingBook:
         after = system.rate(before, match.ranks, match.weights)
         # An agent in several seats (self-play) moves by the mean of its seats' updates.
         updates: dict[int, list[tuple[Seat, str, float, float]]] = {}
-        for team, result, new in zip(match.teams, match.results, after):
-            for seat, (mu, sigma) in zip(team, new):
+        for team, result, new in zip(match.teams, match.results, after, strict=True):
+            for seat, (mu, sigma) in zip(team, new, strict=True):
                 updates.setdefault(seat.agent_id, []).append((seat, result, mu, sigma))
         changes = []
         for agent_id, seats in updates.items():
@@ -169,15 +169,10 @@ class RatingBook:
         return changes
 
 
-def is_ratable(
-    *, status: str, rated: bool, outcome: str | None, environment_crashed: bool
-) -> bool:
+def is_ratable(*, status: str, rated: bool, outcome: str | None, environment_crashed: bool) -> bool:
     """Only completed, rated games that were won or drawn change ratings."""
     return (
-        status == "completed"
-        and rated
-        and not environment_crashed
-        and outcome in ("win", "draw")
+        status == "completed" and rated and not environment_crashed and outcome in ("win", "draw")
     )
 
 
@@ -315,9 +310,7 @@ def _write_book(conn: Connection, book: RatingBook, changes: Sequence[RatingChan
             updates.append({"row_id": state.row_id, **values})
     table = Rating.__table__
     if updates:
-        conn.execute(
-            sa.update(table).where(table.c.id == sa.bindparam("row_id")), updates
-        )
+        conn.execute(sa.update(table).where(table.c.id == sa.bindparam("row_id")), updates)
     if inserts:
         conn.execute(sa.insert(table), inserts)
     conn.execute(sa.insert(RatingEvent.__table__), [_event_values(c, now) for c in changes])
@@ -397,12 +390,8 @@ def rebuild_ratings(
         if game_type_id is not None:
             scope_filter_events = events.c.game_type_id == game_type_id
             scope_filter_ratings = ratings.c.game_type_id == game_type_id
-        conn.execute(
-            sa.delete(events).where(events.c.system.in_(systems), scope_filter_events)
-        )
-        conn.execute(
-            sa.delete(ratings).where(ratings.c.system.in_(systems), scope_filter_ratings)
-        )
+        conn.execute(sa.delete(events).where(events.c.system.in_(systems), scope_filter_events))
+        conn.execute(sa.delete(ratings).where(ratings.c.system.in_(systems), scope_filter_ratings))
         book = RatingBook()
         changes: list[RatingChange] = []
         total = len(games)
