@@ -23,7 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from arenadb.errors import InvalidDataError, UsageError
 
@@ -34,9 +34,9 @@ SYSTEMS = (TRUESKILL, OPENSKILL)
 Rating = tuple[float, float]  # (mu, sigma)
 
 
-@dataclass(frozen=True)
-class Seat:
-    """What rating needs to know about one seat of a finished game."""
+class Seat(NamedTuple):
+    """What rating needs to know about one seat of a finished game (a tuple: rebuilds make
+    one per seat of history)."""
 
     seat: int
     agent_id: int

@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from arenadb.errors import ConflictError, NotFoundError
-from arenadb.models import Game, GamePlayer, GameType, Rating, RatingEvent, utcnow
+from arenadb.models import Game, GamePlayer, GameType, Rating, RatingEvent, UTCDateTime, utcnow
 from arenadb.ops.rating_systems import (
     SYSTEMS,
     Match,
@@ -41,6 +43,17 @@ from arenadb.ops.rating_systems import (
 # pg_advisory_xact_lock key of the rating writer lock ("arenarat"; any fixed 64-bit number).
 RATING_LOCK_KEY = 0x6172656E_61726174
 DEFAULT_SYSTEMS = SYSTEMS
+# PostgreSQL rebuilds stream rating events to the server in chunks of about this many, so that
+# the server inserts (and checks foreign keys) while Python rates the next games. SQLite works
+# in this process: a writer thread would only fight the rating thread for the GIL, so its events
+# are written in one go at the end.
+REBUILD_CHUNK_EVENTS = 4000
+
+# The Core tables, for bulk statements (executemany) that need no ORM objects.
+RATINGS = cast(sa.Table, Rating.__table__)
+RATING_EVENTS = cast(sa.Table, RatingEvent.__table__)
+GAMES = cast(sa.Table, Game.__table__)
+GAME_PLAYERS = cast(sa.Table, GamePlayer.__table__)
 
 Scope = int | None  # a game type id, or None for the overall rating
 RatingKey = tuple[str, Scope, int]  # (system, game_type_id, agent_id)
@@ -60,7 +73,7 @@ class RatingState:
     row_id: int | None = None  # None: not stored yet
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RatingChange:
     """One rating update caused by one game (a row of `rating_events`)."""
 
@@ -80,15 +93,14 @@ class RatingChange:
         return self.mu_after - self.mu_before
 
 
-@dataclass(frozen=True)
-class RatedGame:
+class RatedGame(NamedTuple):
     """A completed, rated game: everything the rating libraries need."""
 
     id: int
     game_type_id: int
     outcome: str | None
     winning_side: str | None
-    seats: tuple[Seat, ...]
+    seats: Sequence[Seat]
 
 
 @dataclass
@@ -105,48 +117,40 @@ class RatingBook:
         match = build_match(game.id, game.outcome, game.winning_side, game.seats)
         if match is None:
             return []
+        self_play = len({s.agent_id for s in game.seats}) < len(game.seats)
         changes: list[RatingChange] = []
         for system in systems:
             for scope in scopes:
-                changes += self._apply_one(game, match, system, scope)
+                changes += self._apply_one(game, match, system, scope, self_play)
         return changes
 
     def _apply_one(
-        self, game: RatedGame, match: Match, system_name: str, scope: Scope
+        self, game: RatedGame, match: Match, system_name: str, scope: Scope, self_play: bool
     ) -> list[RatingChange]:
         system = rating_system(system_name)
         states = self.states
+        seated: list[tuple[Seat, RatingState, str]] = []
         before: list[list[tuple[float, float]]] = []
-        for team in match.teams:
+        for team, result in zip(match.teams, match.results, strict=True):
             row = []
             for seat in team:
-                state = states.get((system_name, scope, seat.agent_id))
+                key = (system_name, scope, seat.agent_id)
+                state = states.get(key)
                 if state is None:
-                    mu, sigma = system.initial()
-                    state = states[(system_name, scope, seat.agent_id)] = RatingState(mu, sigma)
+                    state = states[key] = RatingState(*system.initial())
+                seated.append((seat, state, result))
                 row.append((state.mu, state.sigma))
             before.append(row)
-        after = system.rate(before, match.ranks, match.weights)
-        # An agent in several seats (self-play) moves by the mean of its seats' updates.
-        updates: dict[int, list[tuple[Seat, str, float, float]]] = {}
-        for team, result, new in zip(match.teams, match.results, after, strict=True):
-            for seat, (mu, sigma) in zip(team, new, strict=True):
-                updates.setdefault(seat.agent_id, []).append((seat, result, mu, sigma))
+        after = [r for team in system.rate(before, match.ranks, match.weights) for r in team]
+        if self_play:
+            seated, after = _merge_seats_of_one_agent(seated, after)
         changes = []
-        for agent_id, seats in updates.items():
-            key = (system_name, scope, agent_id)
-            state = states[key]
-            first_seat, result = seats[0][0], seats[0][1]
-            if len(seats) == 1:
-                mu, sigma = seats[0][2], seats[0][3]
-            else:
-                mu = sum(s[2] for s in seats) / len(seats)
-                sigma = sum(s[3] for s in seats) / len(seats)
+        for (seat, state, result), (mu, sigma) in zip(seated, after, strict=True):
             changes.append(
                 RatingChange(
                     game.id,
-                    agent_id,
-                    first_seat.seat,
+                    seat.agent_id,
+                    seat.seat,
                     system_name,
                     scope,
                     state.mu,
@@ -165,8 +169,28 @@ class RatingBook:
             else:
                 state.losses += 1
             state.last_game_id = game.id
-            self.dirty.add(key)
+            self.dirty.add((system_name, scope, seat.agent_id))
         return changes
+
+
+def _merge_seats_of_one_agent(
+    seated: list[tuple[Seat, RatingState, str]], after: list[tuple[float, float]]
+) -> tuple[list[tuple[Seat, RatingState, str]], list[tuple[float, float]]]:
+    """Self-play: an agent in several seats moves once, by the mean of its seats' updates; its
+    first seat names the event and the result."""
+    by_agent: dict[int, list[int]] = {}
+    for index, (seat, _, _) in enumerate(seated):
+        by_agent.setdefault(seat.agent_id, []).append(index)
+    merged_seated, merged_after = [], []
+    for indexes in by_agent.values():
+        merged_seated.append(seated[indexes[0]])
+        merged_after.append(
+            (
+                sum(after[i][0] for i in indexes) / len(indexes),
+                sum(after[i][1] for i in indexes) / len(indexes),
+            )
+        )
+    return merged_seated, merged_after
 
 
 def is_ratable(*, status: str, rated: bool, outcome: str | None, environment_crashed: bool) -> bool:
@@ -284,52 +308,133 @@ def _load_book(
     return book
 
 
+RATING_COLUMNS = (
+    "agent_id",
+    "system",
+    "game_type_id",
+    "mu",
+    "sigma",
+    "games",
+    "wins",
+    "draws",
+    "losses",
+    "last_game_id",
+    "updated_at",
+)
+EVENT_COLUMNS = (
+    "game_id",
+    "agent_id",
+    "seat",
+    "system",
+    "game_type_id",
+    "mu_before",
+    "sigma_before",
+    "mu_after",
+    "sigma_after",
+    "created_at",
+)
+
+
 def _write_book(conn: Connection, book: RatingBook, changes: Sequence[RatingChange]) -> None:
     """Store the changed ratings (UPDATE by id or INSERT) and the events, in rated order."""
     now = utcnow()
     updates: list[dict[str, Any]] = []
-    inserts: list[dict[str, Any]] = []
-    for key in sorted(book.dirty, key=lambda k: (k[0], k[1] is not None, k[1] or 0, k[2])):
-        system, scope, agent_id = key
+    inserts: list[tuple[Any, ...]] = []
+    for key in _ordered(book):
         state = book.states[key]
-        values = {
-            "mu": state.mu,
-            "sigma": state.sigma,
-            "games": state.games,
-            "wins": state.wins,
-            "draws": state.draws,
-            "losses": state.losses,
-            "last_game_id": state.last_game_id,
-            "updated_at": now,
-        }
         if state.row_id is None:
-            inserts.append(
-                {"agent_id": agent_id, "system": system, "game_type_id": scope, **values}
-            )
+            inserts.append(_rating_row(key, state, now))
         else:
-            updates.append({"row_id": state.row_id, **values})
-    table = Rating.__table__
+            updates.append(
+                {
+                    "row_id": state.row_id,
+                    "mu": state.mu,
+                    "sigma": state.sigma,
+                    "games": state.games,
+                    "wins": state.wins,
+                    "draws": state.draws,
+                    "losses": state.losses,
+                    "last_game_id": state.last_game_id,
+                    "updated_at": now,
+                }
+            )
     if updates:
-        conn.execute(sa.update(table).where(table.c.id == sa.bindparam("row_id")), updates)
-    if inserts:
-        conn.execute(sa.insert(table), inserts)
-    conn.execute(sa.insert(RatingEvent.__table__), [_event_values(c, now) for c in changes])
+        conn.execute(sa.update(RATINGS).where(RATINGS.c.id == sa.bindparam("row_id")), updates)
+    bulk_insert(conn, RATINGS, RATING_COLUMNS, inserts)
+    bulk_insert(conn, RATING_EVENTS, EVENT_COLUMNS, _event_rows(changes, now))
     book.dirty.clear()
 
 
-def _event_values(change: RatingChange, now: Any) -> dict[str, Any]:
-    return {
-        "game_id": change.game_id,
-        "agent_id": change.agent_id,
-        "seat": change.seat,
-        "system": change.system,
-        "game_type_id": change.game_type_id,
-        "mu_before": change.mu_before,
-        "sigma_before": change.sigma_before,
-        "mu_after": change.mu_after,
-        "sigma_after": change.sigma_after,
-        "created_at": now,
-    }
+def _ordered(book: RatingBook) -> list[RatingKey]:
+    """The changed ratings in a stable order (system, overall first, game type, agent)."""
+    return sorted(book.dirty, key=lambda k: (k[0], k[1] is not None, k[1] or 0, k[2]))
+
+
+def _rating_row(key: RatingKey, state: RatingState, now: datetime) -> tuple[Any, ...]:
+    system, scope, agent_id = key
+    return (
+        agent_id,
+        system,
+        scope,
+        state.mu,
+        state.sigma,
+        state.games,
+        state.wins,
+        state.draws,
+        state.losses,
+        state.last_game_id,
+        now,
+    )
+
+
+def _event_rows(changes: Sequence[RatingChange], now: datetime) -> list[tuple[Any, ...]]:
+    return [
+        (
+            c.game_id,
+            c.agent_id,
+            c.seat,
+            c.system,
+            c.game_type_id,
+            c.mu_before,
+            c.sigma_before,
+            c.mu_after,
+            c.sigma_after,
+            now,
+        )
+        for c in changes
+    ]
+
+
+def bulk_insert(
+    conn: Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert many rows in order, through the driver: COPY on PostgreSQL, executemany on SQLite.
+
+    Rebuilds write tens of thousands of events; SQLAlchemy's per-row parameter processing would
+    cost more than the rating math itself. Values must already be what the driver accepts; a
+    datetime is converted once per distinct value with the column type's own bind processor.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    for index, name in enumerate(columns):
+        processor = table.c[name].type.bind_processor(dialect)
+        if processor is not None and isinstance(table.c[name].type, UTCDateTime):
+            converted: dict[Any, Any] = {}
+            for row in rows:
+                if row[index] not in converted:
+                    converted[row[index]] = processor(row[index])
+            rows = [(*row[:index], converted[row[index]], *row[index + 1 :]) for row in rows]
+    column_list = ", ".join(columns)
+    driver: Any = conn.connection.driver_connection
+    if dialect.name == "postgresql":
+        copy_sql = f"COPY {table.name} ({column_list}) FROM STDIN"
+        with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in columns)
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES ({marks})", rows)
 
 
 @dataclass(frozen=True)
@@ -383,34 +488,54 @@ def rebuild_ratings(
         take_rating_lock(conn)
         game_type_id = resolve_game_type(conn, game_type)
         games = load_rated_history(conn, game_type_id=game_type_id)
-        events = RatingEvent.__table__
-        ratings = Rating.__table__
-        scope_filter_events: Any = sa.true()
-        scope_filter_ratings: Any = sa.true()
+        delete_events = sa.delete(RATING_EVENTS).where(RATING_EVENTS.c.system.in_(systems))
+        delete_ratings = sa.delete(RATINGS).where(RATINGS.c.system.in_(systems))
         if game_type_id is not None:
-            scope_filter_events = events.c.game_type_id == game_type_id
-            scope_filter_ratings = ratings.c.game_type_id == game_type_id
-        conn.execute(sa.delete(events).where(events.c.system.in_(systems), scope_filter_events))
-        conn.execute(sa.delete(ratings).where(ratings.c.system.in_(systems), scope_filter_ratings))
+            delete_events = delete_events.where(RATING_EVENTS.c.game_type_id == game_type_id)
+            delete_ratings = delete_ratings.where(RATINGS.c.game_type_id == game_type_id)
         book = RatingBook()
-        changes: list[RatingChange] = []
+        now = utcnow()
         total = len(games)
+        events_written = 0
         step = max(1, total // 200)
-        for done, game in enumerate(games, 1):
-            scopes: list[Scope] = (
-                [game_type_id] if game_type_id is not None else [None, game.game_type_id]
-            )
-            changes += book.apply(game, systems, scopes)
-            if progress is not None and (done % step == 0 or done == total):
-                progress(done, total)
-        if changes:
-            _write_book(conn, book, changes)
+        chunk_size = REBUILD_CHUNK_EVENTS if conn.dialect.name == "postgresql" else None
+        # The connection belongs to the writer thread from here until it is drained: the
+        # database deletes and inserts while this thread runs the rating libraries. One worker
+        # keeps the statements in order.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arenadb-rebuild") as writer:
+            try:
+                pending: list[Future[Any]] = [writer.submit(conn.execute, delete_events)]
+                pending.append(writer.submit(conn.execute, delete_ratings))
+                chunk: list[RatingChange] = []
+                for done, game in enumerate(games, 1):
+                    scopes: list[Scope] = (
+                        [game_type_id] if game_type_id is not None else [None, game.game_type_id]
+                    )
+                    chunk += book.apply(game, systems, scopes)
+                    if done == total or (chunk_size and len(chunk) >= chunk_size):
+                        rows = _event_rows(chunk, now)
+                        pending.append(
+                            writer.submit(bulk_insert, conn, RATING_EVENTS, EVENT_COLUMNS, rows)
+                        )
+                        events_written += len(chunk)
+                        chunk = []
+                    if progress is not None and (done % step == 0 or done == total):
+                        progress(done, total)
+                rating_rows = [_rating_row(key, book.states[key], now) for key in _ordered(book)]
+                pending.append(
+                    writer.submit(bulk_insert, conn, RATINGS, RATING_COLUMNS, rating_rows)
+                )
+                for future in pending:
+                    future.result()  # re-raises the first database error here, in order
+            finally:
+                # On an error, queued writes are dropped and the transaction rolls back.
+                writer.shutdown(cancel_futures=True)
     return RebuildResult(
         systems=systems,
         game_type_id=game_type_id,
         games=total,
         ratings=len(book.states),
-        events=len(changes),
+        events=events_written,
         seconds=time.perf_counter() - started,
     )
 
@@ -419,9 +544,7 @@ def load_rated_history(
     conn: Connection | Session, *, game_type_id: int | None = None
 ) -> list[RatedGame]:
     """Every game that counts for ratings, in rated order, with its seats: one query."""
-    games = Game.__table__
-    players = GamePlayer.__table__
-    events = RatingEvent.__table__
+    games, players, events = GAMES, GAME_PLAYERS, RATING_EVENTS
     first_event = (
         sa.select(events.c.game_id, sa.func.min(events.c.id).label("first_event_id"))
         .group_by(events.c.game_id)
@@ -462,15 +585,11 @@ def load_rated_history(
     if game_type_id is not None:
         query = query.where(games.c.game_type_id == game_type_id)
     history: list[RatedGame] = []
-    current: tuple[Any, ...] | None = None
+    current = -1
     seats: list[Seat] = []
-    for row in conn.execute(query):
-        if current is None or row[0] != current[0]:
-            if current is not None:
-                history.append(RatedGame(*current, tuple(seats)))
-            current = (row[0], row[1], row[2], row[3])
-            seats = []
-        seats.append(Seat(row[4], row[5], row[6], row[7], row[8]))
-    if current is not None:
-        history.append(RatedGame(*current, tuple(seats)))
+    for game_id, game_type_id, outcome, winning_side, *seat in conn.execute(query):
+        if game_id != current:
+            current, seats = game_id, []
+            history.append(RatedGame(game_id, game_type_id, outcome, winning_side, seats))
+        seats.append(Seat(*seat))
     return history
