@@ -102,3 +102,14 @@ def test_unrateable_games():
         build_match(7, "win", None, [Seat(0, 1), Seat(1, 2)])
     with pytest.raises(UsageError):
         check_systems(["elo"])
+
+
+def test_an_agent_in_several_seats_moves_once():
+    from arenadb.ops.ratings import RatedGame, RatingBook
+
+    seats = [Seat(0, 1, rank=1), Seat(1, 2, rank=2), Seat(2, 1, rank=3)]
+    book = RatingBook()
+    changes = book.apply(RatedGame(5, 9, "win", None, seats), ["trueskill"], [None])
+    assert [(c.agent_id, c.seat, c.result) for c in changes] == [(1, 0, "win"), (2, 1, "loss")]
+    state = book.states[("trueskill", None, 1)]
+    assert state.games == 1 and state.wins == 1 and state.mu == changes[0].mu_after
