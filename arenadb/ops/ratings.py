@@ -19,8 +19,8 @@ and its rating for the game's type; each update writes one rating event.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, cast
@@ -43,11 +43,6 @@ from arenadb.ops.rating_systems import (
 # pg_advisory_xact_lock key of the rating writer lock ("arenarat"; any fixed 64-bit number).
 RATING_LOCK_KEY = 0x6172656E_61726174
 DEFAULT_SYSTEMS = SYSTEMS
-# PostgreSQL rebuilds stream rating events to the server in chunks of about this many, so that
-# the server inserts (and checks foreign keys) while Python rates the next games. SQLite works
-# in this process: a writer thread would only fight the rating thread for the GIL, so its events
-# are written in one go at the end.
-REBUILD_CHUNK_EVENTS = 4000
 
 # The Core tables, for bulk statements (executemany) that need no ORM objects.
 RATINGS = cast(sa.Table, Rating.__table__)
@@ -408,33 +403,57 @@ def _event_rows(changes: Sequence[RatingChange], now: datetime) -> list[tuple[An
 def bulk_insert(
     conn: Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
-    """Insert many rows in order, through the driver: COPY on PostgreSQL, executemany on SQLite.
+    """Insert many rows, in order, through the driver (see `bulk_writer`)."""
+    if rows:
+        with bulk_writer(conn, table, columns) as write:
+            write(rows)
 
-    Rebuilds write tens of thousands of events; SQLAlchemy's per-row parameter processing would
-    cost more than the rating math itself. Values must already be what the driver accepts; a
-    datetime is converted once per distinct value with the column type's own bind processor.
+
+@contextmanager
+def bulk_writer(
+    conn: Connection, table: sa.Table, columns: Sequence[str]
+) -> Iterator[Callable[[Sequence[tuple[Any, ...]]], None]]:
+    """A function that inserts rows (tuples in `columns` order) as they are produced.
+
+    PostgreSQL: one COPY stream, fed while the caller computes the next rows, so the server
+    inserts and checks foreign keys in parallel. SQLite: one executemany at the end (the work
+    happens in this process anyway). Rebuilds write tens of thousands of events: SQLAlchemy's
+    per-row parameter processing would cost more than the rating math. Values must be what the
+    driver accepts; timestamps go through the column type's own bind processor, once per value.
     """
-    if not rows:
-        return
     dialect = conn.dialect
+    converters = []
     for index, name in enumerate(columns):
-        processor = table.c[name].type.bind_processor(dialect)
-        if processor is not None and isinstance(table.c[name].type, UTCDateTime):
-            converted: dict[Any, Any] = {}
+        column_type = table.c[name].type
+        processor = column_type.bind_processor(dialect)
+        if processor is not None and isinstance(column_type, UTCDateTime):
+            converters.append((index, processor, dict[Any, Any]()))
+
+    def convert(rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
+        for index, processor, done in converters:
             for row in rows:
-                if row[index] not in converted:
-                    converted[row[index]] = processor(row[index])
-            rows = [(*row[:index], converted[row[index]], *row[index + 1 :]) for row in rows]
+                if row[index] not in done:
+                    done[row[index]] = processor(row[index])
+            rows = [(*row[:index], done[row[index]], *row[index + 1 :]) for row in rows]
+        return rows
+
     column_list = ", ".join(columns)
-    driver: Any = conn.connection.driver_connection
     if dialect.name == "postgresql":
+        driver: Any = conn.connection.driver_connection
         copy_sql = f"COPY {table.name} ({column_list}) FROM STDIN"
         with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
-            for row in rows:
-                copy.write_row(row)
+
+            def send(rows: Sequence[tuple[Any, ...]]) -> None:
+                for row in convert(rows):
+                    copy.write_row(row)
+
+            yield send
         return
-    marks = ", ".join("?" for _ in columns)
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES ({marks})", rows)
+    buffered: list[tuple[Any, ...]] = []
+    yield lambda rows: buffered.extend(convert(rows))
+    if buffered:
+        marks = ", ".join("?" for _ in columns)
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES ({marks})", buffered)
 
 
 @dataclass(frozen=True)
@@ -493,43 +512,25 @@ def rebuild_ratings(
         if game_type_id is not None:
             delete_events = delete_events.where(RATING_EVENTS.c.game_type_id == game_type_id)
             delete_ratings = delete_ratings.where(RATINGS.c.game_type_id == game_type_id)
+        conn.execute(delete_events)
+        conn.execute(delete_ratings)
         book = RatingBook()
         now = utcnow()
         total = len(games)
         events_written = 0
         step = max(1, total // 200)
-        chunk_size = REBUILD_CHUNK_EVENTS if conn.dialect.name == "postgresql" else None
-        # The connection belongs to the writer thread from here until it is drained: the
-        # database deletes and inserts while this thread runs the rating libraries. One worker
-        # keeps the statements in order.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arenadb-rebuild") as writer:
-            try:
-                pending: list[Future[Any]] = [writer.submit(conn.execute, delete_events)]
-                pending.append(writer.submit(conn.execute, delete_ratings))
-                chunk: list[RatingChange] = []
-                for done, game in enumerate(games, 1):
-                    scopes: list[Scope] = (
-                        [game_type_id] if game_type_id is not None else [None, game.game_type_id]
-                    )
-                    chunk += book.apply(game, systems, scopes)
-                    if done == total or (chunk_size and len(chunk) >= chunk_size):
-                        rows = _event_rows(chunk, now)
-                        pending.append(
-                            writer.submit(bulk_insert, conn, RATING_EVENTS, EVENT_COLUMNS, rows)
-                        )
-                        events_written += len(chunk)
-                        chunk = []
-                    if progress is not None and (done % step == 0 or done == total):
-                        progress(done, total)
-                rating_rows = [_rating_row(key, book.states[key], now) for key in _ordered(book)]
-                pending.append(
-                    writer.submit(bulk_insert, conn, RATINGS, RATING_COLUMNS, rating_rows)
+        with bulk_writer(conn, RATING_EVENTS, EVENT_COLUMNS) as write_events:
+            for done, game in enumerate(games, 1):
+                scopes: list[Scope] = (
+                    [game_type_id] if game_type_id is not None else [None, game.game_type_id]
                 )
-                for future in pending:
-                    future.result()  # re-raises the first database error here, in order
-            finally:
-                # On an error, queued writes are dropped and the transaction rolls back.
-                writer.shutdown(cancel_futures=True)
+                changes = book.apply(game, systems, scopes)
+                write_events(_event_rows(changes, now))
+                events_written += len(changes)
+                if progress is not None and (done % step == 0 or done == total):
+                    progress(done, total)
+        rating_rows = [_rating_row(key, book.states[key], now) for key in _ordered(book)]
+        bulk_insert(conn, RATINGS, RATING_COLUMNS, rating_rows)
     return RebuildResult(
         systems=systems,
         game_type_id=game_type_id,
