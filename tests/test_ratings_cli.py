@@ -88,6 +88,7 @@ def test_agent_info(db_settings, played):
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
     assert info["agent_id"] == agents[0] and info["model"] == "agent-model-0"
+    assert info["kind"] == "agent-kind" and info["prompt_content"] == "You are agent."
     assert {(r["system"], r["game_type"]) for r in info["ratings"]} == {
         ("trueskill", None),
         ("trueskill", "ColonelBlotto-v0"),

@@ -33,6 +33,12 @@ def sparkline(values: Sequence[float], width: int = 60) -> str:
     return "".join(SPARK_BLOCKS[round((v - low) / span * top)] for v in values)
 
 
+def _preview(text: str, width: int = 70) -> str:
+    """The start of a long text on one line."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
 @app.command("top")
 def top(
     ctx: typer.Context,
@@ -110,6 +116,7 @@ def info(
             "model": profile.model,
             "provider": profile.model_provider,
             "prompt": f"{profile.prompt} v{profile.prompt_version} ({profile.prompt_sha256[:12]})",
+            "prompt text": _preview(profile.prompt_content),
             "class": profile.agent_class,
             "config": profile.config,
             "active": profile.active,

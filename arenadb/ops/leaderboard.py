@@ -159,6 +159,7 @@ class AgentProfile:
     prompt: str
     prompt_version: int
     prompt_sha256: str
+    prompt_content: str
     agent_class: str | None
     config: dict[str, Any] | None
     active: bool
@@ -187,6 +188,7 @@ def agent_profile(
                 Prompt.name.label("prompt"),
                 Prompt.version,
                 Prompt.sha256,
+                Prompt.content,
             )
             .join(AgentKind, AgentKind.id == Agent.kind_id)
             .join(LLMModel, LLMModel.id == Agent.model_id)
@@ -204,6 +206,7 @@ def agent_profile(
             prompt=head.prompt,
             prompt_version=head.version,
             prompt_sha256=head.sha256,
+            prompt_content=head.content,
             agent_class=head.agent_class,
             config=head.config,
             active=head.active,
