@@ -77,7 +77,7 @@ def top(
         ["rank", "agent_id", "alias", "model", "score", "mu", "sigma", "games", "wins", "win_rate"],
         output_format(ctx, json_output, csv_output),
         title=title,
-        headers={"agent_id": "agent", "score": "mu - 3σ", "sigma": "σ", "mu": "μ"},
+        headers={"agent_id": "agent", "score": "mu - 3σ"},
     )
 
 
