@@ -144,10 +144,12 @@ def test_rebuild_reproduces_incremental_ratings_exactly(engine, arena):
     assert incremental and len(history) > 300
     assert_event_chains_unbroken(engine)
 
-    result = rebuild_ratings(engine)
+    progress: list[tuple[int, int]] = []
+    result = rebuild_ratings(engine, progress=lambda done, total: progress.append((done, total)))
     assert ratings_snapshot(engine) == incremental
     assert event_history(engine) == history
     assert result.events == len(history) and result.ratings == len(incremental)
+    assert progress[-1] == (result.games, result.games) and result.games >= 35
 
     # One system, one game type: the rest is left alone, the rebuilt part is the same.
     rebuild_ratings(engine, systems=["openskill"])

@@ -18,6 +18,7 @@ and its rating for the game's type; each update writes one rating event.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -415,7 +416,7 @@ def bulk_writer(
 ) -> Iterator[Callable[[Sequence[tuple[Any, ...]]], None]]:
     """A function that inserts rows (tuples in `columns` order) as they are produced.
 
-    PostgreSQL: one COPY stream, fed while the caller computes the next rows, so the server
+    PostgreSQL: one binary COPY stream, fed while the caller computes the next rows, so the server
     inserts and checks foreign keys in parallel. SQLite: one executemany at the end (the work
     happens in this process anyway). Rebuilds write tens of thousands of events: SQLAlchemy's
     per-row parameter processing would cost more than the rating math. Values must be what the
@@ -440,8 +441,10 @@ def bulk_writer(
     column_list = ", ".join(columns)
     if dialect.name == "postgresql":
         driver: Any = conn.connection.driver_connection
-        copy_sql = f"COPY {table.name} ({column_list}) FROM STDIN"
+        # Binary COPY: no float -> text -> float round trip (exact, and 3x cheaper to send).
+        copy_sql = f"COPY {table.name} ({column_list}) FROM STDIN (FORMAT BINARY)"
         with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            copy.set_types([_pg_type_name(table.c[name].type, dialect) for name in columns])
 
             def send(rows: Sequence[tuple[Any, ...]]) -> None:
                 for row in convert(rows):
@@ -454,6 +457,11 @@ def bulk_writer(
     if buffered:
         marks = ", ".join("?" for _ in columns)
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES ({marks})", buffered)
+
+
+def _pg_type_name(column_type: Any, dialect: Any) -> str:
+    """The PostgreSQL type of a scalar column, as psycopg names it ("varchar(20)" -> "varchar")."""
+    return re.sub(r"\(.*\)", "", column_type.compile(dialect)).strip().lower()
 
 
 @dataclass(frozen=True)
