@@ -162,19 +162,28 @@ def random_history(
     return plans
 
 
-def finish_plans_worker(database_url: str, plans: list[dict[str, Any]]) -> int:
-    """Process entry point for the parallel test: finish and rate these games, one by one."""
+def finish_plans_worker(
+    database_url: str, plans: list[dict[str, Any]], start: Any, results: Any
+) -> None:
+    """Process entry point for the parallel test: wait for the others at `start` (a barrier),
+    then finish and rate these games one by one; put the number rated on `results`."""
     from arenadb.config import load_settings
 
-    settings = load_settings(database_url, environ={}, cwd=Path("/nonexistent-arenadb-cwd"))
-    engine = create_engine(settings, pooled=False)
     try:
+        settings = load_settings(database_url, environ={}, cwd=Path("/nonexistent-arenadb-cwd"))
+        engine = create_engine(settings, pooled=False)
+        with engine.connect():  # connect (and import everything) before the race starts
+            pass
+        start.wait(timeout=120)
         rated = 0
         for plan in plans:
             plan = dict(plan)
             game_id = plan.pop("game_id")
             if finish_and_rate(engine, game_id, **plan):
                 rated += 1
-        return rated
-    finally:
         engine.dispose()
+        results.put(rated)
+    except BaseException:
+        start.abort()  # release the others at once instead of letting them time out
+        results.put(None)
+        raise

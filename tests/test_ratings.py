@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 import sqlalchemy as sa
@@ -191,11 +190,20 @@ def test_parallel_finishers_end_with_the_sequential_rebuild_result(engine, db_se
     plans = random_history(engine, types, agents, 80, seed=11)
     chunks = [plans[i::4] for i in range(4)]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=4, mp_context=context) as pool:
-        futures = [
-            pool.submit(finish_plans_worker, db_settings.database_url, chunk) for chunk in chunks
-        ]
-        rated = sum(f.result(timeout=240) for f in futures)
+    start, results = context.Barrier(4), context.Queue()
+    workers = [
+        context.Process(
+            target=finish_plans_worker, args=(db_settings.database_url, chunk, start, results)
+        )
+        for chunk in chunks
+    ]
+    for worker in workers:
+        worker.start()
+    counts = [results.get(timeout=240) for _ in workers]  # None from a worker that failed
+    for worker in workers:
+        worker.join(timeout=60)
+    assert None not in counts and [w.exitcode for w in workers] == [0] * 4
+    rated = sum(counts)
     assert rated >= 60
     assert_event_chains_unbroken(engine)
     with engine.connect() as conn:
