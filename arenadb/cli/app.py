@@ -6,6 +6,8 @@ top; the ORM, alembic and the ops they call are imported inside the command func
 
 from __future__ import annotations
 
+import os
+import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +66,12 @@ class ArenaGroup(TyperGroup):
         except KeyboardInterrupt:
             typer.echo("error: interrupted", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            # The reader went away (`arenadb games list | head`): not an error worth a message.
+            # Point stdout at devnull so the interpreter's final flush does not fail again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(EXIT_ERROR) from None
         except Exception as exc:
             if _is_cli_control_flow(exc):
                 raise
@@ -151,6 +159,7 @@ def root(
 
 def _register() -> None:
     from arenadb.cli import (
+        agents_cmd,
         config_cmd,
         db_cmd,
         events_cmd,
@@ -158,6 +167,7 @@ def _register() -> None:
         inspect_agents,
         migrate_cmd,
         models_cmd,
+        ratings_cmd,
         social_cmd,
     )
 
@@ -165,20 +175,18 @@ def _register() -> None:
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(db_cmd.app, name="db")
     app.add_typer(migrate_cmd.app, name="migrate")
+    app.add_typer(games_cmd.games_app, name="games")
+    app.add_typer(games_cmd.game_app, name="game")
+    agents_cmd.app.command("list")(inspect_agents.agents_list)
+    app.add_typer(agents_cmd.app, name="agents")
+    app.add_typer(agents_cmd.agent_app, name="agent")
+    app.add_typer(ratings_cmd.app, name="ratings")
+    app.add_typer(models_cmd.app, name="models")
     app.add_typer(social_cmd.conversations_app, name="conversations")
     app.add_typer(social_cmd.conversation_app, name="conversation")
     app.add_typer(social_cmd.knowledge_app, name="knowledge")
     app.add_typer(events_cmd.app, name="events")
     app.add_typer(events_cmd.engines_app, name="engines")
-    app.add_typer(games_cmd.games_app, name="games")
-    app.add_typer(games_cmd.game_app, name="game")
-    app.add_typer(models_cmd.app, name="models")
-    # TEMPORARY (inspection branch): the ratings branch owns the `agents` sub-app
-    # (arenadb/cli/agents_cmd.py); at merge, register `inspect_agents.agents_list` as its
-    # `list` command there and delete these three lines.
-    agents_app = typer.Typer(help="Agents: list them.", no_args_is_help=True)
-    agents_app.command("list")(inspect_agents.agents_list)
-    app.add_typer(agents_app, name="agents")
 
 
 _register()
