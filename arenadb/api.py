@@ -41,6 +41,7 @@ from arenadb.models import (
 )
 from arenadb.ops import queries, registry
 from arenadb.ops.recording import (
+    BatchConnection,
     GameRecorder,
     ResumePoint,
     Seat,
@@ -50,23 +51,32 @@ from arenadb.ops.recording import (
 )
 
 
-def connect(url: str | None = None, *, settings: Settings | None = None, **engine_options: Any):
+def connect(
+    url: str | None = None,
+    *,
+    settings: Settings | None = None,
+    durable_batches: bool = False,
+    **engine_options: Any,
+) -> Arena:
     """An `Arena` on `url`, or on the configured database (flag > environment > .env > default).
 
     `settings` (from `arenadb.load_settings`) replaces URL resolution entirely; extra keyword
-    arguments go to the engine factory (e.g. `pooled=False`).
+    arguments go to the engine factory (e.g. `pooled=False`). `durable_batches=True` makes every
+    batch commit wait for the disk on PostgreSQL too (see `BatchConnection`).
     """
     if settings is None:
         settings = load_settings(url)
     elif url is not None:
         settings = settings.with_url(url)
-    return Arena(settings, **engine_options)
+    return Arena(settings, durable_batches=durable_batches, **engine_options)
 
 
 class Arena:
     """A connection to an arena database: registration, recording, and the read side."""
 
-    def __init__(self, settings: Settings, **engine_options: Any) -> None:
+    def __init__(
+        self, settings: Settings, *, durable_batches: bool = False, **engine_options: Any
+    ) -> None:
         self.settings = settings
         self._engine_options = engine_options
         self._engine: Engine | None = None
@@ -74,6 +84,8 @@ class Arena:
         self._game_type_ids: dict[str, int] = {}
         self._model_ids: dict[str, int] = {}
         self._prices: dict[int, tuple[float | None, float | None]] = {}
+        self._batch_connection: BatchConnection | None = None
+        self.durable_batches = durable_batches
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -90,6 +102,19 @@ class Arena:
                 engine = self._engine
         return engine
 
+    @property
+    def batch_connection(self) -> BatchConnection:
+        """The connection recorders write their batches through (opened on first use)."""
+        held = self._batch_connection
+        if held is None:
+            with self._lock:
+                if self._batch_connection is None:
+                    self._batch_connection = BatchConnection(
+                        self.engine, durable=self.durable_batches
+                    )
+                held = self._batch_connection
+        return held
+
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:
         """An ORM session in one transaction (committed on success). `write=True` for writers:
@@ -102,6 +127,9 @@ class Arena:
     def close(self) -> None:
         """Release the connections (open recorders cannot write afterwards)."""
         with self._lock:
+            if self._batch_connection is not None:
+                self._batch_connection.close()
+                self._batch_connection = None
             if self._engine is not None:
                 self._engine.dispose()
                 self._engine = None

@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 import uuid as uuid_module
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from arenadb.db.engine import session_scope, write_transaction
+from arenadb.db.engine import SQLITE_BEGIN, session_scope
 from arenadb.errors import (
     ArenaDBError,
     ConflictError,
@@ -200,9 +201,9 @@ class _SQLiteWriter(_Writer):
         # The exact text SQLAlchemy's SQLite DateTime writes (UTC, naive, microseconds).
         if value is None:
             return None
-        if value.tzinfo is not None:
+        if value.tzinfo is not None and value.tzinfo is not _UTC:
             value = value.astimezone(_UTC)
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value.isoformat(" ", "microseconds")[:26]
 
     def uuid(self, value: uuid_module.UUID) -> str:
         return value.hex  # sa.Uuid on SQLite is CHAR(32) hex
@@ -313,6 +314,64 @@ def _driver_error(exc: BaseException, what: str) -> ArenaDBError | None:
 def driver_connection(conn: sa.Connection) -> Any:
     """The DBAPI connection (sqlite3 / psycopg) under a SQLAlchemy connection, same transaction."""
     return conn.connection.driver_connection
+
+
+class BatchConnection:
+    """The one connection an Arena keeps for writing batches (thread-safe, one batch at a time).
+
+    Holding it saves a pool checkout (and PostgreSQL's pre-ping round trip) per batch. On
+    PostgreSQL, unless `durable` is set, batches commit with `synchronous_commit = off`: a commit
+    returns before its WAL reaches the disk, so a crash of the database server (never of the
+    runner) can lose the last few hundred milliseconds of batches, always whole ones and in
+    order, which is what SQLite's `synchronous=NORMAL` does on power loss. `finish()` does not
+    use this connection and is always durable.
+    """
+
+    def __init__(self, engine: Engine, *, durable: bool = False) -> None:
+        self.engine = engine
+        self.durable = durable
+        self.writer = writer_for(engine)
+        self._conn: sa.Connection | None = None
+        self._lock = threading.Lock()
+
+    def _open(self) -> sa.Connection:
+        conn = self.engine.connect()
+        if self.writer.name == "sqlite":
+            conn = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        elif not self.durable:
+            conn.exec_driver_sql("SET synchronous_commit TO off")
+            conn.commit()
+        self._conn = conn
+        return conn
+
+    def run(self, work: Callable[[Any], Any]) -> Any:
+        """Run `work(dbapi_connection)` in one write transaction; returns its result."""
+        with self._lock:
+            conn = self._conn or self._open()
+            try:
+                with conn.begin():
+                    return work(driver_connection(conn))
+            except BaseException:
+                self._release()
+                raise
+
+    def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if self.writer.name == "postgresql" and not self.durable:
+                # The connection goes back to the pool: other users get the server default.
+                conn.exec_driver_sql("RESET synchronous_commit")
+                conn.commit()
+            conn.close()
+        except Exception:
+            conn.invalidate()
+            conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._release()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -680,10 +739,8 @@ class GameRecorder:
         batch = self._batch
         if not batch:
             return 0
-        engine = self.arena.engine
         try:
-            with write_transaction(engine) as conn:
-                self._writer.write_batch(driver_connection(conn), batch)
+            self.arena.batch_connection.run(lambda raw: self._writer.write_batch(raw, batch))
         except Exception as exc:
             raise self._translate(exc, "cannot write a batch") from exc
         return self._batch_committed()
@@ -944,20 +1001,25 @@ def start_game(
         for seat, spec in seat_list
     ]
     recorder_seats = {seat: spec.side for seat, spec in seat_list}
+    recorder: GameRecorder | None = None
+
+    def insert(raw: Any) -> None:
+        nonlocal recorder
+        game_id = writer.insert_game(raw, game_row, player_rows)
+        recorder = GameRecorder(
+            arena,
+            game_id=game_id,
+            uuid=game_uuid,
+            seats=recorder_seats,
+            batch_turns=batch_turns,
+            snapshot_every=snapshot_every,
+        )
+        if initial_state is not None:
+            recorder.snapshot(initial_state, kind="periodic")
+            writer.write_batch(raw, recorder._batch)
+
     try:
-        with write_transaction(arena.engine) as conn:
-            game_id = writer.insert_game(driver_connection(conn), game_row, player_rows)
-            recorder = GameRecorder(
-                arena,
-                game_id=game_id,
-                uuid=game_uuid,
-                seats=recorder_seats,
-                batch_turns=batch_turns,
-                snapshot_every=snapshot_every,
-            )
-            if initial_state is not None:
-                recorder.snapshot(initial_state, kind="periodic")
-                writer.write_batch(driver_connection(conn), recorder._batch)
+        arena.batch_connection.run(insert)
     except Exception as exc:
         if isinstance(exc, ArenaDBError):
             raise
@@ -965,6 +1027,7 @@ def start_game(
 
         error = translate_error(exc, arena.settings) or _driver_error(exc, "cannot start a game")
         raise (error or exc) from exc
+    assert recorder is not None
     if recorder._batch:
         recorder._batch_committed()
     return recorder
