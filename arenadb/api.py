@@ -56,26 +56,41 @@ def connect(
     *,
     settings: Settings | None = None,
     durable_batches: bool = False,
+    batch_turns: int = 100,
+    flush_seconds: float = 1.0,
     **engine_options: Any,
 ) -> Arena:
     """An `Arena` on `url`, or on the configured database (flag > environment > .env > default).
 
     `settings` (from `arenadb.load_settings`) replaces URL resolution entirely; extra keyword
     arguments go to the engine factory (e.g. `pooled=False`). `durable_batches=True` makes every
-    batch commit wait for the disk on PostgreSQL too (see `BatchConnection`).
+    batch commit wait for the disk on PostgreSQL too (see `BatchConnection`). `batch_turns` and
+    `flush_seconds` are the recorders' default batch policy (see `arenadb.ops.recording`).
     """
     if settings is None:
         settings = load_settings(url)
     elif url is not None:
         settings = settings.with_url(url)
-    return Arena(settings, durable_batches=durable_batches, **engine_options)
+    return Arena(
+        settings,
+        durable_batches=durable_batches,
+        batch_turns=batch_turns,
+        flush_seconds=flush_seconds,
+        **engine_options,
+    )
 
 
 class Arena:
     """A connection to an arena database: registration, recording, and the read side."""
 
     def __init__(
-        self, settings: Settings, *, durable_batches: bool = False, **engine_options: Any
+        self,
+        settings: Settings,
+        *,
+        durable_batches: bool = False,
+        batch_turns: int = 100,
+        flush_seconds: float = 1.0,
+        **engine_options: Any,
     ) -> None:
         self.settings = settings
         self._engine_options = engine_options
@@ -86,6 +101,8 @@ class Arena:
         self._prices: dict[int, tuple[float | None, float | None]] = {}
         self._batch_connection: BatchConnection | None = None
         self.durable_batches = durable_batches
+        self.batch_turns = batch_turns
+        self.flush_seconds = flush_seconds
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -263,14 +280,16 @@ class Arena:
         rated: bool = True,
         uuid: uuid_module.UUID | None = None,
         batch_turns: int | None = None,
+        flush_seconds: float | None = None,
         snapshot_every: int | None = None,
         initial_state: Mapping[str, Any] | None = None,
     ) -> GameRecorder:
         """Start a running game with its seats (one transaction); returns its recorder.
 
         `seats`: a list (seat = position) or a mapping seat -> Seat / Agent / agent id.
-        `batch_turns` turns are written per transaction (default `snapshot_every`), and a
-        periodic snapshot is taken every `snapshot_every` turns (default: the setting, 10).
+        The buffer is written when a turn starts and it holds `batch_turns` turns or the last
+        write is older than `flush_seconds` (defaults: the Arena's, 100 and 1.0). A periodic
+        snapshot is taken every `snapshot_every` turns (default: the setting, 10).
         """
         type_id = self.game_type_id(game_type, seats=len(seats))
         return start_game(
@@ -282,6 +301,7 @@ class Arena:
             rated=rated,
             game_uuid=uuid,
             batch_turns=batch_turns,
+            flush_seconds=flush_seconds,
             snapshot_every=snapshot_every,
             initial_state=initial_state,
         )
@@ -291,6 +311,7 @@ class Arena:
         game: int | str | uuid_module.UUID,
         *,
         batch_turns: int | None = None,
+        flush_seconds: float | None = None,
         snapshot_every: int | None = None,
     ) -> ResumePoint:
         """Restart recovery for a running game: the last verified snapshot, the turns after it,
@@ -298,7 +319,12 @@ class Arena:
         with self.session() as session:
             point = load_resume_point(session, game)
             point.recorder = recorder_for_running_game(
-                self, session, point, batch_turns=batch_turns, snapshot_every=snapshot_every
+                self,
+                session,
+                point,
+                batch_turns=batch_turns,
+                flush_seconds=flush_seconds,
+                snapshot_every=snapshot_every,
             )
         return point
 

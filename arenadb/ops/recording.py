@@ -6,10 +6,13 @@ write transaction with the driver's bulk path: `executemany` on SQLite, `COPY` o
 No ORM object is built per row and no generated id is read back: turns are keyed by the
 recorder's own running number (game_id, seq), which child rows reference.
 
-Batches are atomic: a process killed mid-game leaves the game at its last committed batch. A
-batch is written when the next turn starts and the buffer already holds `batch_turns` turns
-(so a turn and the LLM calls / actions recorded after it always share a batch), on `flush()`,
-and by `finish()` / `abort()` / `fail()`, which also close the game in the same transaction.
+Batches are atomic: a process killed mid-game leaves the game at its last committed batch. The
+buffer is written when the next turn starts and it already holds `batch_turns` turns (default
+100) or the last write is older than `flush_seconds` (default 1 s): a game played at LLM speed
+writes every turn as the next one begins, a game replayed at full speed writes 100 turns per
+transaction (latency bounded by time, throughput by size). A turn and the LLM calls / actions
+recorded with it always share a batch. `flush()` writes at once; `finish()` / `abort()` /
+`fail()` write the rest and close the game in the same transaction.
 
 Snapshots: `snapshot.turn` is the number of turns the state includes, so the turns after a
 snapshot are exactly those with `seq >= snapshot.turn`. A periodic snapshot is taken when a turn
@@ -24,6 +27,7 @@ import json
 import logging
 import re
 import threading
+import time
 import uuid as uuid_module
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from arenadb.db.engine import SQLITE_BEGIN, session_scope
+from arenadb.db.engine import SQLITE_BEGIN
 from arenadb.errors import (
     ArenaDBError,
     ConflictError,
@@ -355,6 +359,28 @@ class BatchConnection:
                 self._release()
                 raise
 
+    def run_session(self, work: Callable[[Session], Any], *, durable: bool = True) -> Any:
+        """Run `work(session)` in one write transaction, with an ORM session on this connection.
+
+        `durable`: the commit waits for the disk even where batches do not (PostgreSQL).
+        """
+        with self._lock:
+            conn = self._conn or self._open()
+            try:
+                with conn.begin():
+                    if durable and self.writer.name == "postgresql" and not self.durable:
+                        conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")
+                    session = Session(bind=conn, expire_on_commit=False)
+                    try:
+                        result = work(session)
+                        session.flush()
+                    finally:
+                        session.close()
+                    return result
+            except BaseException:
+                self._release()
+                raise
+
     def _release(self) -> None:
         conn, self._conn = self._conn, None
         if conn is None:
@@ -486,6 +512,7 @@ class GameRecorder:
         seats: Mapping[int, str | None],
         next_seq: int = 0,
         batch_turns: int | None = None,
+        flush_seconds: float | None = None,
         snapshot_every: int | None = None,
         last_turn_seat: int | None = None,
         action_counts: Mapping[int, int] | None = None,
@@ -496,7 +523,9 @@ class GameRecorder:
         self.seat_sides = dict(seats)
         every = arena.settings.snapshot_every if snapshot_every is None else snapshot_every
         self.snapshot_every = int(every)
-        self.batch_turns = max(1, int(batch_turns or self.snapshot_every or 10))
+        self.batch_turns = max(1, int(batch_turns or arena.batch_turns))
+        self.flush_seconds = float(arena.flush_seconds if flush_seconds is None else flush_seconds)
+        self._last_flush = time.monotonic()
         self.stats = RecorderStats()
         self.closed = False
         self._writer = writer_for(arena.engine)
@@ -553,7 +582,10 @@ class GameRecorder:
             raise ConflictError(f"game {self.game_id} is closed: cannot record more turns")
         if seat is not None and seat not in self.seat_sides:
             raise InvalidDataError(f"game {self.game_id} has no seat {seat}")
-        if len(self._batch.turns) >= self.batch_turns:
+        pending = len(self._batch.turns)
+        if pending and (
+            pending >= self.batch_turns or time.monotonic() - self._last_flush >= self.flush_seconds
+        ):
             self.flush()
         seq = self._next_seq
         self._batch.turns.append(
@@ -753,6 +785,7 @@ class GameRecorder:
         stats.turns += len(batch.turns)
         stats.snapshots += len(batch.snapshots)
         self._batch = _Batch()
+        self._last_flush = time.monotonic()
         return batch.rows
 
     def _translate(self, exc: BaseException, what: str) -> BaseException:
@@ -816,8 +849,9 @@ class GameRecorder:
             seat_results=seat_results,
         )
         try:
-            with session_scope(self.arena.engine, write=True) as session:
-                _finish_in_transaction(session, self, values)
+            self.arena.batch_connection.run_session(
+                lambda session: _finish_in_transaction(session, self, values), durable=True
+            )
         except Exception as exc:
             raise self._translate(exc, "cannot finish") from exc
         self._batch_committed()
@@ -967,6 +1001,7 @@ def start_game(
     rated: bool = True,
     game_uuid: uuid_module.UUID | None = None,
     batch_turns: int | None = None,
+    flush_seconds: float | None = None,
     snapshot_every: int | None = None,
     initial_state: Mapping[str, Any] | None = None,
 ) -> GameRecorder:
@@ -1012,6 +1047,7 @@ def start_game(
             uuid=game_uuid,
             seats=recorder_seats,
             batch_turns=batch_turns,
+            flush_seconds=flush_seconds,
             snapshot_every=snapshot_every,
         )
         if initial_state is not None:
@@ -1110,6 +1146,7 @@ def recorder_for_running_game(
     point: ResumePoint,
     *,
     batch_turns: int | None = None,
+    flush_seconds: float | None = None,
     snapshot_every: int | None = None,
 ) -> GameRecorder:
     """A recorder that continues a running game after its last recorded turn."""
@@ -1143,6 +1180,7 @@ def recorder_for_running_game(
         seats=seats,
         next_seq=point.next_seq,
         batch_turns=batch_turns,
+        flush_seconds=flush_seconds,
         snapshot_every=snapshot_every,
         last_turn_seat=last_seat,
         action_counts=action_counts,
