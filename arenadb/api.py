@@ -248,25 +248,17 @@ class Arena:
             self._model_ids[model] = found
         return found
 
-    def call_cost(
-        self, model_id: int, input_tokens: int | None, output_tokens: int | None
-    ) -> float | None:
-        """Cost of a call from the model's prices (read once per Arena); None if unknown."""
-        if input_tokens is None and output_tokens is None:
-            return None
+    def model_prices(self, model_id: int) -> tuple[float | None, float | None]:
+        """(input, output) price per million tokens of a model, read once per Arena."""
         prices = self._prices.get(model_id)
         if prices is None:
             with self.session() as session:
                 row = session.get(LLMModel, model_id)
-            prices = (row.input_price_per_mtok, row.output_price_per_mtok) if row else (None, None)
+            if row is None:
+                raise NotFoundError(f"LLM model {model_id} not found")
+            prices = (row.input_price_per_mtok, row.output_price_per_mtok)
             self._prices[model_id] = prices
-        cost = 0.0
-        for tokens, price in zip((input_tokens, output_tokens), prices, strict=True):
-            if tokens:
-                if price is None:
-                    return None
-                cost += tokens * price / 1_000_000
-        return cost
+        return prices
 
     # -- recording --------------------------------------------------------------------------
 

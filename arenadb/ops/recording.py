@@ -56,6 +56,7 @@ from arenadb.models import (
     GamePlayer,
     GameSnapshot,
     GameTurn,
+    LLMModel,
 )
 
 if TYPE_CHECKING:
@@ -536,6 +537,8 @@ class GameRecorder:
         self._last_seat = last_turn_seat
         self._action_counts: dict[int, int] = dict(action_counts or {})
         self._snapshot_turns: set[tuple[int, str]] = set()
+        # model argument -> (model id, input price, output price) per million tokens
+        self._models: dict[Any, tuple[int, float | None, float | None]] = {}
 
     # -- properties -------------------------------------------------------------------------
 
@@ -679,7 +682,10 @@ class GameRecorder:
         model has prices and the provider reported tokens, the cost is computed.
         Token counts are stored as reported (None when unknown, 0 is a real count).
         """
-        if turn_seq is None:
+        if turn_seq == -1 and self._last_seq is not None:  # the common case, kept cheap
+            turn_seq = self._last_seq
+            seat_value = self._last_seat if seat is None else seat
+        elif turn_seq is None:
             seat_value = seat
         else:
             turn_seq, seat_value = self._turn_and_seat(
@@ -687,12 +693,33 @@ class GameRecorder:
             )
         if status not in LLM_CALL_STATUSES:
             raise InvalidDataError(f"LLM call status must be one of {LLM_CALL_STATUSES}")
-        model_id = self.arena.model_id(model) if model is not None else None
+        if model is None:
+            model_id = None
+        else:
+            key = model.id if isinstance(model, LLMModel) else model
+            pricing = self._models.get(key)
+            if pricing is None:
+                model_id = self.arena.model_id(model)
+                pricing = self._models[key] = (model_id, *self.arena.model_prices(model_id))
+            model_id, input_price, output_price = pricing
+            if cost is None and (input_tokens is not None or output_tokens is not None):
+                # Unknown when tokens were reported but the model has no price for them.
+                if (input_tokens and input_price is None) or (
+                    output_tokens and output_price is None
+                ):
+                    cost = None
+                else:
+                    cost = ((input_tokens or 0) * (input_price or 0.0)) / 1_000_000 + (
+                        (output_tokens or 0) * (output_price or 0.0)
+                    ) / 1_000_000
         if latency_ms is None and started_at is not None and finished_at is not None:
             latency_ms = max(0, round((finished_at - started_at).total_seconds() * 1000))
-        if cost is None and model_id is not None:
-            cost = self.arena.call_cost(model_id, input_tokens, output_tokens)
         ts = self._ts
+        try:
+            request_text = None if request is None else _encode(request)
+            response_text = None if response is None else _encode(response)
+        except (TypeError, ValueError) as exc:
+            raise InvalidDataError(f"LLM request or response is not JSON: {exc}") from None
         self._batch.llm_calls.append(
             (
                 self.game_id,
@@ -703,9 +730,9 @@ class GameRecorder:
                 provider,
                 request_model,
                 response_model,
-                ts(started_at),
-                ts(first_token_at),
-                ts(finished_at),
+                None if started_at is None else ts(started_at),
+                None if first_token_at is None else ts(first_token_at),
+                None if finished_at is None else ts(finished_at),
                 latency_ms,
                 input_tokens,
                 output_tokens,
@@ -716,8 +743,8 @@ class GameRecorder:
                 finish_reason,
                 status,
                 error,
-                _json(request, "LLM request"),
-                _json(response, "LLM response"),
+                request_text,
+                response_text,
                 reasoning,
             )
         )
