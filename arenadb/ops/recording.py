@@ -691,7 +691,7 @@ class GameRecorder:
             turn_seq, seat_value = self._turn_and_seat(
                 None if turn_seq == -1 else turn_seq, seat, "an LLM call"
             )
-        if status not in LLM_CALL_STATUSES:
+        if status != "ok" and status not in LLM_CALL_STATUSES:
             raise InvalidDataError(f"LLM call status must be one of {LLM_CALL_STATUSES}")
         if model is None:
             model_id = None
