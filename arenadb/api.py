@@ -220,7 +220,9 @@ class Arena:
         """The id of a game type; an env id that is not registered yet is registered."""
         if isinstance(game_type, GameType):
             return game_type.id
-        if isinstance(game_type, int) and not isinstance(game_type, bool):
+        if not isinstance(game_type, str):
+            if isinstance(game_type, bool) or not isinstance(game_type, int):
+                raise InvalidDataError(f"not a game type: {game_type!r}")
             return game_type
         found = self._game_type_ids.get(game_type)
         if found is None:

@@ -1110,14 +1110,15 @@ def load_resume_point(session: Session, game: int | str | uuid_module.UUID) -> R
         raise ConflictError(f"game {row.id} is {row.status}: only a running game can be resumed")
     warnings: list[str] = []
     chosen: GameSnapshot | None = None
-    snapshots = session.scalars(
-        sa.select(GameSnapshot)
-        .where(GameSnapshot.game_id == row.id)
+    # Newest first, one state at a time: a long game may hold many large snapshots.
+    candidates = session.execute(
+        sa.select(GameSnapshot.id, GameSnapshot.turn)
+        .where(GameSnapshot.game_id == row.id, GameSnapshot.kind != "final")
         .order_by(GameSnapshot.turn.desc(), GameSnapshot.id.desc())
-    )
-    for snap in snapshots:
-        if snap.kind == "final":
-            continue
+    ).all()
+    for snapshot_id, _turn in candidates:
+        snap = session.get(GameSnapshot, snapshot_id)
+        assert snap is not None
         try:
             actual = state_hash(snap.state)
         except InvalidDataError as exc:
@@ -1131,6 +1132,7 @@ def load_resume_point(session: Session, game: int | str | uuid_module.UUID) -> R
         )
         log.warning(message)
         warnings.append(message)
+        session.expunge(snap)
     start = chosen.turn if chosen else 0
     if chosen is None and warnings:
         message = f"game {row.id}: no snapshot verifies; resuming from the start of the game"
