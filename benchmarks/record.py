@@ -611,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=20, help="turns per seat")
     parser.add_argument("--snapshot-every", type=int, default=10)
     parser.add_argument("--per-row-games", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=3, help="best of N for raw and api")
+    parser.add_argument("--repeat", type=int, default=5, help="best of N for raw and api")
     parser.add_argument(
         "--batch-turns", type=int, default=None, help="override the API's batch policy"
     )

@@ -267,13 +267,27 @@ def test_resume_uses_the_last_snapshot_that_verifies(
     recorder = arena.start_game("G", agents, snapshot_every=10, batch_turns=5)
     for seq in range(25):
         recorder.record_turn(
-            seat=seq % 3, action=f"a{seq}", state={"turns": seq + 1, "big": 1e20, "neg": -0.0}
+            seat=seq % 3,
+            action=f"a{seq}",
+            state={
+                "turns": seq + 1,
+                "big": 1e20,
+                "neg": -0.0,
+                "odd": 1.2345678901234567e20,
+                "tiny": 1.5e-300,
+            },
         )
     recorder.flush()
 
     point = arena.resume(recorder.game_id)
     assert (point.snapshot_turn, point.snapshot_kind, point.warnings) == (20, "periodic", [])
-    assert point.state == {"turns": 20, "big": 100000000000000000000, "neg": 0.0}
+    assert point.state == {
+        "turns": 20,
+        "big": 100000000000000000000,
+        "neg": 0.0,
+        "odd": 123456789012345670000,
+        "tiny": 1.5e-300,
+    }
     assert [t.seq for t in point.turns] == [20, 21, 22, 23, 24] and point.next_seq == 25
     assert point.turns[0].action == "a20"
 

@@ -32,6 +32,7 @@ import uuid as uuid_module
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -87,7 +88,8 @@ def _normalise_floats(value: Any) -> Any:
         if value == 0.0:
             return 0.0
         if value.is_integer() and abs(value) >= 1e16:
-            return int(value)
+            # The decimal number the JSON text says (what numeric parses), not the binary value.
+            return int(Decimal(repr(value)))
         return value
     if isinstance(value, Mapping):
         return {k: _normalise_floats(v) for k, v in value.items()}
