@@ -11,8 +11,9 @@ Methods, each into its own fresh database migrated to head (not timed):
 - raw:     the driver limit for the same final rows: sqlite3 `executemany` / psycopg `COPY` in
            ONE transaction, rows built from the same Python inputs (JSON serialised, timestamps
            converted, snapshot hashes computed: work any writer must do);
-- per_row: a repository like the predecessors': ORM objects, one commit per row (measured on a
-           subset of games: it is slow, and rows/s is what is compared).
+- per_row: a repository like the predecessors': one ORM object per row, added, committed and
+           refreshed (the stored row is returned); measured on a subset of the games (it is
+           slow, and rows/s is what is compared).
 
 The inputs (Python dicts, strings, datetimes) are generated before timing and shared by all
 methods. Ratios are rows/s against rows/s, measured in the same run.
@@ -462,8 +463,22 @@ def run_raw_postgresql(settings: Settings, work: Workload, ids: tuple[int, int, 
     return rows
 
 
+class PerRowRepository:
+    """The predecessors' repository shape: each method builds one ORM object, adds it, commits,
+    and refreshes it so that it can return the stored row (ids and defaults included)."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def save(self, obj: Any) -> Any:
+        self.session.add(obj)
+        self.session.commit()
+        self.session.refresh(obj)
+        return obj
+
+
 def run_per_row(settings: Settings, work: Workload, ids: tuple[int, int, list[int]]) -> int:
-    """The predecessors' repository shape: build an ORM object, add it, commit, next row."""
+    """Every row through `PerRowRepository.save`: one transaction per row."""
     from arenadb.db import create_engine
     from arenadb.db.engine import session_factory
     from arenadb.models import Game, GamePlayer, GameSnapshot, GameTurn, LLMCall
@@ -473,20 +488,26 @@ def run_per_row(settings: Settings, work: Workload, ids: tuple[int, int, list[in
     rows = 0
     try:
         session = session_factory(engine)()
+        repo = PerRowRepository(session)
         for game in work.games:
-            g = Game(game_type_id=type_id, status="running", seed=game.seed)
-            g.started_at = datetime.now(UTC)
-            session.add(g)
-            session.commit()
-            for s, side in enumerate(game.sides):
-                session.add(GamePlayer(game_id=g.id, seat=s, agent_id=agents[s], side=side))
-                session.commit()
+            g = repo.save(
+                Game(
+                    game_type_id=type_id,
+                    status="running",
+                    seed=game.seed,
+                    started_at=datetime.now(UTC),
+                )
+            )
+            players = [
+                repo.save(GamePlayer(game_id=g.id, seat=s, agent_id=agents[s], side=side))
+                for s, side in enumerate(game.sides)
+            ]
             for seq, t in enumerate(game.turns):
                 digest = None
                 if (seq + 1) % work.snapshot_every == 0:
                     text = canonical_json(t.state)
                     digest = hashlib.sha256(text.encode()).hexdigest()
-                    session.add(
+                    repo.save(
                         GameSnapshot(
                             game_id=g.id,
                             turn=seq + 1,
@@ -495,9 +516,8 @@ def run_per_row(settings: Settings, work: Workload, ids: tuple[int, int, list[in
                             size_bytes=len(text.encode()),
                         )
                     )
-                    session.commit()
                     rows += 1
-                session.add(
+                turn = repo.save(
                     GameTurn(
                         game_id=g.id,
                         seq=seq,
@@ -509,30 +529,30 @@ def run_per_row(settings: Settings, work: Workload, ids: tuple[int, int, list[in
                         state_hash=digest,
                     )
                 )
-                session.commit()
-                session.add(
+                repo.save(
                     LLMCall(
                         game_id=g.id,
-                        turn_seq=seq,
+                        turn_seq=turn.seq,
                         seat=t.seat,
                         model_id=model_id,
                         request_model="bench-model",
                         started_at=t.started_at,
                         finished_at=t.finished_at,
+                        latency_ms=round((t.finished_at - t.started_at).total_seconds() * 1000),
                         input_tokens=t.input_tokens,
                         output_tokens=t.output_tokens,
+                        cost=t.input_tokens * 0.5 / 1e6 + t.output_tokens * 1.5 / 1e6,
                         finish_reason="stop",
                         request=t.request,
                         response=t.response,
                     )
                 )
-                session.commit()
             g.status, g.outcome, g.winning_side = "completed", "win", game.winning_side
             g.finished_at = datetime.now(UTC)
-            session.commit()
-            for player in g.players:
+            repo.save(g)
+            for player in players:
                 player.reward = game.rewards[player.seat]
-                session.commit()
+                repo.save(player)
             rows += 1 + len(game.sides) + 2 * len(game.turns)
         if engine.dialect.name == "postgresql":
             pid = session.connection().connection.driver_connection.info.backend_pid
@@ -615,11 +635,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--batch-turns", type=int, default=None, help="override the API's batch policy"
     )
+    parser.add_argument(
+        "--durable-batches",
+        action="store_true",
+        help="every batch waits for the disk on PostgreSQL (connect(durable_batches=True))",
+    )
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args(argv)
 
     if args.batch_turns:
         API_OPTIONS.update(batch_turns=args.batch_turns, flush_seconds=3600.0)
+    if args.durable_batches:
+        API_OPTIONS.update(durable_batches=True)
     work = make_workload(args.games, args.seats, args.rounds, args.snapshot_every)
     per_row_work = Workload(
         work.games[: args.per_row_games], work.snapshot_every, work.rows_per_game
@@ -635,7 +662,8 @@ def main(argv: list[str] | None = None) -> int:
         f"(~{len(_dumps(work.games[0].turns[0].request))} B request, "
         f"~{len(_dumps(work.games[0].turns[0].response))} B response), "
         f"snapshot every {args.snapshot_every} turns; API batches: "
-        + (f"{args.batch_turns} turns" if args.batch_turns else "default (100 turns or 1 s)"),
+        + (f"{args.batch_turns} turns" if args.batch_turns else "default (100 turns or 1 s)")
+        + (", durable" if args.durable_batches else ""),
         file=sys.stderr,
     )
     dbs = Databases(pg_url)
