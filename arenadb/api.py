@@ -142,7 +142,7 @@ class Arena:
             yield session
 
     def close(self) -> None:
-        """Release the connections (open recorders cannot write afterwards)."""
+        """Release the connections (the Arena, and its recorders, reconnect if used again)."""
         with self._lock:
             if self._batch_connection is not None:
                 self._batch_connection.close()

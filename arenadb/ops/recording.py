@@ -22,6 +22,7 @@ hash is the full sha256 of the state's canonical JSON (`canonical_json`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -368,10 +369,10 @@ class BatchConnection:
                 raw.commit()
                 return result
             except BaseException:
-                try:
+                # On a broken connection the rollback fails too: the first error is what matters.
+                with contextlib.suppress(Exception):
                     raw.rollback()
-                finally:
-                    self._release()
+                self._release()
                 raise
 
     def run_session(self, work: Callable[[Session], Any], *, durable: bool = True) -> Any:
