@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -449,3 +450,30 @@ def test_read_side(arena: arenadb.Arena, agents: list, engine: sa.Engine) -> Non
         arena.game("nope")
     assert arena.llm_calls(ids[0], 0)[0].request == {"i": 0}
     assert arena.llm_calls(ids[0], 1) == []
+
+
+@pytest.mark.parametrize("durable", [False, True])
+def test_postgresql_batch_durability_setting_stays_on_its_connection(
+    backend: str, db_settings: Settings, durable: bool
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("synchronous_commit is a PostgreSQL setting")
+    import dataclasses
+
+    # One connection in the pool: whatever the batch connection changed, the pool hands back.
+    settings = dataclasses.replace(db_settings, pool_size=1)
+    with arenadb.connect(settings=settings, durable_batches=durable, max_overflow=0) as arena:
+        agent = arena.register_agent(model="m", kind="k", prompt=("p", "text"))
+        recorder = arena.start_game("G", [agent])
+
+        def show(raw: Any) -> str:
+            return raw.execute("show synchronous_commit").fetchone()[0]
+
+        assert arena.batch_connection.run(show) == ("on" if durable else "off")
+        recorder.record_turn(seat=0)
+        recorder.finish()  # durable whatever the batches are
+        assert arena.batch_connection.run(show) == ("on" if durable else "off")
+        arena.batch_connection.close()
+        with arena.engine.connect() as conn:
+            assert conn.exec_driver_sql("show synchronous_commit").scalar() == "on"
+        assert arena.game(recorder.game_id).status == "completed"
