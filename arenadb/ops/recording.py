@@ -168,6 +168,9 @@ class _Writer:
     def timestamp(self, value: datetime | None) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def now(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
     def uuid(self, value: uuid_module.UUID) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -212,6 +215,9 @@ class _SQLiteWriter(_Writer):
         if value.tzinfo is not None and value.tzinfo is not _UTC:
             value = value.astimezone(_UTC)
         return value.isoformat(" ", "microseconds")[:26]
+
+    def now(self) -> str:
+        return datetime.now(_UTC).isoformat(" ", "microseconds")[:26]
 
     def uuid(self, value: uuid_module.UUID) -> str:
         return value.hex  # sa.Uuid on SQLite is CHAR(32) hex
@@ -263,6 +269,9 @@ class _PostgresWriter(_Writer):
         if value is None or value.tzinfo is not None:
             return value
         return value.replace(tzinfo=_UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(_UTC)
 
     def uuid(self, value: uuid_module.UUID) -> uuid_module.UUID:
         return value
@@ -546,6 +555,7 @@ class GameRecorder:
         self.closed = False
         self._writer = writer_for(arena.engine)
         self._ts = self._writer.timestamp
+        self._now = self._writer.now
         self._batch = _Batch()
         self._next_seq = next_seq
         self._last_seq: int | None = next_seq - 1 if next_seq else None
@@ -618,7 +628,7 @@ class GameRecorder:
                 valid,
                 state_hash,
                 latency_ms,
-                self._ts(datetime.now(_UTC)),
+                self._now(),
             )
         )
         self._next_seq = seq + 1
@@ -796,7 +806,7 @@ class GameRecorder:
                 text,
                 digest,
                 len(data),
-                self._ts(datetime.now(_UTC)),
+                self._now(),
             )
         )
         self._snapshot_turns.add(key)
