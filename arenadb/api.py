@@ -55,7 +55,7 @@ def connect(
     url: str | None = None,
     *,
     settings: Settings | None = None,
-    durable_batches: bool = False,
+    durable_batches: bool = True,
     batch_turns: int = 100,
     flush_seconds: float = 1.0,
     **engine_options: Any,
@@ -63,9 +63,9 @@ def connect(
     """An `Arena` on `url`, or on the configured database (flag > environment > .env > default).
 
     `settings` (from `arenadb.load_settings`) replaces URL resolution entirely; extra keyword
-    arguments go to the engine factory (e.g. `pooled=False`). `durable_batches=True` makes every
-    batch commit wait for the disk on PostgreSQL too (see `BatchConnection`). `batch_turns` and
-    `flush_seconds` are the recorders' default batch policy (see `arenadb.ops.recording`).
+    arguments go to the engine factory (e.g. `pooled=False`). `batch_turns` and `flush_seconds`
+    are the recorders' default batch policy (see `arenadb.ops.recording`); `durable_batches=False`
+    lets batch commits return before their WAL reaches the disk on PostgreSQL (`BatchConnection`).
     """
     if settings is None:
         settings = load_settings(url)
@@ -87,7 +87,7 @@ class Arena:
         self,
         settings: Settings,
         *,
-        durable_batches: bool = False,
+        durable_batches: bool = True,
         batch_turns: int = 100,
         flush_seconds: float = 1.0,
         **engine_options: Any,

@@ -648,17 +648,17 @@ def main(argv: list[str] | None = None) -> int:
         "--batch-turns", type=int, default=None, help="override the API's batch policy"
     )
     parser.add_argument(
-        "--durable-batches",
+        "--no-durable-batches",
         action="store_true",
-        help="every batch waits for the disk on PostgreSQL (connect(durable_batches=True))",
+        help="PostgreSQL batches do not wait for the disk (connect(durable_batches=False))",
     )
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args(argv)
 
     if args.batch_turns:
         API_OPTIONS.update(batch_turns=args.batch_turns, flush_seconds=3600.0)
-    if args.durable_batches:
-        API_OPTIONS.update(durable_batches=True)
+    if args.no_durable_batches:
+        API_OPTIONS.update(durable_batches=False)
     work = make_workload(args.games, args.seats, args.rounds, args.snapshot_every)
     per_row_work = Workload(
         work.games[: args.per_row_games], work.snapshot_every, work.rows_per_game
@@ -675,7 +675,7 @@ def main(argv: list[str] | None = None) -> int:
         f"~{len(_dumps(work.games[0].turns[0].response))} B response), "
         f"snapshot every {args.snapshot_every} turns; API batches: "
         + (f"{args.batch_turns} turns" if args.batch_turns else "default (100 turns or 1 s)")
-        + (", durable" if args.durable_batches else ""),
+        + (", not durable" if args.no_durable_batches else ""),
         file=sys.stderr,
     )
     dbs = Databases(pg_url)

@@ -336,15 +336,15 @@ def driver_connection(conn: sa.Connection) -> Any:
 class BatchConnection:
     """The one connection an Arena keeps for writing batches (thread-safe, one batch at a time).
 
-    Holding it saves a pool checkout (and PostgreSQL's pre-ping round trip) per batch. On
-    PostgreSQL, unless `durable` is set, batches commit with `synchronous_commit = off`: a commit
-    returns before its WAL reaches the disk, so a crash of the database server (never of the
-    runner) can lose the last few hundred milliseconds of batches, always whole ones and in
-    order, which is what SQLite's `synchronous=NORMAL` does on power loss. `finish()` commits
-    durably whatever this says.
+    Holding it saves a pool checkout (and PostgreSQL's pre-ping round trip) per batch. With
+    `durable=False`, PostgreSQL batches commit with `synchronous_commit = off`: a commit returns
+    before its WAL reaches the disk, so a crash of the database server (never of the runner) can
+    lose the last few hundred milliseconds of batches, always whole ones and in order, which is
+    what SQLite's `synchronous=NORMAL` does on power loss. It pays when batches are small and
+    frequent; `finish()` commits durably whatever this says.
     """
 
-    def __init__(self, engine: Engine, *, durable: bool = False) -> None:
+    def __init__(self, engine: Engine, *, durable: bool = True) -> None:
         self.engine = engine
         self.durable = durable
         self.writer = writer_for(engine)
