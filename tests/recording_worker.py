@@ -2,13 +2,15 @@
 
 python recording_worker.py URL games WORKER GAMES    record GAMES complete games
 python recording_worker.py URL endless WORKER BATCH  record turns forever, BATCH per commit,
-                                                     printing "committed GAME TURNS" after
-                                                     each commit (the parent kills it)
+                                                     printing "writing GAME TURNS" before
+                                                     and "committed GAME TURNS" after each
+                                                     batch (the parent kills it)
 """
 
 from __future__ import annotations
 
 import sys
+import time
 
 import arenadb
 from arenadb.config import load_settings
@@ -76,8 +78,10 @@ def record_forever(url: str, worker: int, batch: int) -> None:
             recorder = arena.start_game("Killed-v0", agents, snapshot_every=2)
             for seq in range(10**6):
                 if recorder.pending_rows and len(recorder._batch.turns) == batch:
+                    print(f"writing {recorder.game_id} {recorder.next_seq}", flush=True)
                     recorder.flush()
                     print(f"committed {recorder.game_id} {recorder.next_seq}", flush=True)
+                    time.sleep(0.002)  # let the parent keep up: it kills on "writing"
                     if recorder.next_seq >= 5 * batch:
                         break  # next game: several games end up in the database
                 recorder.record_turn(**turn_kwargs(worker, g, seq))

@@ -87,21 +87,28 @@ def test_killed_process_leaves_only_whole_batches(db_settings: Settings) -> None
         stderr=subprocess.PIPE,
         text=True,
     )
-    commits = 0
+    lines: list[str] = []
     deadline = time.monotonic() + 60
     try:
         assert proc.stdout is not None
-        while commits < 23 and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
             line = proc.stdout.readline()
             if not line:
                 break
-            commits += line.startswith("committed")
-        # Die at an arbitrary point, most likely in the middle of writing a batch.
-        time.sleep(0.003)
-        os.kill(proc.pid, signal.SIGKILL)
+            lines.append(line)
+            commits = sum(seen.startswith("committed") for seen in lines)
+            if commits >= 23 and line.startswith("writing"):
+                # Die while this batch is being written (or just after its commit).
+                os.kill(proc.pid, signal.SIGKILL)
+                break
     finally:
-        proc.wait(timeout=10)
-    assert commits >= 23, proc.stderr.read() if proc.stderr else ""
+        if proc.poll() is None:
+            proc.kill()
+        out, err = proc.communicate(timeout=10)
+    lines += out.splitlines()
+    assert sum(seen.startswith("committed") for seen in lines) >= 23, err
+    # What the process said last: a batch it was writing, or one it had committed.
+    last_word, last_game, last_turns = lines[-1].split()
 
     engine = create_engine(db_settings)
     try:
@@ -126,6 +133,12 @@ def test_killed_process_leaves_only_whole_batches(db_settings: Settings) -> None
             assert snaps == turns // 2 and last_snap <= turns
             total_turns += turns
         assert total_turns >= 23 * batch
+        # The batch being written when the process died is either all there or not at all.
+        found = {r[0]: r[2] for r in rows}[int(last_game)]
+        if last_word == "writing":
+            assert found in (int(last_turns) - batch, int(last_turns))
+        else:
+            assert found == int(last_turns)
         orphans = _counts(
             engine,
             "select count(*) from llm_calls c left join game_turns t "
