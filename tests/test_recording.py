@@ -342,6 +342,24 @@ def test_resume_returns_a_recorder_that_continues_the_game(
         arena.resume(point.game_id)
 
 
+def test_a_turn_with_a_bad_llm_call_is_not_recorded(arena: arenadb.Arena, agents: list) -> None:
+    recorder = arena.start_game("G", agents, snapshot_every=1)
+    recorder.record_turn(seat=0, state={"n": 1})
+    with pytest.raises(InvalidDataError, match="not JSON"):
+        recorder.record_turn(
+            seat=1,
+            state={"n": 2},
+            llm_calls=[{"request": {"ok": 1}}, {"request": {"x": float("nan")}}],
+        )
+    assert recorder.next_seq == 1 and recorder.last_seq == 0
+    assert recorder.record_turn(seat=2, state={"n": 2}) == 1
+    recorder.finish()
+    turns = arena.turns(recorder.game_id)
+    assert [(t.seq, t.seat) for t in turns] == [(0, 0), (1, 2)]
+    assert _count(arena, "llm_calls", recorder.game_id) == 0
+    assert _count(arena, "game_snapshots", recorder.game_id) == 2
+
+
 def test_finish_checks_its_input_and_runs_once(arena: arenadb.Arena, agents: list) -> None:
     recorder = arena.start_game("G", _seats(agents))
     with pytest.raises(InvalidDataError, match="no seat 7"):

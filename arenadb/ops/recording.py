@@ -616,7 +616,9 @@ class GameRecorder:
         ):
             self.flush()
         seq = self._next_seq
-        self._batch.turns.append(
+        batch = self._batch
+        undo = (len(batch.actions), len(batch.llm_calls), self._last_seq, self._last_seat)
+        batch.turns.append(
             (
                 self.game_id,
                 seq,
@@ -634,13 +636,21 @@ class GameRecorder:
         self._next_seq = seq + 1
         self._last_seq = seq
         self._last_seat = seat
-        for call in llm_calls:
-            self.record_llm_call(**call)
-        for act in actions:
-            self.record_action(**act)
-        every = self.snapshot_every
-        if state is not None and every and self._next_seq % every == 0:
-            self.snapshot(state() if callable(state) else state)
+        try:
+            for call in llm_calls:
+                self.record_llm_call(**call)
+            for act in actions:
+                self.record_action(**act)
+            every = self.snapshot_every
+            if state is not None and every and self._next_seq % every == 0:
+                self.snapshot(state() if callable(state) else state)
+        except BaseException:
+            # A turn is recorded whole or not at all: drop what this call appended.
+            batch.turns.pop()
+            del batch.actions[undo[0] :], batch.llm_calls[undo[1] :]
+            self._next_seq, self._last_seq, self._last_seat = seq, undo[2], undo[3]
+            self._action_counts.pop(seq, None)
+            raise
         return seq
 
     def record_action(
