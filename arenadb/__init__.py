@@ -14,6 +14,14 @@ __version__ = "0.1.0"
 _LAZY = {
     "Settings": "arenadb.config",
     "load_settings": "arenadb.config",
+    "connect": "arenadb.api",
+    "Arena": "arenadb.api",
+    "GameRecorder": "arenadb.ops.recording",
+    "ResumePoint": "arenadb.ops.recording",
+    "Seat": "arenadb.ops.recording",
+    "SeatResult": "arenadb.ops.recording",
+    "canonical_json": "arenadb.ops.recording",
+    "state_hash": "arenadb.ops.recording",
 }
 
 __all__ = ["__version__", *_LAZY]

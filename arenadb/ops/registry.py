@@ -1,0 +1,251 @@
+"""Get-or-create registration of what plays: LLM models, agent kinds, prompts, agents, game types.
+
+Safe under concurrency: each function first looks the row up; if missing it inserts inside a
+SAVEPOINT, and when another process inserted the same row in the meantime (a unique violation)
+it rolls the savepoint back and reads the winner's row. The caller's transaction stays usable.
+
+Prompts are immutable: registering a name with the content it already has returns that row;
+registering it with new content creates the next version, forked from the latest one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from arenadb.errors import ConflictError, InvalidDataError, NotFoundError
+from arenadb.models import Agent, AgentKind, GameType, LLMModel, Prompt
+
+T = TypeVar("T")
+# Prompt versions can race (two writers forking the same name); retry that many times.
+_FORK_ATTEMPTS = 5
+
+
+def _insert_or_fetch(session: Session, make: Callable[[], T], fetch: Callable[[], T | None]) -> T:
+    """Insert `make()` in a savepoint; on a unique violation return `fetch()` instead."""
+    try:
+        with session.begin_nested():
+            obj = make()
+            session.add(obj)
+        return obj
+    except IntegrityError:
+        found = fetch()
+        if found is None:
+            raise
+        return found
+
+
+def _update_given(obj: Any, values: Mapping[str, Any]) -> None:
+    """Set the attributes given (not None) that differ: registration keeps metadata current."""
+    for name, value in values.items():
+        if value is not None and getattr(obj, name) != value:
+            setattr(obj, name, value)
+
+
+def get_or_create_model(
+    session: Session,
+    name: str,
+    *,
+    provider: str | None = None,
+    litellm_name: str | None = None,
+    input_price_per_mtok: float | None = None,
+    output_price_per_mtok: float | None = None,
+    active: bool | None = None,
+) -> LLMModel:
+    """The LLM model called `name`, created if missing; attributes given are kept current."""
+    values = {
+        "provider": provider,
+        "litellm_name": litellm_name,
+        "input_price_per_mtok": input_price_per_mtok,
+        "output_price_per_mtok": output_price_per_mtok,
+        "active": active,
+    }
+
+    def fetch() -> LLMModel | None:
+        return session.scalars(sa.select(LLMModel).where(LLMModel.name == name)).first()
+
+    model = fetch()
+    if model is None:
+        model = _insert_or_fetch(
+            session,
+            lambda: LLMModel(name=name, **{k: v for k, v in values.items() if v is not None}),
+            fetch,
+        )
+    _update_given(model, values)
+    return model
+
+
+def get_or_create_kind(
+    session: Session, name: str, *, description: str | None = None, active: bool | None = None
+) -> AgentKind:
+    """The agent kind called `name`, created if missing."""
+
+    def fetch() -> AgentKind | None:
+        return session.scalars(sa.select(AgentKind).where(AgentKind.name == name)).first()
+
+    values = {"description": description, "active": active}
+    kind = fetch()
+    if kind is None:
+        kind = _insert_or_fetch(
+            session,
+            lambda: AgentKind(name=name, **{k: v for k, v in values.items() if v is not None}),
+            fetch,
+        )
+    _update_given(kind, values)
+    return kind
+
+
+def prompt_sha256(content: str) -> str:
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def register_prompt(session: Session, name: str, content: str) -> Prompt:
+    """The prompt `name` with exactly this content: the existing version, or a new fork.
+
+    Example: registering ("mafia", "v1 text") twice returns version 1 both times; then
+    ("mafia", "v2 text") returns version 2 with `forked_from_id` = version 1's id.
+    """
+    if not name:
+        raise InvalidDataError("a prompt needs a name")
+    digest = prompt_sha256(content)
+
+    def fetch() -> Prompt | None:
+        return session.scalars(
+            sa.select(Prompt).where(Prompt.name == name, Prompt.sha256 == digest)
+        ).first()
+
+    for _ in range(_FORK_ATTEMPTS):
+        found = fetch()
+        if found is not None:
+            return found
+        latest = session.scalars(
+            sa.select(Prompt).where(Prompt.name == name).order_by(Prompt.version.desc()).limit(1)
+        ).first()
+        try:
+            with session.begin_nested():
+                prompt = Prompt(
+                    name=name,
+                    version=latest.version + 1 if latest else 1,
+                    content=content,
+                    sha256=digest,
+                    forked_from_id=latest.id if latest else None,
+                )
+                session.add(prompt)
+            return prompt
+        except IntegrityError:
+            # Someone registered this content, or took this version number: look again.
+            continue
+    raise ConflictError(f"could not register prompt {name!r}: too many concurrent versions")
+
+
+def _resolve(session: Session, cls: type[T], value: Any, what: str) -> T:
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        found = session.get(cls, value)
+        if found is None:
+            raise NotFoundError(f"{what} {value} not found")
+        return found
+    raise InvalidDataError(f"{what} must be a {cls.__name__}, an id or a name, not {value!r}")
+
+
+def get_or_create_agent(
+    session: Session,
+    *,
+    kind: AgentKind | int | str,
+    model: LLMModel | int | str,
+    prompt: Prompt | int,
+    alias: str | None = None,
+    agent_class: str | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> Agent:
+    """The agent for (kind, model, prompt), created if missing. Names create kinds/models."""
+    kind_row = (
+        get_or_create_kind(session, kind)
+        if isinstance(kind, str)
+        else _resolve(session, AgentKind, kind, "agent kind")
+    )
+    model_row = (
+        get_or_create_model(session, model)
+        if isinstance(model, str)
+        else _resolve(session, LLMModel, model, "LLM model")
+    )
+    prompt_row = _resolve(session, Prompt, prompt, "prompt")
+
+    def fetch() -> Agent | None:
+        return session.scalars(
+            sa.select(Agent).where(
+                Agent.kind_id == kind_row.id,
+                Agent.model_id == model_row.id,
+                Agent.prompt_id == prompt_row.id,
+            )
+        ).first()
+
+    agent = fetch()
+    if agent is None:
+        try:
+            agent = _insert_or_fetch(
+                session,
+                lambda: Agent(
+                    kind_id=kind_row.id,
+                    model_id=model_row.id,
+                    prompt_id=prompt_row.id,
+                    alias=alias,
+                    agent_class=agent_class,
+                    config=dict(config) if config is not None else None,
+                ),
+                fetch,
+            )
+        except IntegrityError:
+            raise ConflictError(
+                f"agent alias {alias!r} is already taken by another agent"
+            ) from None
+    elif alias is not None and agent.alias is None:
+        agent.alias = alias
+    elif alias is not None and agent.alias != alias:
+        raise ConflictError(
+            f"agent {agent.id} ({kind_row.name}, {model_row.name}, prompt {prompt_row.id}) "
+            f"is already registered as {agent.alias!r}, not {alias!r}"
+        )
+    # Eager relations for callers that use the agent after the session ends.
+    agent.kind, agent.model, agent.prompt = kind_row, model_row, prompt_row
+    return agent
+
+
+def get_or_create_game_type(
+    session: Session,
+    env_id: str,
+    *,
+    name: str | None = None,
+    min_seats: int | None = None,
+    max_seats: int | None = None,
+    sides: list[Any] | None = None,
+    roles: list[Any] | None = None,
+) -> GameType:
+    """The game type `env_id` (e.g. "SecretMafia-v0"), created if missing."""
+
+    def fetch() -> GameType | None:
+        return session.scalars(sa.select(GameType).where(GameType.env_id == env_id)).first()
+
+    found = fetch()
+    if found is not None:
+        return found
+    low = min_seats if min_seats is not None else (max_seats or 2)
+    high = max_seats if max_seats is not None else max(low, 2)
+    return _insert_or_fetch(
+        session,
+        lambda: GameType(
+            env_id=env_id,
+            name=name,
+            min_seats=low,
+            max_seats=max(high, low),
+            sides=sides,
+            roles=roles,
+        ),
+        fetch,
+    )
