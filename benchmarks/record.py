@@ -285,6 +285,9 @@ def run_api(settings: Settings, work: Workload, ids: tuple[int, int, list[int]])
                 [arenadb.Seat(agents[s], side=side) for s, side in enumerate(game.sides)],
                 seed=game.seed,
                 snapshot_every=work.snapshot_every,
+                # The baselines write rows and compute no ratings; rating cost is measured by
+                # benchmarks/ratings.py. Unrated games make this a like-for-like comparison.
+                rated=False,
             )
             for t in game.turns:
                 recorder.record_turn(
@@ -348,7 +351,7 @@ def _raw_rows(work: Workload, ids: tuple[int, int, list[int]], ts: Any, uid: Any
             "win",
             game.winning_side,
             False,
-            True,
+            False,
         )
         players = [(s, agents[s], side, game.rewards[s]) for s, side in enumerate(game.sides)]
         turns, calls, snaps = [], [], []
