@@ -9,7 +9,7 @@ ratio, with a `SELECT 1` round trip as the floor measured in the same run.
 Goal: games list, game info and agents top at most 10 ms each on both backends, and at most 1.5x
 slower on the large arena than on the small one. Other rows are printed for information.
 
-    python benchmarks/inspect_queries.py                       # SQLite, and PostgreSQL if configured
+    python benchmarks/inspect_queries.py           # SQLite, and PostgreSQL if configured
     ARENADB_BENCH_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
         python benchmarks/inspect_queries.py --sizes 2000,20000 --runs 15
 """

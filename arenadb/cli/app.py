@@ -172,6 +172,7 @@ def _register() -> None:
     )
 
     app.command("init")(db_cmd.init)
+    app.command("seed")(db_cmd.seed)
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(db_cmd.app, name="db")
     app.add_typer(migrate_cmd.app, name="migrate")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,6 +12,7 @@ from arenadb.cli.output import (
     JsonOption,
     info,
     output_format,
+    print_json,
     render_object,
     render_rows,
     to_plain,
@@ -72,26 +73,79 @@ def drop(ctx: typer.Context, yes: YesOption = False) -> None:
     info(f"dropped {settings.masked_url}")
 
 
+SeedOption = Annotated[
+    str | None,
+    typer.Option("--seed", help="Then seed it with this environment (demo, development, test)."),
+]
+
+
 @app.command("reset")
-def reset(ctx: typer.Context, yes: YesOption = False) -> None:
+def reset(ctx: typer.Context, yes: YesOption = False, seed: SeedOption = None) -> None:
     """Drop the database, create it again and migrate it to head. Asks first."""
+    from arenadb.cli.progress import progress_bar
     from arenadb.ops.lifecycle import reset_database
 
     settings = app_context(ctx).settings()
     confirm_destructive(f"reset database {settings.masked_url} (all data is lost)", yes=yes)
-    result = reset_database(settings)
+    with progress_bar() as bar:
+        result = reset_database(settings, seed=seed, progress=bar)
     info(f"reset {result.url}: schema at {', '.join(result.migration.after) or 'base'}")
+    if result.seed is not None:
+        info(describe_seed(result.seed))
 
 
-def init(ctx: typer.Context) -> None:
+def init(ctx: typer.Context, seed: SeedOption = None) -> None:
     """Create the database if it is missing and migrate it to head. Safe to run again."""
+    from arenadb.cli.progress import progress_bar
     from arenadb.ops.lifecycle import init_database
 
-    result = init_database(app_context(ctx).settings())
+    with progress_bar() as bar:
+        result = init_database(app_context(ctx).settings(), seed=seed, progress=bar)
     state = "created" if result.created else "exists"
     applied = result.migration.applied
     migrated = f"applied {', '.join(applied)}" if applied else "already at head"
     info(f"{result.url}: {state}, {migrated}")
+    if result.seed is not None:
+        info(describe_seed(result.seed))
+
+
+def describe_seed(result: Any) -> str:
+    """One line about a SeedResult for people."""
+    created = ", ".join(f"{n} {what}" for what, n in result.created.items() if n)
+    if not result.changed:
+        return f"seed {result.env} v{result.version}: already applied, nothing changed"
+    parts = [f"{result.games_written} games"] + ([created] if created else [])
+    if result.games_existing:
+        parts.append(f"{result.games_existing} games already there")
+    return f"seed {result.env} v{result.version}: wrote " + ", ".join(parts)
+
+
+def seed(
+    ctx: typer.Context,
+    env: Annotated[
+        str, typer.Option("--env", "-e", help="Seed environment: demo, development or test.")
+    ],
+    reset_data: Annotated[
+        bool, typer.Option("--reset", help="Empty every table first (asks first).")
+    ] = False,
+    yes: YesOption = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Write an environment's seed data (one transaction; running it twice changes nothing)."""
+    from arenadb.cli.progress import progress_bar
+    from arenadb.ops.seedfiles import load_seed
+    from arenadb.ops.seeding import seed_database
+
+    settings = app_context(ctx).settings()
+    load_seed(env)  # an unknown environment or a broken file fails before any question
+    if reset_data:
+        confirm_destructive(f"empty every table of {settings.masked_url} before seeding", yes=yes)
+    with progress_bar() as bar:
+        result = seed_database(settings, env, reset=reset_data, progress=bar)
+    if output_format(ctx, json_output) == "json":
+        print_json({"status": "ok", "changed": result.changed, **vars(result)})
+        return
+    info(describe_seed(result))
 
 
 @app.command("stats")

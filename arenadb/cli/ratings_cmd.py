@@ -40,9 +40,7 @@ def rebuild(
     json_output: JsonOption = False,
 ) -> None:
     """Replay every rated game in rated order and recompute ratings and rating events."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
+    from arenadb.cli.progress import progress_bar
     from arenadb.db import create_engine
     from arenadb.ops.rating_systems import SYSTEMS, check_systems
     from arenadb.ops.ratings import rebuild_ratings
@@ -56,18 +54,11 @@ def rebuild(
     )
     engine = create_engine(settings, pooled=False)
     try:
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        ) as bar:
-            task = bar.add_task("rating games", total=None)
+        with progress_bar() as bar:
 
             def advance(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
+                if bar is not None:
+                    bar("rating games", done, total)
 
             result = rebuild_ratings(engine, systems=systems, game_type=game_type, progress=advance)
     finally:

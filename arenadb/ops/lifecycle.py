@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -11,12 +11,16 @@ from arenadb.config import Settings
 from arenadb.db.admin import create_database, database_exists, drop_database
 from arenadb.db.engine import create_engine, server_info
 from arenadb.errors import DatabaseMissingError
+from arenadb.ops import Progress
 from arenadb.ops.migrations import (
     MigrationResult,
     pending_revisions,
     script_directory,
     upgrade,
 )
+
+if TYPE_CHECKING:
+    from arenadb.ops.seeding import SeedResult
 
 
 @dataclass
@@ -86,16 +90,38 @@ class InitResult:
     url: str
     created: bool
     migration: MigrationResult
+    seed: SeedResult | None = None
 
 
-def init_database(settings: Settings) -> InitResult:
-    """Create the database if it is missing and migrate it to head; safe to run again."""
+def init_database(
+    settings: Settings, *, seed: str | None = None, progress: Progress | None = None
+) -> InitResult:
+    """Create the database if it is missing, migrate it to head, and optionally seed it.
+
+    Safe to run again. A bad seed environment or seed file is reported before anything is
+    created.
+    """
+    from arenadb.ops.seedfiles import load_seed
+
+    if seed is not None:
+        load_seed(seed)
     created = create_database(settings, if_not_exists=True)
     migration = upgrade(settings, "head")
-    return InitResult(settings.masked_url, created, migration)
+    result = InitResult(settings.masked_url, created, migration)
+    if seed is not None:
+        from arenadb.ops.seeding import seed_database
+
+        result.seed = seed_database(settings, seed, progress=progress)
+    return result
 
 
-def reset_database(settings: Settings) -> InitResult:
-    """Drop the database, create it again and migrate it to head."""
+def reset_database(
+    settings: Settings, *, seed: str | None = None, progress: Progress | None = None
+) -> InitResult:
+    """Drop the database, create it again, migrate it to head, and optionally seed it."""
+    from arenadb.ops.seedfiles import load_seed
+
+    if seed is not None:
+        load_seed(seed)  # before dropping anything
     drop_database(settings, missing_ok=True)
-    return init_database(settings)
+    return init_database(settings, seed=seed, progress=progress)

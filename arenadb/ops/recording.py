@@ -1260,3 +1260,244 @@ def recorder_for_running_game(
     ).all()
     recorder._snapshot_turns.update((int(t), str(k)) for t, k in existing)
     return recorder
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole games at once (seeding, imports): same bulk path, inside the caller's transaction
+
+
+@dataclass
+class LLMCallRecord:
+    """One LLM call attempt of a complete game (ids resolved; times tz-aware)."""
+
+    model_id: int | None = None
+    attempt: int = 1
+    provider: str | None = None
+    request_model: str | None = None
+    response_model: str | None = None
+    started_at: datetime | None = None
+    first_token_at: datetime | None = None
+    finished_at: datetime | None = None
+    latency_ms: int | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cost: float | None = None
+    finish_reason: str | None = None
+    status: str = "ok"
+    error: str | None = None
+    request: JSONValue = None
+    response: JSONValue = None
+    reasoning: str | None = None
+
+
+@dataclass
+class TurnRecord:
+    turn_number: int
+    seat: int | None = None
+    phase: str | None = None
+    observation: str | None = None
+    action: str | None = None
+    valid: bool | None = None
+    latency_ms: int | None = None
+    state_hash: str | None = None
+    created_at: datetime | None = None
+    llm_calls: list[LLMCallRecord] = field(default_factory=list)
+    # {"action_type": ..., "payload": ..., "result": ..., "valid": ...}, in order
+    actions: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class SeatRecord:
+    seat: int
+    agent_id: int
+    side: str | None = None
+    role: str | None = None
+    reward: float | None = None
+    rank: int | None = None
+    eliminated_turn: int | None = None
+    invalid_moves: int = 0
+    info: Mapping[str, Any] | None = None
+
+
+@dataclass
+class GameRecord:
+    """A whole game as it is stored; `write_game` writes it in one go."""
+
+    uuid: uuid_module.UUID
+    game_type_id: int
+    seats: list[SeatRecord]
+    turns: list[TurnRecord] = field(default_factory=list)
+    # (turns included, kind, state, created_at)
+    snapshots: list[tuple[int, str, Mapping[str, Any], datetime | None]] = field(
+        default_factory=list
+    )
+    status: str = "completed"
+    seed: int | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    outcome: str | None = None
+    winning_side: str | None = None
+    end_reason: str | None = None
+    environment_crashed: bool = False
+    error: str | None = None
+    rated: bool = True
+    info: Mapping[str, Any] | None = None
+
+
+_FULL_GAME_COLUMNS = (
+    "uuid, game_type_id, status, seed, created_at, started_at, finished_at, outcome, "
+    "winning_side, end_reason, environment_crashed, error, rated, info"
+)
+_FULL_PLAYER_COLUMNS = (
+    "game_id, seat, agent_id, side, role, reward, rank, eliminated_turn, invalid_moves, info"
+)
+
+
+def write_game(session: Session, game: GameRecord, *, rate: bool = True) -> int:
+    """Write a complete game (seats with results, turns, actions, LLM calls, snapshots) inside
+    the session's transaction with the recorder's bulk path; rate it if it is finished and
+    rated. Returns the new game id. Nothing is committed here: the caller owns the transaction.
+    """
+    if game.status not in ("queued", "running", *FINISHED_STATUSES):
+        raise InvalidDataError(f"game {game.uuid}: unknown status {game.status!r}")
+    conn = session.connection()
+    raw = driver_connection(conn)
+    writer = writer_for(conn)  # type: ignore[arg-type]  # needs only .dialect
+    ts = writer.timestamp
+    now = datetime.now(_UTC)
+    marks = _MARKS[writer.name]
+    game_sql = (
+        f"INSERT INTO games ({_FULL_GAME_COLUMNS}) "
+        f"VALUES ({_placeholders(_FULL_GAME_COLUMNS, marks['q'])})"
+        + (" RETURNING id" if writer.name == "postgresql" else "")
+    )
+    player_sql = (
+        f"INSERT INTO game_players ({_FULL_PLAYER_COLUMNS}) "
+        f"VALUES ({_placeholders(_FULL_PLAYER_COLUMNS, marks['q'])})"
+    )
+    game_row = (
+        writer.uuid(game.uuid),
+        game.game_type_id,
+        game.status,
+        game.seed,
+        ts(game.created_at or game.started_at or now),
+        ts(game.started_at),
+        ts(game.finished_at),
+        game.outcome,
+        game.winning_side,
+        game.end_reason,
+        game.environment_crashed,
+        game.error,
+        game.rated,
+        _json(dict(game.info), "game info") if game.info is not None else None,
+    )
+    cur = raw.cursor()
+    try:
+        cur.execute(game_sql, game_row)
+        game_id = int(cur.fetchone()[0]) if writer.name == "postgresql" else int(cur.lastrowid)
+        cur.executemany(
+            player_sql,
+            [
+                (
+                    game_id,
+                    s.seat,
+                    s.agent_id,
+                    s.side,
+                    s.role,
+                    s.reward,
+                    s.rank,
+                    s.eliminated_turn,
+                    s.invalid_moves,
+                    _json(dict(s.info), "seat info") if s.info is not None else None,
+                )
+                for s in game.seats
+            ],
+        )
+    finally:
+        cur.close()
+    batch = _Batch()
+    for seq, turn in enumerate(game.turns):
+        at = ts(turn.created_at or now)
+        batch.turns.append(
+            (
+                game_id,
+                seq,
+                turn.turn_number,
+                turn.phase,
+                turn.seat,
+                turn.observation,
+                turn.action,
+                turn.valid,
+                turn.state_hash,
+                turn.latency_ms,
+                at,
+            )
+        )
+        for idx, act in enumerate(turn.actions):
+            batch.actions.append(
+                (
+                    game_id,
+                    seq,
+                    idx,
+                    act.get("seat", turn.seat),
+                    act["action_type"],
+                    _json(act.get("payload"), "action payload"),
+                    _json(act.get("result"), "action result"),
+                    act.get("valid"),
+                )
+            )
+        for call in turn.llm_calls:
+            if call.status not in LLM_CALL_STATUSES:
+                raise InvalidDataError(f"LLM call status must be one of {LLM_CALL_STATUSES}")
+            batch.llm_calls.append(
+                (
+                    game_id,
+                    seq,
+                    turn.seat,
+                    call.model_id,
+                    call.attempt,
+                    call.provider,
+                    call.request_model,
+                    call.response_model,
+                    ts(call.started_at),
+                    ts(call.first_token_at),
+                    ts(call.finished_at),
+                    call.latency_ms,
+                    call.input_tokens,
+                    call.output_tokens,
+                    call.reasoning_tokens,
+                    call.cache_read_tokens,
+                    call.cache_write_tokens,
+                    call.cost,
+                    call.finish_reason,
+                    call.status,
+                    call.error,
+                    _json(call.request, "LLM request"),
+                    _json(call.response, "LLM response"),
+                    call.reasoning,
+                )
+            )
+    for turns_included, kind, state, created_at in game.snapshots:
+        text = canonical_json(state)
+        data = text.encode("utf-8")
+        batch.snapshots.append(
+            (
+                game_id,
+                turns_included,
+                kind,
+                text,
+                hashlib.sha256(data).hexdigest(),
+                len(data),
+                ts(created_at or now),
+            )
+        )
+    writer.write_batch(raw, batch)
+    if rate and game.status == "completed":
+        from arenadb.ops.ratings import rate_game
+
+        rate_game(session, game_id)
+    return game_id

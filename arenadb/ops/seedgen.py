@@ -206,7 +206,7 @@ def _turn(
     valid: bool,
     history_tokens: int,
 ) -> GenTurn:
-    clock.advance(rng.randint(200, 2000))
+    clock.advance(rng.randint(1500, 9000))  # the environment, and the other players, think too
     at = clock.now
     calls = []
     if agent is not None:

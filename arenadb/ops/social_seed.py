@@ -150,7 +150,11 @@ def _load_users(session: Session, entries: list[dict[str, Any]], result: SocialS
         )
         if existing is not None:
             continue
-        user_ops.create_user(session, email=email, name=entry.get("name"), external_id=external_id)
+        user = user_ops.create_user(
+            session, email=email, name=entry.get("name"), external_id=external_id
+        )
+        # Stable identity, so that databases seeded alike are identical.
+        user.uuid = uuid.uuid5(SEED_NAMESPACE, f"user/{external_id or email}")
         result.users += 1
 
 
@@ -211,7 +215,7 @@ def _load_graphs(
         owner = refs.agent(entry["owner"], where) if entry.get("owner") else None
         if knowledge_ops.get_knowledge_graph_by_name(session, name, owner_agent_id=owner):
             continue
-        knowledge_ops.create_knowledge_graph(
+        graph = knowledge_ops.create_knowledge_graph(
             session,
             name=name,
             owner_agent_id=owner,
@@ -222,6 +226,7 @@ def _load_graphs(
             is_public=bool(entry.get("is_public", False)),
             access_list=[refs.agent(a, where) for a in entry.get("access", [])],
         )
+        graph.uuid = uuid.uuid5(SEED_NAMESPACE, f"graph/{entry.get('owner')}/{name}")
         result.knowledge_graphs += 1
 
 
