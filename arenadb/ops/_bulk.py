@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 
@@ -28,11 +29,22 @@ def json_text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
+class _JSONBText(sa.types.TypeDecorator[str]):
+    """JSON text bound as a parameter and cast to jsonb by PostgreSQL."""
+
+    impl = sa.Text()
+    cache_ok = True
+
+    def bind_expression(self, bindvalue: Any) -> Any:
+        return sa.cast(bindvalue, postgresql.JSONB())
+
+
 @cache
-def text_json_table(table: sa.Table) -> sa.Table:
-    """A twin of `table` whose JSON columns are plain text (for reading and writing JSON text)."""
+def text_json_table(table: sa.Table, dialect: str = "sqlite") -> sa.Table:
+    """A twin of `table` whose JSON columns take JSON text (for INSERT ... VALUES statements)."""
+    text_type = _JSONBText() if dialect == "postgresql" else sa.Text()
     columns = [
-        sa.Column(c.name, sa.Text() if is_json(c) else c.type, primary_key=c.primary_key)
+        sa.Column(c.name, text_type if is_json(c) else c.type, primary_key=c.primary_key)
         for c in table.c
     ]
     return sa.Table(table.name, sa.MetaData(), *columns)

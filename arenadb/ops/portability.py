@@ -740,7 +740,7 @@ class CatalogResolver:
             raise InvalidDataError(
                 f"{kind.replace('_', ' ')} {described} is neither in the database nor in the file"
             )
-        twin = text_json_table(table)
+        twin = text_json_table(table, self.conn.dialect.name)
         new_id = self.conn.execute(sa.insert(twin).returning(twin.c.id), row).scalar_one()
         return self._remember(key, int(new_id), True)
 
@@ -818,7 +818,7 @@ class CatalogResolver:
                     "differ) in the database"
                 )
         row.update(ids)
-        twin = text_json_table(table)
+        twin = text_json_table(table, self.conn.dialect.name)
         new_id = self.conn.execute(sa.insert(twin).returning(twin.c.id), row).scalar_one()
         return self._remember(("agent", key), int(new_id), True)
 
@@ -972,7 +972,7 @@ def _write_games(
         ready.append((game, agents, models))
     if not ready:
         return [], skipped, problems
-    twin = text_json_table(GAMES)
+    twin = text_json_table(GAMES, conn.dialect.name)
     new_ids = (
         conn.execute(
             sa.insert(twin).returning(twin.c.id, sort_by_parameter_order=True),
