@@ -132,7 +132,7 @@ def test_copy_refuses_a_non_empty_target_unless_forced(
     build_arena(engine, games=3)
     engine.dispose()
     copy_database(source, db_settings)
-    with pytest.raises(RefusedError, match="not empty .*--force"):
+    with pytest.raises(RefusedError, match=r"not empty .*--force"):
         copy_database(source, db_settings)
     engine = create_engine(source)
     with write_transaction(engine) as conn:  # the forced copy must replace, not merge
@@ -147,7 +147,7 @@ def test_copy_refuses_a_source_behind_head(tmp_path: Path) -> None:
     source = settings_for(f"sqlite:///{tmp_path / 'old.db'}")
     create_database(source)
     upgrade(source, "0002")
-    with pytest.raises(RefusedError, match="not at head.*migrate up"):
+    with pytest.raises(RefusedError, match=r"not at head.*migrate up"):
         copy_database(source, settings_for(f"sqlite:///{tmp_path / 'new.db'}"))
     with pytest.raises(UsageError, match="same database"):
         copy_database(source, source)

@@ -250,7 +250,8 @@ def test_cli_export_import_round_trip(
     assert imported.exit_code == 0, imported.output
     assert f"{games} games imported" in imported.stderr
 
-    lines = gzip.open(path, "rt").read().splitlines()
+    with gzip.open(path, "rt") as text:
+        lines = text.read().splitlines()
     lines[-1] = lines[-1][:40]  # a truncated last line
     broken = tmp_path / "broken.jsonl"
     broken.write_text("\n".join(lines) + "\n")

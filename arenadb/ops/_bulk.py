@@ -30,13 +30,13 @@ def json_text(value: Any) -> str | None:
 
 
 class _JSONBText(sa.types.TypeDecorator[str]):
-    """JSON text bound as a parameter and cast to jsonb by PostgreSQL."""
+    """JSON text handed to PostgreSQL as is, which parses it into jsonb (no second encoding)."""
 
-    impl = sa.Text()
+    impl = postgresql.JSONB()
     cache_ok = True
 
-    def bind_expression(self, bindvalue: Any) -> Any:
-        return sa.cast(bindvalue, postgresql.JSONB())
+    def bind_processor(self, dialect: Any) -> None:
+        return None
 
 
 @cache
