@@ -113,7 +113,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _encode(table: sa.Table, row: Mapping[str, Any], skip: frozenset[str]) -> dict[str, Any]:
+def _encode(table: sa.Table, row: Mapping[Any, Any], skip: frozenset[str]) -> dict[str, Any]:
     return {c.name: _plain(row[c.name]) for c in table.c if c.name not in skip}
 
 
@@ -416,22 +416,22 @@ def export_records(
 
 def _children(
     conn: Connection, spec: tuple[sa.Table, frozenset[str], tuple[str, ...]], ids: list[int]
-) -> dict[int, list[Mapping[str, Any]]]:
+) -> dict[int, list[Mapping[Any, Any]]]:
     table, _skip, order = spec
     query = (
         sa.select(table)
         .where(table.c.game_id.in_(ids))
         .order_by(table.c.game_id, *(table.c[name] for name in order))
     )
-    out: dict[int, list[Mapping[str, Any]]] = {}
+    out: dict[int, list[Mapping[Any, Any]]] = {}
     for row in conn.execute(query).mappings():
         out.setdefault(row["game_id"], []).append(row)
     return out
 
 
 def _game_record(
-    game: Mapping[str, Any],
-    children: dict[str, dict[int, list[Mapping[str, Any]]]],
+    game: Mapping[Any, Any],
+    children: dict[str, dict[int, list[Mapping[Any, Any]]]],
     catalog: _CatalogEmitter,
 ) -> dict[str, Any]:
     record: dict[str, Any] = {"type": "game", **_encode(GAMES, game, GAME_SKIP)}

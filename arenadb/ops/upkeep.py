@@ -162,7 +162,7 @@ def _apply(conn: Connection, category: str, table: sa.Table, where: Any, dry_run
         )
     if category == "llm-payloads":
         # sa.null(): a plain None in a JSON column would be stored as the JSON value null.
-        statement = (
+        statement: sa.Update | sa.Delete = (
             sa.update(table)
             .where(where)
             .values(request=sa.null(), response=sa.null(), reasoning=sa.null())
