@@ -205,7 +205,7 @@ def test_import_refuses_a_file_that_is_not_an_export(other_engine: Engine, tmp_p
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_export_memory_stays_flat_as_games_grow(engine: Engine, tmp_path: Path) -> None:
-    build_arena(engine, games=480)
+    build_arena(engine, games=240)
 
     def peak(games: int) -> int:
         tracemalloc.start()
@@ -217,7 +217,7 @@ def test_export_memory_stays_flat_as_games_grow(engine: Engine, tmp_path: Path) 
         finally:
             tracemalloc.stop()
 
-    small, large = peak(120), peak(480)
+    small, large = peak(60), peak(240)
     # Four times the games: the peak is a chunk's worth either way, not four times higher.
     assert large < small * 1.5, (small, large)
 
