@@ -167,6 +167,7 @@ def _register() -> None:
         inspect_agents,
         migrate_cmd,
         models_cmd,
+        portability_cmd,
         ratings_cmd,
         social_cmd,
     )
@@ -188,6 +189,11 @@ def _register() -> None:
     app.add_typer(social_cmd.knowledge_app, name="knowledge")
     app.add_typer(events_cmd.app, name="events")
     app.add_typer(events_cmd.engines_app, name="engines")
+    app.command("export")(portability_cmd.export)
+    app.command("import")(portability_cmd.import_file)
+    app.command("copy")(portability_cmd.copy)
+    app.command("clean")(portability_cmd.clean)
+    app.command("backup")(portability_cmd.backup)
 
 
 _register()
