@@ -4,9 +4,9 @@ Builds a synthetic arena (`arenadb.ops._synthetic.build_arena`) in a temporary S
 (and in a throwaway PostgreSQL database when ARENADB_BENCH_POSTGRES_URL names a server; created
 and dropped here), then times on each backend:
 
-- record: the recording path writing the games. Until the recording API (`arenadb.ops.recording`)
-  is part of the build, `build_arena`'s bulk insert stands in for it and the output says so;
-  `record_rows_per_second` is the one function to switch over.
+- record: the recording API (`arenadb.connect(...).start_game(...).record_turn(...)`) writing
+  games of the same shape (6 seats, turns with an LLM call and an action, snapshots) into a
+  separate database;
 - export: `export_games` of every game to a .jsonl.gz file;
 - import: `import_games` of that file into a second, empty database.
 
@@ -18,64 +18,85 @@ and the ratios export/record and import/record last.
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
 
-# Run as a script, this folder comes first on sys.path, and benchmarks/inspect.py would shadow
-# the standard library's `inspect`: take the folder out.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-
-import argparse  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from arenadb.config import Settings, load_settings, parse_url  # noqa: E402
-from arenadb.db import create_database, create_engine, drop_database  # noqa: E402
-from arenadb.ops._synthetic import build_arena  # noqa: E402
-from arenadb.ops.migrations import upgrade  # noqa: E402
-from arenadb.ops.portability import export_games, import_games  # noqa: E402
+import arenadb
+from arenadb.config import Settings, load_settings, parse_url
+from arenadb.db import create_database, create_engine, drop_database
+from arenadb.ops._synthetic import build_arena
+from arenadb.ops.migrations import upgrade
+from arenadb.ops.portability import export_games, import_games
 
 
 def settings_for(url: str) -> Settings:
     return load_settings(url, environ={}, cwd=Path("/nonexistent-arenadb-cwd"))
 
 
-def recording_api_available() -> bool:
-    try:
-        import arenadb.ops.recording  # noqa: F401
-    except ImportError:
-        return False
-    return True
+TABLES = ("games", "game_players", "game_turns", "player_actions", "llm_calls", "game_snapshots")
 
 
 def record_rows_per_second(settings: Settings, games: int) -> tuple[float, int, str]:
-    """Write `games` games the way an arena does; (rows/s, rows, what was measured).
-
-    TODO(lead): once `arenadb.ops.recording` is merged, record the games through it here.
-    """
-    engine = create_engine(settings)
-    try:
+    """Record `games` games through the public recording API; (rows/s, rows, what)."""
+    seats, rounds = 6, 20
+    message = {"messages": [{"role": "user", "content": "x" * 2000}]}
+    answer = {"content": "y" * 1000}
+    with arenadb.connect(settings=settings) as arena:
+        model = arena.register_model("bench-model", input_price_per_mtok=1.0)
+        prompt = arena.register_prompt("bench", "Play.")
+        agents = [
+            arena.register_agent(
+                kind=arena.register_kind(f"bench-{i}"), model=model, prompt=prompt, alias=f"b{i}"
+            )
+            for i in range(seats)
+        ]
+        game_type = arena.register_game_type("Bench-v0", min_seats=seats, max_seats=seats)
+        board = list(range(50))
         started = time.perf_counter()
-        arena = build_arena(engine, games=games)
+        for g in range(games):
+            recorder = arena.start_game(
+                game_type,
+                [arenadb.Seat(a, side="ab"[i % 2]) for i, a in enumerate(agents)],
+                seed=g,
+                rated=False,
+            )
+            for r in range(rounds):
+                for seat in range(seats):
+                    recorder.record_turn(
+                        seat=seat,
+                        turn_number=r,
+                        observation="o" * 200,
+                        action="a" * 50,
+                        state={"round": r, "board": board},
+                        llm_calls=[
+                            {
+                                "model": model,
+                                "request": message,
+                                "response": answer,
+                                "input_tokens": 500,
+                                "output_tokens": 250,
+                                "latency_ms": 900,
+                            }
+                        ],
+                        actions=[{"action_type": "move", "payload": {"to": seat}}],
+                    )
+            recorder.finish(outcome="win", winning_side="a")
         seconds = time.perf_counter() - started
+    engine = create_engine(settings, pooled=False)
+    try:
+        with engine.connect() as conn:
+            rows = sum(
+                conn.exec_driver_sql(f"select count(*) from {table}").scalar_one()
+                for table in TABLES
+            )
     finally:
         engine.dispose()
-    rows = (
-        arena.games
-        + arena.players
-        + arena.turns
-        + arena.actions
-        + arena.llm_calls
-        + arena.snapshots
-    )
-    label = "build_arena bulk insert (recording API not available in this build)"
-    if recording_api_available():
-        label = "build_arena bulk insert (recording API present: switch this benchmark to it)"
-    return rows / seconds, rows, label
+    return rows / seconds, rows, "recording API"
 
 
 def run(make: Callable[[str], Settings], games: int, folder: Path) -> dict[str, float]:
@@ -83,7 +104,23 @@ def run(make: Callable[[str], Settings], games: int, folder: Path) -> dict[str, 
     for settings in (source, target):
         create_database(settings)
         upgrade(settings)
-    record_rate, rows, label = record_rows_per_second(source, games)
+    recorded = make("recorded")
+    create_database(recorded)
+    upgrade(recorded)
+    record_rate, _recorded_rows, label = record_rows_per_second(recorded, max(1, games // 10))
+    engine = create_engine(source)
+    try:
+        arena_rows = build_arena(engine, games=games)
+    finally:
+        engine.dispose()
+    rows = (
+        arena_rows.games
+        + arena_rows.players
+        + arena_rows.turns
+        + arena_rows.actions
+        + arena_rows.llm_calls
+        + arena_rows.snapshots
+    )
     path = folder / f"{source.backend}.jsonl.gz"
     engine = create_engine(source)
     try:
