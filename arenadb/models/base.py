@@ -59,6 +59,8 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime(),
+        # Explicit: SQLAlchemy 2.0 maps float to Float, 2.1 to Double; migrations say Double.
+        float: sa.Double(),
         dict[str, Any]: JSONType,
         list[Any]: JSONType,
         uuid.UUID: sa.Uuid(),

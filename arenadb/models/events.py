@@ -174,15 +174,8 @@ class Event(Base):
         ),
         # `events list --status`, stats, reclaim (status = 'processing'), retry --failed.
         sa.Index("ix_events_status_id", "status", "id"),
-        # A queue table is rewritten row by row all day: have autovacuum clean and re-analyze
-        # it after 1% of it changed instead of 20% / 10%, so dead rows do not pile up in front
-        # of every claim and the planner knows how many events are queued.
-        {
-            "postgresql_with": {
-                "autovacuum_vacuum_scale_factor": 0.01,
-                "autovacuum_analyze_scale_factor": 0.01,
-            }
-        },
+        # PostgreSQL storage parameters (autovacuum after 1% of rows changed) are set by
+        # migration 0002 with ALTER TABLE: SQLAlchemy 2.0 has no Table option for them.
     )
 
 

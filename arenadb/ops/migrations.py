@@ -288,6 +288,9 @@ def _describe_diff(diff: Any) -> str:
     if isinstance(diff, list):  # column modifications come grouped
         return "; ".join(_describe_diff(d) for d in diff)
     kind, *rest = diff
+    if kind.startswith("modify_") and len(rest) == 6:  # (schema, table, column, info, old, new)
+        _schema, table, column, _info, old, new = rest
+        return f"{kind} {table}.{column}: {old!r} -> {new!r}"
     parts = []
     for item in rest:
         name = getattr(item, "name", None)
