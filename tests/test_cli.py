@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.main import get_command
 from typer.testing import CliRunner
 
 from arenadb.cli import app
+from arenadb.cli.app import COMMANDS, load_command
 
 runner = CliRunner()
 SECRET = "Sup3r-S3cret"
@@ -23,26 +23,35 @@ def invoke(*args: str, env: dict[str, str] | None = None):
     return runner.invoke(app, list(args), env=env)
 
 
-def _all_commands(command=None, path=()):
-    command = command or get_command(app)
+def _all_commands(command, path=()):
     sub = getattr(command, "commands", None)
     if not sub:
-        yield path
+        yield path, command
         return
     for name, child in sub.items():
         yield from _all_commands(child, (*path, name))
 
 
 def test_every_command_has_help_text():
-    paths = list(_all_commands())
+    paths = {}
+    for name in COMMANDS:
+        paths.update(dict(_all_commands(load_command(name), (name,))))
     assert ("db", "check") in paths and ("migrate", "check") in paths and ("init",) in paths
-    for path in paths:
+    assert ("config", "show") in paths and ("agents", "list") in paths
+    for path, command in paths.items():
+        assert command.help, f"arenadb {' '.join(path)} has no help text"
         result = invoke(*path, "--help")
         assert result.exit_code == 0, (path, result.output)
-        command = get_command(app)
-        for name in path:
-            command = command.commands[name]  # type: ignore[attr-defined]
-        assert command.help, f"arenadb {' '.join(path)} has no help text"
+
+
+def test_root_help_lists_each_command_with_its_own_short_help():
+    # `arenadb --help` lists commands without loading them, from COMMANDS: it must not drift.
+    for name, (_module, _attribute, listed) in COMMANDS.items():
+        assert load_command(name).get_short_help_str(limit=300) == listed, name
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert name in result.stdout
 
 
 def test_version_and_module_entry_point():
@@ -58,7 +67,8 @@ def test_help_does_not_import_the_orm_or_alembic():
     code = (
         "import sys; from arenadb.cli import app\n"
         "try:\n    app(['--help'], prog_name='arenadb')\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('sqlalchemy', 'alembic', 'arenadb.models') if m in sys.modules]\n"
+        "heavy = [m for m in ('sqlalchemy', 'alembic', 'arenadb.models', 'arenadb.cli.db_cmd')"
+        " if m in sys.modules]\n"
         "print('HEAVY', heavy)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -10,7 +10,7 @@ import typer
 from arenadb.cli.common import app_context
 from arenadb.cli.output import CsvOption, JsonOption, output_format
 
-app = typer.Typer(help="Agents: the leaderboard.", no_args_is_help=True)
+app = typer.Typer(help="Agents: list them, rank them.", no_args_is_help=True)
 agent_app = typer.Typer(help="One agent: configuration, ratings, games.", no_args_is_help=True)
 
 SystemOption = Annotated[

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from arenadb import __version__
 from arenadb.errors import EXIT_ERROR, ArenaDBError
@@ -57,8 +57,29 @@ def _is_cli_control_flow(exc: BaseException) -> bool:
     return hasattr(exc, "exit_code") and hasattr(exc, "show") and not isinstance(exc, ArenaDBError)
 
 
+class _Listed(TyperCommand):
+    """What `arenadb --help` lists for a command not loaded yet: its name and short help."""
+
+
 class ArenaGroup(TyperGroup):
-    """Maps every arenadb error raised by any subcommand to one stderr line and an exit code."""
+    """The root command: loads subcommands on first use, and maps every arenadb error raised
+    by any of them to one stderr line and an exit code."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        if cmd_name not in COMMANDS:
+            return None
+        return _Listed(name=cmd_name, help=COMMANDS[cmd_name][2], callback=None)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0] if args else None
+        if name in COMMANDS and name not in self.commands:
+            self.commands[name] = load_command(name)
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -157,46 +178,141 @@ def root(
     )
 
 
-def _register() -> None:
-    from arenadb.cli import (
-        agents_cmd,
-        config_cmd,
-        db_cmd,
-        events_cmd,
-        games_cmd,
-        inspect_agents,
-        migrate_cmd,
-        models_cmd,
-        portability_cmd,
-        ratings_cmd,
-        social_cmd,
-    )
+# The commands, loaded on first use: `arenadb --help` then imports no command module and builds
+# no command tree (Typer introspects every function it registers, which costs more than the
+# imports). name -> (module, attribute, short help shown by `arenadb --help`). The attribute is a
+# Typer sub-app or a command function. tests/test_cli.py checks each short help against the
+# loaded command's own.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": (
+        "arenadb.cli.db_cmd",
+        "init",
+        "Create the database if it is missing, migrate it to head, optionally seed it.",
+    ),
+    "seed": (
+        "arenadb.cli.db_cmd",
+        "seed",
+        "Write an environment's seed data (one transaction; running it twice changes nothing).",
+    ),
+    "config": (
+        "arenadb.cli.config_cmd",
+        "app",
+        "Inspect the resolved configuration.",
+    ),
+    "db": (
+        "arenadb.cli.db_cmd",
+        "app",
+        "Check, create, drop and reset the database.",
+    ),
+    "migrate": (
+        "arenadb.cli.migrate_cmd",
+        "app",
+        "Apply, inspect and check schema migrations.",
+    ),
+    "games": (
+        "arenadb.cli.games_cmd",
+        "games_app",
+        "List games, newest first.",
+    ),
+    "game": (
+        "arenadb.cli.games_cmd",
+        "game_app",
+        "Look at one game: its record, or a replay.",
+    ),
+    "agents": (
+        "arenadb.cli.agents_cmd",
+        "app",
+        "Agents: list them, rank them.",
+    ),
+    "agent": (
+        "arenadb.cli.agents_cmd",
+        "agent_app",
+        "One agent: configuration, ratings, games.",
+    ),
+    "ratings": (
+        "arenadb.cli.ratings_cmd",
+        "app",
+        "Rebuild agent ratings from game history.",
+    ),
+    "models": (
+        "arenadb.cli.models_cmd",
+        "app",
+        "LLM models: usage, cost, latency, errors.",
+    ),
+    "conversations": (
+        "arenadb.cli.social_cmd",
+        "conversations_app",
+        "Conversations among agents and users.",
+    ),
+    "conversation": (
+        "arenadb.cli.social_cmd",
+        "conversation_app",
+        "One conversation and its messages.",
+    ),
+    "knowledge": (
+        "arenadb.cli.social_cmd",
+        "knowledge_app",
+        "Knowledge chunks agents retrieve.",
+    ),
+    "events": (
+        "arenadb.cli.events_cmd",
+        "app",
+        "Inspect the event queue, retry failed events.",
+    ),
+    "engines": (
+        "arenadb.cli.events_cmd",
+        "engines_app",
+        "Inspect the engines that process events.",
+    ),
+    "export": (
+        "arenadb.cli.portability_cmd",
+        "export",
+        "Export games with seats, turns, actions, LLM calls and snapshots as JSON Lines.",
+    ),
+    "import": (
+        "arenadb.cli.portability_cmd",
+        "import_file",
+        "Import games from an export; games already present (same UUID) are skipped.",
+    ),
+    "copy": (
+        "arenadb.cli.portability_cmd",
+        "copy",
+        "Copy the whole database to another one (SQLite <-> PostgreSQL), ids preserved.",
+    ),
+    "clean": (
+        "arenadb.cli.portability_cmd",
+        "clean",
+        "Retention: drop old LLM payloads, logs, finished events, old periodic snapshots.",
+    ),
+    "backup": (
+        "arenadb.cli.portability_cmd",
+        "backup",
+        "Back up the live database: SQLite's online backup API, or pg_dump for PostgreSQL.",
+    ),
+}
 
-    app.command("init")(db_cmd.init)
-    app.command("seed")(db_cmd.seed)
-    app.add_typer(config_cmd.app, name="config")
-    app.add_typer(db_cmd.app, name="db")
-    app.add_typer(migrate_cmd.app, name="migrate")
-    app.add_typer(games_cmd.games_app, name="games")
-    app.add_typer(games_cmd.game_app, name="game")
-    agents_cmd.app.command("list")(inspect_agents.agents_list)
-    app.add_typer(agents_cmd.app, name="agents")
-    app.add_typer(agents_cmd.agent_app, name="agent")
-    app.add_typer(ratings_cmd.app, name="ratings")
-    app.add_typer(models_cmd.app, name="models")
-    app.add_typer(social_cmd.conversations_app, name="conversations")
-    app.add_typer(social_cmd.conversation_app, name="conversation")
-    app.add_typer(social_cmd.knowledge_app, name="knowledge")
-    app.add_typer(events_cmd.app, name="events")
-    app.add_typer(events_cmd.engines_app, name="engines")
-    app.command("export")(portability_cmd.export)
-    app.command("import")(portability_cmd.import_file)
-    app.command("copy")(portability_cmd.copy)
-    app.command("clean")(portability_cmd.clean)
-    app.command("backup")(portability_cmd.backup)
 
+def load_command(name: str) -> Any:
+    """The real click command for a top-level name (imports its module)."""
+    import importlib
 
-_register()
+    from typer.main import get_command, get_group
+
+    module, attribute, _help = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if name == "agents":
+        from arenadb.cli.inspect_agents import agents_list
+
+        if "list" not in {c.name for c in target.registered_commands}:
+            target.command("list")(agents_list)
+    if isinstance(target, typer.Typer):
+        command = get_group(target)  # a group even when it has one command (`config show`)
+    else:
+        single = typer.Typer()
+        single.command(name)(target)
+        command = get_command(single)
+    command.name = name
+    return command
 
 
 def main() -> None:

@@ -95,7 +95,7 @@ def reset(ctx: typer.Context, yes: YesOption = False, seed: SeedOption = None) -
 
 
 def init(ctx: typer.Context, seed: SeedOption = None) -> None:
-    """Create the database if it is missing and migrate it to head. Safe to run again."""
+    """Create the database if it is missing, migrate it to head, optionally seed it."""
     from arenadb.cli.progress import progress_bar
     from arenadb.ops.lifecycle import init_database
 
