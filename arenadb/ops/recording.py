@@ -541,9 +541,12 @@ class GameRecorder:
         snapshot_every: int | None = None,
         last_turn_seat: int | None = None,
         action_counts: Mapping[int, int] | None = None,
+        rated: bool | None = None,
     ) -> None:
         self.arena = arena
         self.game_id = game_id
+        # None: not known here (a resumed game); finishing then asks the database.
+        self.rated = rated
         self.uuid = uuid
         self.seat_sides = dict(seats)
         every = arena.settings.snapshot_every if snapshot_every is None else snapshot_every
@@ -1047,10 +1050,11 @@ def _finish_in_transaction(session: Session, recorder: GameRecorder, values: _Fi
     finally:
         cur.close()
     # Same transaction, same connection: the ratings see this game's result, take the rating
-    # writer lock, and commit (or roll back) together with it. No-op for unrated games.
-    from arenadb.ops.ratings import rate_game
+    # writer lock, and commit (or roll back) together with it. An unrated game skips the query.
+    if recorder.rated is not False:
+        from arenadb.ops.ratings import rate_game
 
-    rate_game(session, recorder.game_id)
+        rate_game(session, recorder.game_id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1115,6 +1119,7 @@ def start_game(
             batch_turns=batch_turns,
             flush_seconds=flush_seconds,
             snapshot_every=snapshot_every,
+            rated=rated,
         )
         if initial_state is not None:
             recorder.snapshot(initial_state, kind="periodic")
