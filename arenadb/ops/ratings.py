@@ -520,8 +520,10 @@ def rebuild_ratings(
         if game_type_id is not None:
             delete_events = delete_events.where(RATING_EVENTS.c.game_type_id == game_type_id)
             delete_ratings = delete_ratings.where(RATINGS.c.game_type_id == game_type_id)
-        if conn.dialect.name == "postgresql" and game_type_id is None and set(systems) == set(
-            SYSTEMS
+        if (
+            conn.dialect.name == "postgresql"
+            and game_type_id is None
+            and set(systems) == set(SYSTEMS)
         ):
             # Everything goes: TRUNCATE skips the per-row work of DELETE (and is transactional).
             conn.exec_driver_sql("TRUNCATE rating_events, ratings")
