@@ -305,6 +305,7 @@ def load_command(name: str) -> Any:
 
         if "list" not in {c.name for c in target.registered_commands}:
             target.command("list")(agents_list)
+    command: Any
     if isinstance(target, typer.Typer):
         command = get_group(target)  # a group even when it has one command (`config show`)
     else:
