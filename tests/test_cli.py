@@ -253,3 +253,31 @@ def test_db_echo_logs_sql_to_stderr_and_keeps_stdout_json(db_settings):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["status"] == "ok"
     assert "sql: " in result.stderr
+
+
+@pytest.mark.parametrize(("answer", "dropped"), [("n", False), ("y", True)])
+def test_destructive_command_asks_on_a_terminal(tmp_path, answer, dropped):
+    """On a real terminal `db drop` asks, showing the target with its password hidden."""
+    import pty
+
+    db = tmp_path / "arena.db"
+    assert invoke("--database-url", f"sqlite:///{db}", "init").exit_code == 0
+    primary, secondary = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "arenadb", "--database-url", f"sqlite:///{db}", "db", "drop"],
+            stdin=secondary,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.write(primary, f"{answer}\n".encode())
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert f"Drop database sqlite:///{db} and all its data?" in err
+    assert db.exists() is not dropped
+    assert proc.returncode == (0 if dropped else 1)
+    if not dropped:
+        assert "not confirmed; nothing was changed" in err
