@@ -61,16 +61,13 @@ def top(
 ) -> None:
     """Agents ranked by conservative score mu - 3 sigma, with games played and win rate."""
     from arenadb.cli.output import render_rows
-    from arenadb.db import create_engine
+    from arenadb.db import engine_scope
     from arenadb.ops.leaderboard import top_agents
 
-    engine = create_engine(app_context(ctx).settings(), pooled=False)
-    try:
+    with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
         rows = top_agents(
             engine, system=system, game_type=game_type, min_games=min_games, limit=limit
         )
-    finally:
-        engine.dispose()
     title = f"top agents, {system}, {game_type or 'all game types'}"
     render_rows(
         rows,
@@ -92,14 +89,11 @@ def info(
 ) -> None:
     """Configuration, ratings per system and game type, rating trajectory, recent games."""
     from arenadb.cli.output import print_json, render_object, render_rows
-    from arenadb.db import create_engine
+    from arenadb.db import engine_scope
     from arenadb.ops.leaderboard import agent_profile
 
-    engine = create_engine(app_context(ctx).settings(), pooled=False)
-    try:
+    with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
         profile = agent_profile(engine, agent_id, system=system, recent=recent)
-    finally:
-        engine.dispose()
     fmt = output_format(ctx, json_output, csv_output)
     if fmt == "json":
         print_json(profile)

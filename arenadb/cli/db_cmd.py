@@ -153,15 +153,12 @@ def stats(
     ctx: typer.Context, json_output: JsonOption = False, csv_output: CsvOption = False
 ) -> None:
     """Rows and size on disk (with indexes) of every table."""
-    from arenadb.db import create_engine
+    from arenadb.db import engine_scope
     from arenadb.ops.inspect import db_stats
 
     fmt = output_format(ctx, json_output, csv_output)
-    engine = create_engine(app_context(ctx).settings())
-    try:
+    with engine_scope(app_context(ctx).settings()) as engine:
         result = db_stats(engine)
-    finally:
-        engine.dispose()
     if fmt != "table":
         render_rows(to_plain(result.tables), ["table", "rows", "size_bytes"], fmt)
         return

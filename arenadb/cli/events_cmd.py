@@ -38,7 +38,7 @@ StaleAfterOption = Annotated[
 @contextmanager
 def _engine(ctx: typer.Context) -> Iterator[Engine]:
     """An engine on the configured database, which must exist (never create it by reading)."""
-    from arenadb.db import create_engine, database_exists
+    from arenadb.db import database_exists, engine_scope
     from arenadb.errors import DatabaseMissingError
 
     settings = app_context(ctx).settings()
@@ -46,11 +46,8 @@ def _engine(ctx: typer.Context) -> Iterator[Engine]:
         raise DatabaseMissingError(
             f"database {settings.masked_url} does not exist (create it with `arenadb init`)"
         )
-    engine = create_engine(settings, pooled=False)
-    try:
+    with engine_scope(settings, pooled=False) as engine:
         yield engine
-    finally:
-        engine.dispose()
 
 
 EVENT_COLUMNS = [

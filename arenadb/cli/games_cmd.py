@@ -72,13 +72,12 @@ def list_games(
 ) -> None:
     """Games newest first: type, status, start, duration, seats, turns, result, crash."""
     from arenadb.cli.game_views import game_summary_rows
-    from arenadb.db import create_engine
+    from arenadb.db import engine_scope
     from arenadb.ops.inspect import list_games as list_games_op
     from arenadb.ops.inspect import parse_when
 
     fmt = output_format(ctx, json_output, csv_output)
-    engine = create_engine(app_context(ctx).settings())
-    try:
+    with engine_scope(app_context(ctx).settings()) as engine:
         games = list_games_op(
             engine,
             status=status,
@@ -90,8 +89,6 @@ def list_games(
             limit=limit,
             offset=offset,
         )
-    finally:
-        engine.dispose()
     if fmt == "table":
         render_rows(
             game_summary_rows(games),
@@ -114,15 +111,12 @@ def info(
 ) -> None:
     """Metadata, seats, turn count, tokens and cost, LLM latency, snapshots and crash data."""
     from arenadb.cli.game_views import game_detail_object, print_game_detail
-    from arenadb.db import create_engine
+    from arenadb.db import engine_scope
     from arenadb.ops.inspect import game_info
 
     fmt = output_format(ctx, json_output, csv_output)
-    engine = create_engine(app_context(ctx).settings())
-    try:
+    with engine_scope(app_context(ctx).settings()) as engine:
         detail = game_info(engine, ref, with_turns=turns)
-    finally:
-        engine.dispose()
     if fmt == "table":
         print_game_detail(detail)
     else:
@@ -144,15 +138,12 @@ def replay(
 ) -> None:
     """The game turn by turn: phases, who acted, what they said or did; invalid moves marked."""
     from arenadb.cli.game_views import print_replay, replay_turn_rows
-    from arenadb.db import create_engine
+    from arenadb.db import engine_scope
     from arenadb.ops.inspect import game_replay
 
     fmt = output_format(ctx, json_output, csv_output)
-    engine = create_engine(app_context(ctx).settings())
-    try:
+    with engine_scope(app_context(ctx).settings()) as engine:
         game = game_replay(engine, ref, observations=observations or fmt != "table")
-    finally:
-        engine.dispose()
     if fmt == "json":
         render_object(to_plain(game), fmt)
     elif fmt == "csv":

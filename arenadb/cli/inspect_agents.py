@@ -42,17 +42,14 @@ def agents_list(
     csv_output: CsvOption = False,
 ) -> None:
     """Agents by id: kind, model, prompt, active, rated games, rating mu, last game."""
-    from arenadb.db import create_engine
+    from arenadb.db import engine_scope
     from arenadb.ops.inspect import list_agents
 
     fmt = output_format(ctx, json_output, csv_output)
-    engine = create_engine(app_context(ctx).settings())
-    try:
+    with engine_scope(app_context(ctx).settings()) as engine:
         agents = list_agents(
             engine, model=model, kind=kind, active=active, limit=limit, offset=offset
         )
-    finally:
-        engine.dispose()
     if fmt == "table":
         rows = [
             {

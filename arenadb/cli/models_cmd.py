@@ -29,15 +29,12 @@ def stats(
     ctx: typer.Context, json_output: JsonOption = False, csv_output: CsvOption = False
 ) -> None:
     """Per model: calls, input/output/reasoning tokens, cost, latency p50/p95, error rate."""
-    from arenadb.db import create_engine
+    from arenadb.db import engine_scope
     from arenadb.ops.inspect import models_stats
 
     fmt = output_format(ctx, json_output, csv_output)
-    engine = create_engine(app_context(ctx).settings())
-    try:
+    with engine_scope(app_context(ctx).settings()) as engine:
         models = models_stats(engine)
-    finally:
-        engine.dispose()
     if fmt != "table":
         render_rows(to_plain(models), MODEL_COLUMNS, fmt)
         return

@@ -91,7 +91,7 @@ def export(
     """Export games with seats, turns, actions, LLM calls and snapshots as JSON Lines."""
     import sys
 
-    from arenadb.db import create_engine
+    from arenadb.db import engine_scope
     from arenadb.errors import UsageError
     from arenadb.ops.inspect import parse_when
     from arenadb.ops.portability import GameFilter, export_games
@@ -109,14 +109,14 @@ def export(
         until=parse_when(until) if until else None,
         limit=limit,
     )
-    engine = create_engine(app_context(ctx).settings(), pooled=False)
-    try:
-        with progress_bar("exporting games") as update:
-            result = export_games(
-                engine, sys.stdout if to_stdout else Path(output), filters, progress=update
-            )
-    finally:
-        engine.dispose()
+    settings = app_context(ctx).settings()
+    with (
+        engine_scope(settings, pooled=False) as engine,
+        progress_bar("exporting games") as update,
+    ):
+        result = export_games(
+            engine, sys.stdout if to_stdout else Path(output), filters, progress=update
+        )
     if fmt == "json":
         print_json(result)
         return
@@ -136,17 +136,17 @@ def import_file(
     A bad record is reported as FILE:LINE: problem and nothing of that game is written; the
     other games are imported, and the command exits with status 1.
     """
-    from arenadb.db import create_engine
+    from arenadb.db import engine_scope
     from arenadb.errors import InvalidDataError
     from arenadb.ops.portability import import_games
 
     fmt = output_format(ctx, json_output)
-    engine = create_engine(app_context(ctx).settings(), pooled=False)
-    try:
-        with progress_bar(f"importing {file.name}", unit="bytes") as update:
-            result = import_games(engine, file, progress=update)
-    finally:
-        engine.dispose()
+    settings = app_context(ctx).settings()
+    with (
+        engine_scope(settings, pooled=False) as engine,
+        progress_bar(f"importing {file.name}", unit="bytes") as update,
+    ):
+        result = import_games(engine, file, progress=update)
     if fmt == "json":
         print_json(result)
     for problem in result.problems:
@@ -221,7 +221,7 @@ def clean(
     json_output: JsonOption = False,
 ) -> None:
     """Retention: drop old LLM payloads, logs, finished events, old periodic snapshots."""
-    from arenadb.db import create_engine
+    from arenadb.db import engine_scope
     from arenadb.ops.inspect import parse_when
     from arenadb.ops.upkeep import check_categories, clean_database
 
@@ -235,11 +235,8 @@ def clean(
             f"{settings.masked_url}",
             yes=yes,
         )
-    engine = create_engine(settings, pooled=False)
-    try:
+    with engine_scope(settings, pooled=False) as engine:
         report = clean_database(engine, before=cutoff, what=categories, dry_run=dry_run)
-    finally:
-        engine.dispose()
     if fmt == "json":
         print_json(report)
         return

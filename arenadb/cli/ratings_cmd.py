@@ -41,7 +41,7 @@ def rebuild(
 ) -> None:
     """Replay every rated game in rated order and recompute ratings and rating events."""
     from arenadb.cli.progress import progress_bar
-    from arenadb.db import create_engine
+    from arenadb.db import engine_scope
     from arenadb.ops.rating_systems import SYSTEMS, check_systems
     from arenadb.ops.ratings import rebuild_ratings
 
@@ -52,17 +52,13 @@ def rebuild(
         f"replace the {' and '.join(systems)} ratings ({scope}) of {settings.masked_url}",
         yes=yes,
     )
-    engine = create_engine(settings, pooled=False)
-    try:
-        with progress_bar() as bar:
+    with engine_scope(settings, pooled=False) as engine, progress_bar() as bar:
 
-            def advance(done: int, total: int) -> None:
-                if bar is not None:
-                    bar("rating games", done, total)
+        def advance(done: int, total: int) -> None:
+            if bar is not None:
+                bar("rating games", done, total)
 
-            result = rebuild_ratings(engine, systems=systems, game_type=game_type, progress=advance)
-    finally:
-        engine.dispose()
+        result = rebuild_ratings(engine, systems=systems, game_type=game_type, progress=advance)
     if output_format(ctx, json_output) == "json":
         print_json(result)
         return

@@ -58,14 +58,11 @@ knowledge_app = typer.Typer(help="Knowledge chunks agents retrieve.", no_args_is
 
 @contextmanager
 def _read_session(ctx: typer.Context) -> Iterator[Session]:
-    from arenadb.db import create_engine, session_scope
+    from arenadb.db import engine_scope, session_scope
 
-    engine = create_engine(app_context(ctx).settings(), pooled=False)
-    try:
-        with session_scope(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
+    settings = app_context(ctx).settings()
+    with engine_scope(settings, pooled=False) as engine, session_scope(engine) as session:
+        yield session
 
 
 @conversations_app.command("list")

@@ -3,6 +3,7 @@
 from arenadb.db.admin import create_database, database_exists, drop_database
 from arenadb.db.engine import (
     create_engine,
+    engine_scope,
     session_scope,
     translate_error,
     write_transaction,
@@ -13,6 +14,7 @@ __all__ = [
     "create_engine",
     "database_exists",
     "drop_database",
+    "engine_scope",
     "session_scope",
     "translate_error",
     "write_transaction",

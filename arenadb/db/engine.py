@@ -153,6 +153,16 @@ def _postgresql_engine(settings: Settings, *, pooled: bool, **kwargs: Any) -> En
 
 
 @contextmanager
+def engine_scope(settings: Settings, **kwargs: Any) -> Iterator[Engine]:
+    """An engine for one unit of work (a CLI command, a migration), disposed at the end."""
+    engine = create_engine(settings, **kwargs)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A Core connection in a transaction that holds the write lock from its first statement."""
     with engine.connect() as conn:
