@@ -56,7 +56,7 @@ def connect(
     *,
     settings: Settings | None = None,
     durable_batches: bool = True,
-    batch_turns: int = 100,
+    batch_turns: int = 1000,
     flush_seconds: float = 1.0,
     **engine_options: Any,
 ) -> Arena:
@@ -88,7 +88,7 @@ class Arena:
         settings: Settings,
         *,
         durable_batches: bool = True,
-        batch_turns: int = 100,
+        batch_turns: int = 1000,
         flush_seconds: float = 1.0,
         **engine_options: Any,
     ) -> None:
@@ -282,7 +282,7 @@ class Arena:
 
         `seats`: a list (seat = position) or a mapping seat -> Seat / Agent / agent id.
         The buffer is written when a turn starts and it holds `batch_turns` turns or the last
-        write is older than `flush_seconds` (defaults: the Arena's, 100 and 1.0). A periodic
+        write is older than `flush_seconds` (defaults: the Arena's, 1000 and 1.0). A periodic
         snapshot is taken every `snapshot_every` turns (default: the setting, 10).
         """
         type_id = self.game_type_id(game_type, seats=len(seats))

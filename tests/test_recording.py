@@ -4,10 +4,12 @@ finishing, and the read side."""
 from __future__ import annotations
 
 import logging
+import random
 import subprocess
 import sys
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +19,7 @@ import arenadb
 from arenadb import Seat, SeatResult
 from arenadb.config import Settings
 from arenadb.errors import ConflictError, InvalidDataError, NotFoundError
-from arenadb.ops.recording import canonical_json, state_hash
+from arenadb.ops.recording import _sqlite_now, _sqlite_timestamp, canonical_json, state_hash
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
 
@@ -82,6 +84,56 @@ def test_canonical_json_and_hash() -> None:
         canonical_json({"x": float("nan")})
     with pytest.raises(InvalidDataError):
         canonical_json({"x": object()})
+
+
+def test_sqlite_timestamp_text_is_what_isoformat_gives() -> None:
+    # The cached formatting must agree with the plain one for any instant and any time zone,
+    # including minutes before 1970 and far from the cache's last entry.
+    rng = random.Random(7)
+    zones = [
+        timezone.utc,
+        None,
+        timezone(timedelta(hours=5, minutes=30)),
+        timezone(-timedelta(hours=8)),
+    ]
+    start = datetime(1900, 1, 1, tzinfo=timezone.utc)
+    for _ in range(20_000):
+        instant = start + timedelta(microseconds=rng.randrange(0, 250 * 365 * 86_400 * 10**6))
+        zone = rng.choice(zones)
+        value = instant.replace(tzinfo=None) if zone is None else instant.astimezone(zone)
+        assert _sqlite_timestamp(value) == instant.isoformat(" ", "microseconds")[:26], value
+    before = datetime.now(timezone.utc).isoformat(" ", "microseconds")[:26]
+    now = _sqlite_now()
+    after = datetime.now(timezone.utc).isoformat(" ", "microseconds")[:26]
+    assert before <= now <= after
+
+
+def test_an_unrated_game_finishes_with_its_results_and_no_ratings(
+    arena: arenadb.Arena, agents: list
+) -> None:
+    recorder = arena.start_game("SecretMafia-v0", _seats(agents), rated=False)
+    recorder.record_turn(seat=0, action="[vote] 1")
+    recorder.finish(
+        outcome="win",
+        winning_side="village",
+        results={0: SeatResult(reward=-1.0), 1: SeatResult(reward=1.0, rank=1)},
+    )
+    game = arena.game(recorder.game_id)
+    assert (game.status, game.outcome, game.winning_side, game.rated) == (
+        "completed",
+        "win",
+        "village",
+        False,
+    )
+    assert {p.seat: (p.reward, p.rank) for p in game.players} == {
+        0: (-1.0, None),
+        1: (1.0, 1),
+        2: (None, None),
+    }
+    assert _count(arena, "game_turns", recorder.game_id) == 1
+    assert _count(arena, "rating_events", recorder.game_id) == 0
+    with pytest.raises(ConflictError, match="already closed"):
+        recorder.finish()
 
 
 def test_record_a_full_game_writes_every_row(arena: arenadb.Arena, agents: list) -> None:
@@ -488,6 +540,9 @@ def test_postgresql_batch_durability_setting_stays_on_its_connection(
             return raw.execute("show synchronous_commit").fetchone()[0]
 
         assert arena.batch_connection.run(show) == ("on" if durable else "off")
+        # What finish() asks for: this one transaction waits for the disk, the next ones not.
+        assert arena.batch_connection.run(show, durable=True) == "on"
+        assert arena.batch_connection.run(show) == ("on" if durable else "off")
         recorder.record_turn(seat=0)
         recorder.finish()  # durable whatever the batches are
         assert arena.batch_connection.run(show) == ("on" if durable else "off")
@@ -495,3 +550,113 @@ def test_postgresql_batch_durability_setting_stays_on_its_connection(
         with arena.engine.connect() as conn:
             assert conn.exec_driver_sql("show synchronous_commit").scalar() == "on"
         assert arena.game(recorder.game_id).status == "completed"
+
+
+def test_sqlite_wal_is_checkpointed_in_the_background_and_stays_bounded(
+    backend: str, db_settings: Settings, tmp_path: Path
+) -> None:
+    import dataclasses
+    import shutil
+    import sqlite3
+    import time
+
+    settings = dataclasses.replace(db_settings, pool_size=1)
+    with arenadb.connect(settings=settings, max_overflow=0) as arena:
+        agent = arena.register_agent(model="m", kind="k", prompt=("p", "text"))
+        recorder = arena.start_game("G", [agent], batch_turns=10, rated=False)
+        checkpointer = arena.batch_connection.checkpointer
+        if backend != "sqlite":
+            assert checkpointer is None
+            return
+        assert checkpointer is not None
+        # 40 MB in 1 MB batches: well past the writer's own checkpoint at 16 MB.
+        big = "x" * 100_000
+        for _ in range(400):
+            recorder.record_turn(seat=0, observation=big)
+        recorder.flush()
+        deadline = time.monotonic() + 10
+        while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert checkpointer.checkpoints > 0
+        path = settings.url.sqlite_path
+        assert path is not None
+        # The WAL started over instead of growing with everything written.
+        wal = Path(f"{path}-wal")
+        assert wal.stat().st_size < 24_000_000
+        # A checkpoint (background or the writer's) copied the turns into the database file
+        # itself: a copy of that file alone, without its WAL, holds the turns written so far.
+        recorder.record_turn(seat=0)
+        recorder.flush()
+        time.sleep(checkpointer.interval)
+        deadline = time.monotonic() + 10
+        copy = tmp_path / "without_wal.db"
+        while True:
+            shutil.copyfile(path, copy)
+            with sqlite3.connect(copy) as conn:
+                turns = conn.execute("select count(*) from game_turns").fetchone()[0]
+            conn.close()
+            if turns == 401 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert turns == 401
+        thread = checkpointer._thread
+        assert thread is not None and thread.is_alive()
+        # The pooled connection goes back with SQLite's default automatic checkpoint.
+        arena.batch_connection.close()
+        assert not thread.is_alive()
+        with arena.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+
+
+def test_postgresql_binary_copy_sends_each_column_as_its_catalog_type(
+    backend: str, db_settings: Settings
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("binary COPY is the PostgreSQL writer's")
+    from arenadb.ops.recording import _PostgresWriter
+
+    sent_as = {"jsonb": "text", "varchar": "text"}  # the same binary form (see _BINARY_TYPES)
+    with arenadb.connect(settings=db_settings) as arena, arena.engine.connect() as conn:
+        for copy in _PostgresWriter().copies:
+            catalog = dict(
+                conn.execute(
+                    sa.text(
+                        "select attname, atttypid::regtype::text from pg_attribute "
+                        "where attrelid = cast(:t as regclass) and attnum > 0"
+                    ),
+                    {"t": copy.table},
+                ).all()
+            )
+            names = dict(
+                conn.execute(
+                    sa.text("select oid, typname from pg_type where oid = any(:oids)"),
+                    {"oids": list(copy.oids)},
+                ).all()
+            )
+            for column, oid in zip(copy.columns, copy.oids, strict=True):
+                declared = {
+                    "integer": "int4",
+                    "bigint": "int8",
+                    "smallint": "int2",
+                    "boolean": "bool",
+                    "double precision": "float8",
+                    "timestamp with time zone": "timestamptz",
+                    "character varying": "varchar",
+                }.get(catalog[column], catalog[column])
+                assert names[oid] == sent_as.get(declared, declared), (copy.table, column)
+
+
+def test_a_value_of_the_wrong_type_is_refused_with_its_column(
+    backend: str, arena: arenadb.Arena, agents: list
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite stores a value of any type in any column")
+    recorder = arena.start_game("SecretMafia-v0", _seats(agents))
+    recorder.record_turn(seat=0, action="[vote] 1")
+    recorder.record_turn(seat=1, latency_ms=12.5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidDataError, match=r"game_turns.latency_ms must be an integer"):
+        recorder.flush()
+    # Nothing of the batch was written, and the recorder can still close the game.
+    assert _count(arena, "game_turns", recorder.game_id) == 0
+    recorder.abort("bad input", keep_buffered=False)
+    assert arena.game(recorder.game_id).status == "aborted"
