@@ -160,6 +160,52 @@ def test_rebuild_reproduces_incremental_ratings_exactly(engine, arena):
     assert ratings_snapshot(engine) == incremental
 
 
+def test_rebuild_written_in_many_chunks_is_the_same(engine, arena, monkeypatch):
+    # PostgreSQL writes a rebuild's events in chunks from a second thread: small chunks and a
+    # short queue make this history take many of them, in order, with the caller waiting.
+    from arenadb.ops.ratings import _BackgroundCopy
+
+    agents, types = arena
+    for plan in random_history(engine, types, agents, 30, seed=11):
+        game_id = plan.pop("game_id")
+        finish_and_rate(engine, game_id, **plan)
+    incremental, history = ratings_snapshot(engine), event_history(engine)
+    monkeypatch.setattr(_BackgroundCopy, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(_BackgroundCopy, "QUEUED_CHUNKS", 1)
+    result = rebuild_ratings(engine)
+    assert result.events == len(history) > 10 * 7
+    assert ratings_snapshot(engine) == incremental
+    assert event_history(engine) == history
+
+
+def test_a_failed_background_chunk_is_raised_and_nothing_is_kept(engine, arena, backend):
+    if backend != "postgresql":
+        pytest.skip("SQLite writes the events in one executemany, in this thread")
+    from datetime import datetime, timezone
+
+    import psycopg
+
+    from arenadb.ops.ratings import EVENT_COLUMNS, RATING_EVENTS, _BackgroundCopy, bulk_writer
+
+    agents, types = arena
+    game_id = make_game(engine, types["ColonelBlotto-v0"], agents[:2])
+    now = datetime.now(timezone.utc)
+
+    def row(game: int) -> tuple:
+        return (game, agents[0], 0, "trueskill", None, 25.0, 8.3, 26.0, 8.0, now)
+
+    with (
+        pytest.raises(psycopg.errors.ForeignKeyViolation, match="rating_events"),
+        engine.begin() as conn,
+        bulk_writer(conn, RATING_EVENTS, EVENT_COLUMNS, background=True) as write,
+    ):
+        write([row(game_id)] * _BackgroundCopy.CHUNK_ROWS)  # a good chunk
+        write([row(game_id + 1000)] * _BackgroundCopy.CHUNK_ROWS)  # no such game
+        write([row(game_id)] * 10)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(RatingEvent)).scalar() == 0
+
+
 def test_rebuild_includes_games_never_rated_and_drops_games_no_longer_rated(engine, arena):
     agents, types = arena
     blotto = types["ColonelBlotto-v0"]

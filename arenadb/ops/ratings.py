@@ -18,7 +18,9 @@ and its rating for the game's type; each update writes one rating event.
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -412,15 +414,17 @@ def bulk_insert(
 
 @contextmanager
 def bulk_writer(
-    conn: Connection, table: sa.Table, columns: Sequence[str]
+    conn: Connection, table: sa.Table, columns: Sequence[str], *, background: bool = False
 ) -> Iterator[Callable[[Sequence[tuple[Any, ...]]], None]]:
     """A function that inserts rows (tuples in `columns` order) as they are produced.
 
-    PostgreSQL: one binary COPY stream, fed while the caller computes the next rows, so the server
-    inserts and checks foreign keys in parallel. SQLite: one executemany at the end (the work
-    happens in this process anyway). Rebuilds write tens of thousands of events: SQLAlchemy's
-    per-row parameter processing would cost more than the rating math. Values must be what the
-    driver accepts; timestamps go through the column type's own bind processor, once per value.
+    PostgreSQL: binary COPY, fed while the caller computes the next rows, so the server inserts
+    in parallel; with `background`, in chunks from a second thread (`_BackgroundCopy`), so that
+    the server also checks the foreign keys in parallel. SQLite: one executemany at the end (the
+    work happens in this process anyway). Rebuilds write tens of thousands of events:
+    SQLAlchemy's per-row parameter processing would cost more than the rating math. Values must
+    be what the driver accepts; timestamps go through the column type's own bind processor, once
+    per value.
     """
     dialect = conn.dialect
     converters = []
@@ -443,8 +447,13 @@ def bulk_writer(
         driver: Any = conn.connection.driver_connection
         # Binary COPY: no float -> text -> float round trip (exact, and 3x cheaper to send).
         copy_sql = f"COPY {table.name} ({column_list}) FROM STDIN (FORMAT BINARY)"
+        types = [_pg_type_name(table.c[name].type, dialect) for name in columns]
+        if background:
+            with _BackgroundCopy(driver, copy_sql, types) as copier:
+                yield lambda rows: copier.send(convert(rows))
+            return
         with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
-            copy.set_types([_pg_type_name(table.c[name].type, dialect) for name in columns])
+            copy.set_types(types)
 
             def send(rows: Sequence[tuple[Any, ...]]) -> None:
                 for row in convert(rows):
@@ -457,6 +466,67 @@ def bulk_writer(
     if buffered:
         marks = ", ".join("?" for _ in columns)
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES ({marks})", buffered)
+
+
+class _BackgroundCopy:
+    """Binary COPY of rows in chunks, each its own COPY statement, run by a second thread.
+
+    Why: PostgreSQL checks a COPY's foreign keys when the statement ends. A rebuild writes about
+    35,000 rating events with three keys each, and those checks took 0.5 s after the last row
+    was sent, a fifth of the rebuild (benchmarks/ratings.py). Ending a COPY every `CHUNK_ROWS`
+    rows on another thread lets the server check one chunk while this thread computes the next
+    ratings (the thread waits for the server without the GIL). The caller's thread must not use
+    the connection until the `with` block ends; rows are written in order, all in the caller's
+    transaction. The first error stops the writing and is raised to the caller.
+    """
+
+    CHUNK_ROWS = 2_000
+    QUEUED_CHUNKS = 4  # then send() waits: memory stays bounded when the server is slower
+
+    def __init__(self, driver: Any, copy_sql: str, types: Sequence[str]) -> None:
+        self._driver = driver
+        self._copy_sql = copy_sql
+        self._types = list(types)
+        self._chunks: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(self.QUEUED_CHUNKS)
+        self._pending: list[tuple[Any, ...]] = []
+        self._failure: BaseException | None = None
+        self._abandoned = False
+        self._thread = threading.Thread(target=self._run, name="arenadb-copy", daemon=True)
+
+    def __enter__(self) -> _BackgroundCopy:
+        self._thread.start()
+        return self
+
+    def send(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        if self._failure is not None:
+            raise self._failure
+        self._pending.extend(rows)
+        if len(self._pending) >= self.CHUNK_ROWS:
+            self._chunks.put(self._pending)
+            self._pending = []
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, _tb: Any) -> None:
+        if exc is None and self._pending:
+            self._chunks.put(self._pending)
+        self._abandoned = exc is not None  # the transaction rolls back: skip what is queued
+        self._chunks.put(None)
+        self._thread.join()
+        if exc is None and self._failure is not None:
+            raise self._failure
+
+    def _run(self) -> None:
+        with self._driver.cursor() as cursor:
+            while (chunk := self._chunks.get()) is not None:
+                if self._failure is not None or self._abandoned:
+                    continue
+                try:
+                    with cursor.copy(self._copy_sql) as copy:
+                        copy.set_types(self._types)
+                        write_row = copy.write_row
+                        for row in chunk:
+                            write_row(row)
+                except BaseException as exc:  # handed to the caller's thread
+                    self._failure = exc
 
 
 def _pg_type_name(column_type: Any, dialect: Any) -> str:
@@ -520,13 +590,14 @@ def rebuild_ratings(
         if game_type_id is not None:
             delete_events = delete_events.where(RATING_EVENTS.c.game_type_id == game_type_id)
             delete_ratings = delete_ratings.where(RATINGS.c.game_type_id == game_type_id)
-        if (
-            conn.dialect.name == "postgresql"
-            and game_type_id is None
-            and set(systems) == set(SYSTEMS)
-        ):
-            # Everything goes: TRUNCATE skips the per-row work of DELETE (and is transactional).
-            conn.exec_driver_sql("TRUNCATE rating_events, ratings")
+        if game_type_id is None and set(systems) == set(SYSTEMS):
+            # Everything goes: TRUNCATE (PostgreSQL; transactional) and an unqualified DELETE
+            # (SQLite's truncate optimisation) skip the per-row, per-index work of a DELETE.
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("TRUNCATE rating_events, ratings")
+            else:
+                conn.exec_driver_sql("DELETE FROM rating_events")
+                conn.exec_driver_sql("DELETE FROM ratings")
         else:
             conn.execute(delete_events)
             conn.execute(delete_ratings)
@@ -535,7 +606,7 @@ def rebuild_ratings(
         total = len(games)
         events_written = 0
         step = max(1, total // 200)
-        with bulk_writer(conn, RATING_EVENTS, EVENT_COLUMNS) as write_events:
+        with bulk_writer(conn, RATING_EVENTS, EVENT_COLUMNS, background=True) as write_events:
             for done, game in enumerate(games, 1):
                 scopes: list[Scope] = (
                     [game_type_id] if game_type_id is not None else [None, game.game_type_id]
