@@ -50,6 +50,35 @@ def test_prompt_forks_on_change_and_never_duplicates(arena: arenadb.Arena) -> No
     assert len(arena.active_prompts()) == 4
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        "content = 'Another text.'",
+        "sha256 = '" + "0" * 64 + "'",
+        "name = 'renamed'",
+        "version = 7",
+    ],
+)
+def test_the_database_refuses_to_change_a_prompt(arena: arenadb.Arena, change: str) -> None:
+    # Raw SQL, past the ORM's own guard: the trigger of migration 0005 refuses it.
+    prompt = arena.register_prompt("mafia", "You are a villager.")
+    with (
+        pytest.raises(sa.exc.IntegrityError, match="prompts are immutable"),
+        arena.engine.begin() as conn,
+    ):
+        conn.execute(sa.text(f"update prompts set {change} where id = :id"), {"id": prompt.id})
+    with arena.engine.begin() as conn:
+        # What may change still does; setting a column to its own value is no change.
+        conn.execute(
+            sa.text("update prompts set active = false, content = content where id = :id"),
+            {"id": prompt.id},
+        )
+        row = conn.execute(
+            sa.text("select content, active from prompts where id = :id"), {"id": prompt.id}
+        ).one()
+    assert tuple(row) == ("You are a villager.", False)
+
+
 def test_agent_is_unique_per_kind_model_prompt(arena: arenadb.Arena) -> None:
     agent = arena.register_agent(model="gpt-x", kind="plain", prompt=("mafia", "v1"), alias="A")
     assert agent.kind.name == "plain" and agent.model.name == "gpt-x"
