@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from arenadb.db.bulk import copy_rows
 from arenadb.errors import ConflictError, NotFoundError
 from arenadb.models import Game, GamePlayer, GameType, Rating, RatingEvent, UTCDateTime, utcnow
 from arenadb.ops.rating_systems import (
@@ -520,11 +521,7 @@ class _BackgroundCopy:
                 if self._failure is not None or self._abandoned:
                     continue
                 try:
-                    with cursor.copy(self._copy_sql) as copy:
-                        copy.set_types(self._types)
-                        write_row = copy.write_row
-                        for row in chunk:
-                            write_row(row)
+                    copy_rows(cursor, self._copy_sql, self._types, chunk)
                 except BaseException as exc:  # handed to the caller's thread
                     self._failure = exc
 

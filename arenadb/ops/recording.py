@@ -43,6 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from arenadb.db.bulk import copy_rows
 from arenadb.db.checkpoint import (
     DEFAULT_AUTOCHECKPOINT_PAGES,
     WRITER_AUTOCHECKPOINT_PAGES,
@@ -346,11 +347,7 @@ class _PostgresWriter(_Writer):
                 if not rows:
                     continue
                 try:
-                    with cur.copy(copy_spec.sql) as copy:
-                        copy.set_types(copy_spec.oids)
-                        write_row = copy.write_row
-                        for row in rows:
-                            write_row(row)
+                    copy_rows(cur, copy_spec.sql, copy_spec.oids, rows)
                 except (TypeError, ValueError, OverflowError) as exc:
                     # A Python value the column's binary dumper cannot take (text COPY would
                     # have sent its str() and let the server refuse or accept it).
