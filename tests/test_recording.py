@@ -660,3 +660,40 @@ def test_a_value_of_the_wrong_type_is_refused_with_its_column(
     assert _count(arena, "game_turns", recorder.game_id) == 0
     recorder.abort("bad input", keep_buffered=False)
     assert arena.game(recorder.game_id).status == "aborted"
+
+
+def test_the_checkpoint_thread_leaves_when_idle_and_comes_back(tmp_path: Path) -> None:
+    import sqlite3
+    import time
+
+    from arenadb.db.checkpoint import WalCheckpointer
+
+    path = tmp_path / "wal.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("create table t (x)")
+    checkpointer = WalCheckpointer(str(path), interval=0.01, idle_seconds=0.2)
+
+    def wait_for(condition: Any) -> bool:
+        deadline = time.monotonic() + 10
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return bool(condition())
+
+    try:
+        writer.execute("insert into t values (1)")
+        checkpointer.poke()
+        assert wait_for(lambda: checkpointer.checkpoints == 1)
+        first = checkpointer._thread
+        assert first is not None
+        assert wait_for(lambda: checkpointer._thread is None)  # idle: gone
+        first.join(5)
+        assert not first.is_alive()
+        writer.execute("insert into t values (2)")
+        checkpointer.poke()  # a new thread, a new checkpoint
+        assert wait_for(lambda: checkpointer.checkpoints == 2)
+    finally:
+        checkpointer.close()
+        writer.close()
+    assert checkpointer._thread is None

@@ -37,14 +37,17 @@ WRITER_AUTOCHECKPOINT_PAGES = 4096
 class WalCheckpointer:
     """A daemon thread that checkpoints the WAL of the SQLite file at `path` after `poke()`.
 
-    The thread and its connection start on the first `poke()`; `close()` stops them. Commits
-    poked within `interval` seconds share one checkpoint. Errors (a locked or vanished file) are
-    logged and the next poke tries again: a missed checkpoint only leaves more for the next one.
+    The thread and its connection start on the first `poke()` and end after `idle_seconds`
+    without one (an Arena nobody closes leaves no thread behind for long); `close()` stops them.
+    Commits poked within `interval` seconds share one checkpoint. Errors (a locked or vanished
+    file) are logged and the next poke tries again: a missed checkpoint only leaves more for the
+    next one.
     """
 
-    def __init__(self, path: str, *, interval: float = 0.05) -> None:
+    def __init__(self, path: str, *, interval: float = 0.05, idle_seconds: float = 30.0) -> None:
         self.path = path
         self.interval = interval
+        self.idle_seconds = idle_seconds
         self.checkpoints = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -53,6 +56,8 @@ class WalCheckpointer:
 
     def poke(self) -> None:
         """Ask for a checkpoint soon (a commit has just appended to the WAL)."""
+        # Wake first: a thread about to leave for idleness sees it and stays (see _run).
+        self._wake.set()
         if self._thread is None:
             with self._start_lock:
                 if self._thread is None and not self._stop.is_set():
@@ -60,7 +65,6 @@ class WalCheckpointer:
                         target=self._run, name="arenadb-wal-checkpoint", daemon=True
                     )
                     self._thread.start()
-        self._wake.set()
 
     def close(self) -> None:
         """Stop the thread (after the checkpoint under way, if any) and close its connection."""
@@ -79,7 +83,12 @@ class WalCheckpointer:
             return
         try:
             while True:
-                self._wake.wait()
+                if not self._wake.wait(self.idle_seconds):
+                    with self._start_lock:
+                        if not self._wake.is_set():
+                            self._thread = None  # the next poke starts a new thread
+                            return
+                    continue
                 # Let the commits of the next `interval` seconds join this checkpoint.
                 if self._stop.wait(self.interval):
                     return
