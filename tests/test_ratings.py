@@ -178,6 +178,39 @@ def test_rebuild_written_in_many_chunks_is_the_same(engine, arena, monkeypatch):
     assert event_history(engine) == history
 
 
+def test_rebuild_gives_the_connection_back_with_foreign_keys_on(db_settings, arena, backend):
+    # SQLite skips foreign-key lookups while a rebuild writes (write_transaction's
+    # check_foreign_keys=False); the pooled connection must come back with its checks.
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL always checks foreign keys")
+    from arenadb.db import create_engine
+
+    agents, types = arena
+    one = create_engine(db_settings, pool_size=1, max_overflow=0)
+    try:
+        for plan in random_history(one, types, agents, 8, seed=3):
+            game_id = plan.pop("game_id")
+            finish_and_rate(one, game_id, **plan)
+        result = rebuild_ratings(one)
+        assert result.events > 0
+        with one.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        with pytest.raises(NotFoundError):  # fails inside the transaction
+            rebuild_ratings(one, game_type="NoSuchGame-v0")
+        with one.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            # ... and a bad reference is refused again.
+            with pytest.raises(sa.exc.IntegrityError, match="FOREIGN KEY"):
+                conn.exec_driver_sql(
+                    "insert into rating_events (game_id, agent_id, seat, system, mu_before, "
+                    "sigma_before, mu_after, sigma_after) values (9999, 1, 0, 'trueskill', "
+                    "25, 8, 26, 7)"
+                )
+    finally:
+        one.dispose()
+
+
 def test_a_failed_background_chunk_is_raised_and_nothing_is_kept(engine, arena, backend):
     if backend != "postgresql":
         pytest.skip("SQLite writes the events in one executemany, in this thread")

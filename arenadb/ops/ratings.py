@@ -578,7 +578,9 @@ def rebuild_ratings(
     started = time.perf_counter()
     from arenadb.db import write_transaction
 
-    with write_transaction(engine) as conn:
+    # Every event references a game, its type and its agents, all read below under the write
+    # lock, which keeps them in place until the commit: SQLite need not look each one up again.
+    with write_transaction(engine, check_foreign_keys=False) as conn:
         take_rating_lock(conn)
         game_type_id = resolve_game_type(conn, game_type)
         games = load_rated_history(conn, game_type_id=game_type_id)
