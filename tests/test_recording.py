@@ -615,7 +615,7 @@ def test_postgresql_binary_copy_sends_each_column_as_its_catalog_type(
         pytest.skip("binary COPY is the PostgreSQL writer's")
     from arenadb.ops.recording import _PostgresWriter
 
-    sent_as = {"jsonb": "text", "varchar": "text"}  # the same binary form (see _BINARY_TYPES)
+    sent_as = {"jsonb": "text", "varchar": "text"}  # the same binary form (see _SENT_AS_TEXT)
     with arenadb.connect(settings=db_settings) as arena, arena.engine.connect() as conn:
         for copy in _PostgresWriter().copies:
             catalog = dict(

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+
+def pg_type_name(column_type: Any, dialect: Any) -> str:
+    """The PostgreSQL type of a scalar column, as psycopg names it ("VARCHAR(20)" -> "varchar")."""
+    return re.sub(r"\(.*\)", "", column_type.compile(dialect)).strip().lower()
 
 
 def copy_rows(

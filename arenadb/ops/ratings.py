@@ -19,7 +19,6 @@ and its rating for the game's type; each update writes one rating event.
 from __future__ import annotations
 
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from arenadb.db.bulk import copy_rows
+from arenadb.db.bulk import copy_rows, pg_type_name
 from arenadb.errors import ConflictError, NotFoundError
 from arenadb.models import Game, GamePlayer, GameType, Rating, RatingEvent, UTCDateTime, utcnow
 from arenadb.ops.rating_systems import (
@@ -448,7 +447,7 @@ def bulk_writer(
         driver: Any = conn.connection.driver_connection
         # Binary COPY: no float -> text -> float round trip (exact, and 3x cheaper to send).
         copy_sql = f"COPY {table.name} ({column_list}) FROM STDIN (FORMAT BINARY)"
-        types = [_pg_type_name(table.c[name].type, dialect) for name in columns]
+        types = [pg_type_name(table.c[name].type, dialect) for name in columns]
         if background:
             with _BackgroundCopy(driver, copy_sql, types) as copier:
                 yield lambda rows: copier.send(convert(rows))
@@ -524,11 +523,6 @@ class _BackgroundCopy:
                     copy_rows(cursor, self._copy_sql, self._types, chunk)
                 except BaseException as exc:  # handed to the caller's thread
                     self._failure = exc
-
-
-def _pg_type_name(column_type: Any, dialect: Any) -> str:
-    """The PostgreSQL type of a scalar column, as psycopg names it ("varchar(20)" -> "varchar")."""
-    return re.sub(r"\(.*\)", "", column_type.compile(dialect)).strip().lower()
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from arenadb.db.bulk import copy_rows
+from arenadb.db.bulk import copy_rows, pg_type_name
 from arenadb.db.checkpoint import (
     DEFAULT_AUTOCHECKPOINT_PAGES,
     WRITER_AUTOCHECKPOINT_PAGES,
@@ -354,21 +354,22 @@ class _PostgresWriter(_Writer):
                     raise copy_spec.bad_value(rows, exc) from None
 
 
-# PostgreSQL type (as the models compile it) -> (the type whose binary dumper sends a column,
-# the Python values that dumper takes, what to call them in an error).
-_BINARY_TYPES: dict[str, tuple[str, tuple[type, ...], str]] = {
-    "INTEGER": ("int4", (int,), "an integer"),
-    "BIGINT": ("int8", (int,), "an integer"),
-    "SMALLINT": ("int2", (int,), "an integer"),
-    "BOOLEAN": ("bool", (bool,), "a bool"),
-    "TEXT": ("text", (str,), "a string"),
-    "VARCHAR": ("text", (str,), "a string"),  # same binary form as text
-    "DOUBLE PRECISION": ("float8", (float, int), "a number"),
-    "TIMESTAMP WITH TIME ZONE": ("timestamptz", (datetime,), "a datetime"),
-    "UUID": ("uuid", (uuid_module.UUID,), "a UUID"),
-    # Rows carry jsonb_prefix + JSON text: jsonb's binary form, sent as is.
-    "JSONB": ("text", (str,), "JSON"),
+# PostgreSQL column type (`pg_type_name`) -> the Python values its binary dumper takes, and
+# what to call them in an error.
+_ACCEPTS: dict[str, tuple[tuple[type, ...], str]] = {
+    "integer": ((int,), "an integer"),
+    "bigint": ((int,), "an integer"),
+    "smallint": ((int,), "an integer"),
+    "boolean": ((bool,), "a bool"),
+    "text": ((str,), "a string"),
+    "varchar": ((str,), "a string"),
+    "double precision": ((float, int), "a number"),
+    "timestamp with time zone": ((datetime,), "a datetime"),
+    "uuid": ((uuid_module.UUID,), "a UUID"),
+    "jsonb": ((str,), "JSON"),
 }
+# Sent with the text dumper: the same binary form (for jsonb, rows carry jsonb_prefix + JSON).
+_SENT_AS_TEXT = ("jsonb", "varchar")
 
 
 @dataclass(frozen=True)
@@ -405,16 +406,13 @@ def _binary_copy(table: str, columns: str) -> _BinaryCopy:
 
     dialect = postgresql.dialect()
     names = tuple(columns.split(", "))
-    kinds = [
-        _BINARY_TYPES[metadata.tables[table].c[name].type.compile(dialect=dialect).split("(")[0]]
-        for name in names
-    ]
+    kinds = [pg_type_name(metadata.tables[table].c[name].type, dialect) for name in names]
     return _BinaryCopy(
         table=table,
         columns=names,
         sql=f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)",
-        oids=tuple(pg_types[kind[0]].oid for kind in kinds),
-        accepts=tuple((kind[1], kind[2]) for kind in kinds),
+        oids=tuple(pg_types["text" if k in _SENT_AS_TEXT else k].oid for k in kinds),
+        accepts=tuple(_ACCEPTS[k] for k in kinds),
     )
 
 
