@@ -6,15 +6,29 @@ pushes the WAL past 1,000 pages (4 MB), so a recorder writing a batch every few 
 stalls on two fsyncs every few batches (37 checkpoints for the 100 MB of benchmarks/record.py).
 
 Here the copying moves to a second connection on its own thread, which runs
-`PRAGMA wal_checkpoint(PASSIVE)` shortly after commits: a PASSIVE checkpoint never blocks a
-writer or a reader and never waits for a lock, so its reads, writes and fsyncs overlap the
+`PRAGMA wal_checkpoint(PASSIVE)` shortly after commits: its reads, writes and fsyncs overlap the
 recorder's work on the next batch.
 
-A checkpoint that runs beside a busy writer never quite catches up, and SQLite only rewinds the
-WAL to its start when a checkpoint has copied every frame. So the writing connection keeps an
-automatic checkpoint, at `WRITER_AUTOCHECKPOINT_PAGES` (16 MB) instead of 1,000 pages: by the
-time it runs, the background thread has copied nearly all of the WAL, the commit that triggers
-it copies the rest, and the WAL starts over. The WAL file stays under about 20 MB.
+The bound on the WAL file, by construction: **`WAL_LIMIT_BYTES` (16 MiB) plus the largest single
+transaction**, as long as no other connection keeps a read transaction open on an old snapshot
+(SQLite cannot start a WAL over while a reader still needs its frames; nothing bounds the WAL
+then, with or without arenadb).
+
+Why it needs the writer's help: a checkpoint that runs beside a busy writer never quite catches
+up, and SQLite only starts the WAL over (at the next write transaction) when a checkpoint has
+copied every frame; the file then keeps its high-water size unless `journal_size_limit` says
+otherwise. The first version left the last frames to the writer's automatic checkpoint, but
+SQLite skips a checkpoint that finds another one running (SQLITE_BUSY, no wait), so whether the
+WAL ever started over depended on thread timing: under load it grew with everything written.
+Now:
+- every connection sets `journal_size_limit` to `WAL_LIMIT_BYTES`, so the first commit after the
+  WAL starts over truncates the file to that size;
+- the writer runs no automatic checkpoint; after each commit it looks at the WAL's size
+  (`after_commit`, one `stat`) and, when the file has grown past the limit, checkpoints on its own
+  connection *while holding the lock the background thread checkpoints under*. Between two of its
+  own transactions, with the background thread waiting, nothing can stop that checkpoint from
+  copying every frame (no other reader assumed), so its next transaction starts the WAL over.
+  That happens about once per 16 MiB written, and copies only what the thread has not.
 
 Measured with benchmarks/record.py on SQLite (2 cores): the recording API went from about 2.4 s
 to 2.0 s of wall-clock time for 200 games, with the same CPU time.
@@ -23,15 +37,18 @@ to 2.0 s of wall-clock time for 200 games, with the same CPU time.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
+from typing import Any
 
 log = logging.getLogger("arenadb.checkpoint")
 
 # SQLite's own default, restored on a connection handed back to the pool.
 DEFAULT_AUTOCHECKPOINT_PAGES = 1000
-# The writing connection's own (rare) checkpoint, which lets the WAL start over.
-WRITER_AUTOCHECKPOINT_PAGES = 4096
+# The WAL file's size once it starts over (`journal_size_limit`), and the size past which the
+# writer checkpoints it to make it start over.
+WAL_LIMIT_BYTES = 16 * 1024 * 1024
 
 
 class WalCheckpointer:
@@ -41,18 +58,47 @@ class WalCheckpointer:
     without one (an Arena nobody closes leaves no thread behind for long); `close()` stops them.
     Commits poked within `interval` seconds share one checkpoint. Errors (a locked or vanished
     file) are logged and the next poke tries again: a missed checkpoint only leaves more for the
-    next one.
+    next one. The writing connection calls `after_commit(raw)` instead of `poke()`, which also
+    keeps the WAL under `limit_bytes` (see the module docstring).
     """
 
-    def __init__(self, path: str, *, interval: float = 0.05, idle_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        interval: float = 0.05,
+        idle_seconds: float = 30.0,
+        limit_bytes: int = WAL_LIMIT_BYTES,
+    ) -> None:
         self.path = path
+        self.wal_path = f"{path}-wal"
         self.interval = interval
         self.idle_seconds = idle_seconds
+        self.limit_bytes = limit_bytes
         self.checkpoints = 0
+        self.writer_checkpoints = 0
+        # Held by whichever connection checkpoints, so that the writer's never meets the
+        # thread's (SQLite would skip it).
+        self._checkpoint_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+
+    def after_commit(self, writer: Any) -> None:
+        """Call after each commit of the writing (sqlite3) connection `writer`."""
+        try:
+            size = os.stat(self.wal_path).st_size
+        except OSError:
+            size = 0
+        if size > self.limit_bytes:
+            with self._checkpoint_lock:
+                try:
+                    writer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.writer_checkpoints += 1
+                except sqlite3.Error as exc:
+                    log.debug("writer checkpoint of %s failed: %s", self.path, exc)
+        self.poke()
 
     def poke(self) -> None:
         """Ask for a checkpoint soon (a commit has just appended to the WAL)."""
@@ -93,10 +139,11 @@ class WalCheckpointer:
                 if self._stop.wait(self.interval):
                     return
                 self._wake.clear()
-                try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    self.checkpoints += 1
-                except sqlite3.Error as exc:
-                    log.debug("background checkpoint of %s failed: %s", self.path, exc)
+                with self._checkpoint_lock:
+                    try:
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                        self.checkpoints += 1
+                    except sqlite3.Error as exc:
+                        log.debug("background checkpoint of %s failed: %s", self.path, exc)
         finally:
             conn.close()

@@ -23,6 +23,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, StaticPool
 
+from arenadb.db.checkpoint import WAL_LIMIT_BYTES
 from arenadb.config import DatabaseURL, Settings
 from arenadb.errors import ArenaDBError, ConflictError, DatabaseUnavailableError
 
@@ -117,6 +118,8 @@ def _sqlite_engine(settings: Settings, *, pooled: bool, **kwargs: Any) -> Engine
         try:
             if url.sqlite_path is not None:
                 cursor.execute("PRAGMA journal_mode=WAL")
+                # A WAL that starts over is cut back to this size (see db/checkpoint.py).
+                cursor.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
             cursor.execute("PRAGMA synchronous=NORMAL")

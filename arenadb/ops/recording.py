@@ -46,7 +46,6 @@ from sqlalchemy.orm import Session
 from arenadb.db.bulk import copy_rows, pg_type_name
 from arenadb.db.checkpoint import (
     DEFAULT_AUTOCHECKPOINT_PAGES,
-    WRITER_AUTOCHECKPOINT_PAGES,
     WalCheckpointer,
 )
 from arenadb.db.engine import SQLITE_BEGIN
@@ -461,7 +460,8 @@ class BatchConnection:
     frequent; `finish()` commits durably whatever this says.
 
     On a SQLite file, the WAL is checkpointed by a background thread (`WalCheckpointer`) instead
-    of inside the commits of this connection.
+    of inside the commits of this connection, and kept under its bound (`WAL_LIMIT_BYTES` plus
+    one transaction) by a checkpoint of this connection's own when it grows past it.
     """
 
     def __init__(self, engine: Engine, *, durable: bool = True) -> None:
@@ -479,7 +479,8 @@ class BatchConnection:
             raw = driver_connection(conn)
             path = self.engine.url.database
             if path and raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
-                raw.execute(f"PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT_PAGES}")
+                # No automatic checkpoint inside this connection's commits: after_commit decides.
+                raw.execute("PRAGMA wal_autocheckpoint=0")
                 if self.checkpointer is None:
                     self.checkpointer = WalCheckpointer(path)
         elif not self.durable:
@@ -513,7 +514,7 @@ class BatchConnection:
                 self._release()
                 raise
             if self.checkpointer is not None:
-                self.checkpointer.poke()
+                self.checkpointer.after_commit(raw)
             return result
 
     def run_session(self, work: Callable[[Session], Any], *, durable: bool = True) -> Any:
@@ -537,7 +538,7 @@ class BatchConnection:
                 self._release()
                 raise
             if self.checkpointer is not None:
-                self.checkpointer.poke()
+                self.checkpointer.after_commit(driver_connection(conn))
             return result
 
     def _release(self) -> None:
