@@ -23,8 +23,8 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, StaticPool
 
-from arenadb.db.checkpoint import WAL_LIMIT_BYTES
 from arenadb.config import DatabaseURL, Settings
+from arenadb.db.checkpoint import WAL_LIMIT_BYTES
 from arenadb.errors import ArenaDBError, ConflictError, DatabaseUnavailableError
 
 APPLICATION_NAME = "arenadb"
