@@ -14,14 +14,14 @@ __version__ = "0.1.0"
 _LAZY = {
     "Settings": "arenadb.config",
     "load_settings": "arenadb.config",
-    "connect": "arenadb.api",
-    "Arena": "arenadb.api",
-    "GameRecorder": "arenadb.ops.recording",
-    "ResumePoint": "arenadb.ops.recording",
-    "Seat": "arenadb.ops.recording",
-    "SeatResult": "arenadb.ops.recording",
-    "canonical_json": "arenadb.ops.recording",
-    "state_hash": "arenadb.ops.recording",
+    "connect": "arenadb.arena",
+    "Arena": "arenadb.arena",
+    "GameRecorder": "arenadb.recording.recorder",
+    "ResumePoint": "arenadb.recording.recorder",
+    "Seat": "arenadb.recording.recorder",
+    "SeatResult": "arenadb.recording.recorder",
+    "canonical_json": "arenadb.recording.recorder",
+    "state_hash": "arenadb.recording.recorder",
 }
 
 __all__ = ["__version__", *_LAZY]

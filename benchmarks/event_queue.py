@@ -23,8 +23,8 @@ from pathlib import Path
 
 from arenadb.config import load_settings
 from arenadb.db import create_database, create_engine, drop_database, session_scope
-from arenadb.ops import events as ev
-from arenadb.ops.migrations import upgrade
+from arenadb.events import queue as ev
+from arenadb.schema.migrations import upgrade
 
 
 def _fill(engine, count: int) -> None:

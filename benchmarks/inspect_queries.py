@@ -1,6 +1,6 @@
 """Benchmark of the inspection queries on a small and a ten times larger arena.
 
-Builds synthetic arenas of 2,000 and 20,000 games (`arenadb.ops._synthetic.build_arena`) on
+Builds synthetic arenas of 2,000 and 20,000 games (`tests.support.synthetic.build_arena`) on
 SQLite (a temporary folder) and, when ARENADB_BENCH_POSTGRES_URL names a server, on PostgreSQL
 (throwaway `arenadb_bench_*` databases, dropped at the end). Times each query warm (median of
 several runs, the small and large arena taking turns) and prints the times and the large/small
@@ -37,9 +37,9 @@ import sqlalchemy as sa  # noqa: E402
 
 from arenadb.config import Settings, load_settings, parse_url  # noqa: E402
 from arenadb.db import create_database, create_engine, drop_database  # noqa: E402
-from arenadb.ops import inspect  # noqa: E402
-from arenadb.ops._synthetic import build_arena  # noqa: E402
-from arenadb.ops.migrations import upgrade  # noqa: E402
+from arenadb.inspection import games as inspect  # noqa: E402
+from arenadb.schema.migrations import upgrade  # noqa: E402
+from tests.support.synthetic import build_arena  # noqa: E402
 
 PG_ENV = "ARENADB_BENCH_POSTGRES_URL"
 GOAL_MS = 10.0
@@ -53,7 +53,7 @@ def agents_top_op() -> Callable[[sa.Engine], Any] | str:
     """The ratings leaderboard query (`agents top`) if this build has one, else why not."""
     import importlib
 
-    for module_name in ("arenadb.ops.leaderboard", "arenadb.ops.ratings"):
+    for module_name in ("arenadb.ratings.leaderboard", "arenadb.ratings.book"):
         try:
             module = importlib.import_module(module_name)
         except ImportError:
@@ -62,7 +62,7 @@ def agents_top_op() -> Callable[[sa.Engine], Any] | str:
             function = getattr(module, name, None)
             if callable(function):
                 return lambda engine: function(engine, limit=20)
-    return "not available in this build (no top_agents in arenadb.ops.leaderboard / ratings)"
+    return "not available in this build (no top_agents in arenadb.ratings.leaderboard / ratings)"
 
 
 def select_one(engine: sa.Engine) -> None:

@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from arenadb.config import Settings, load_settings, parse_url
 from arenadb.db import create_database, create_engine, drop_database, session_scope
 from arenadb.models import KnowledgeChunk
-from arenadb.ops.knowledge import bulk_upsert_knowledge_chunks
-from arenadb.ops.migrations import upgrade
+from arenadb.schema.migrations import upgrade
+from arenadb.social.knowledge import bulk_upsert_knowledge_chunks
 
 
 def row_at_a_time(session: Any, chunks: list[dict[str, Any]]) -> None:

@@ -1,6 +1,6 @@
 """Rows per second of `export` and `import`, next to the recording path's rows/s, same run.
 
-Builds a synthetic arena (`arenadb.ops._synthetic.build_arena`) in a temporary SQLite database
+Builds a synthetic arena (`tests.support.synthetic.build_arena`) in a temporary SQLite database
 (and in a throwaway PostgreSQL database when ARENADB_BENCH_POSTGRES_URL names a server; created
 and dropped here), then times on each backend:
 
@@ -29,9 +29,9 @@ from pathlib import Path
 import arenadb
 from arenadb.config import Settings, load_settings, parse_url
 from arenadb.db import create_database, create_engine, drop_database
-from arenadb.ops._synthetic import build_arena
-from arenadb.ops.migrations import upgrade
-from arenadb.ops.portability import export_games, import_games
+from arenadb.portability.exchange import export_games, import_games
+from arenadb.schema.migrations import upgrade
+from tests.support.synthetic import build_arena
 
 
 def settings_for(url: str) -> Settings:

@@ -6,7 +6,7 @@ server; it is created and dropped here), then times, in the same run:
 
 - library: `trueskill` and `openskill` alone, rating the same games in memory (both systems,
   overall and per game type, with the same side weights), no database at all;
-- rebuild: `arenadb.ops.ratings.rebuild_ratings` (load history, delete, rate, write every rating
+- rebuild: `arenadb.ratings.book.rebuild_ratings` (load history, delete, rate, write every rating
   and rating event in one transaction).
 
 It checks that both computed the same ratings, and prints `rebuild_vs_library=X` last (the
@@ -35,8 +35,8 @@ import sqlalchemy as sa
 from arenadb.config import Settings, load_settings, parse_url
 from arenadb.db import create_database, create_engine, drop_database, write_transaction
 from arenadb.models import Agent, AgentKind, Game, GamePlayer, GameType, LLMModel, Prompt, Rating
-from arenadb.ops.migrations import upgrade
-from arenadb.ops.ratings import rebuild_ratings
+from arenadb.ratings.book import rebuild_ratings
+from arenadb.schema.migrations import upgrade
 
 MAFIA = "SecretMafia-v0"
 BLOTTO = "ColonelBlotto-v0"

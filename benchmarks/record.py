@@ -47,7 +47,7 @@ from typing import Any
 
 import arenadb
 from arenadb.config import Settings, load_settings, parse_url
-from arenadb.ops.recording import canonical_json
+from arenadb.recording.recorder import canonical_json
 
 PG_ENV = "ARENADB_BENCH_POSTGRES_URL"
 UTC = timezone.utc
@@ -187,7 +187,7 @@ class Databases:
 
     def fresh(self, backend: str) -> Settings:
         from arenadb.db import create_database
-        from arenadb.ops.migrations import upgrade
+        from arenadb.schema.migrations import upgrade
 
         if backend == "sqlite":
             if self.sqlite_template is None:

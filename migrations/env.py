@@ -53,7 +53,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    from arenadb.ops.migrations import locked_migration_connection
+    from arenadb.schema.migrations import locked_migration_connection
 
     with locked_migration_connection(_settings()) as conn:
         _configure(connection=conn)

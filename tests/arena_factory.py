@@ -1,6 +1,6 @@
 """Hand-made games with exactly known values, for tests that assert numbers.
 
-The bulk of a test arena comes from `arenadb.ops._synthetic.build_arena` (realistic volume and
+The bulk of a test arena comes from `tests.support.synthetic.build_arena` (realistic volume and
 shapes); this factory adds the few games whose every value a test checks. It writes with Core
 inserts on the ORM tables, like the generator, and returns plain ids.
 

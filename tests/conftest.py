@@ -100,7 +100,7 @@ class _Templates:
 
     def _migrate(self, settings: Settings) -> None:
         from arenadb.db import create_database
-        from arenadb.ops.migrations import upgrade
+        from arenadb.schema.migrations import upgrade
 
         create_database(settings, if_not_exists=True)
         upgrade(settings, "head")

@@ -24,7 +24,7 @@ from arenadb.models import (
     Rating,
     utcnow,
 )
-from arenadb.ops.ratings import rate_game
+from arenadb.ratings.book import rate_game
 
 MAFIA_SIDES = ["village"] * 4 + ["mafia"] * 2
 

@@ -67,7 +67,7 @@ def test_help_does_not_import_the_orm_or_alembic():
     code = (
         "import sys; from arenadb.cli import app\n"
         "try:\n    app(['--help'], prog_name='arenadb')\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('sqlalchemy', 'alembic', 'arenadb.models', 'arenadb.cli.db_cmd')"
+        "heavy = [m for m in ('sqlalchemy', 'alembic', 'arenadb.models', 'arenadb.cli.commands.db')"
         " if m in sys.modules]\n"
         "print('HEAVY', heavy)"
     )

@@ -14,11 +14,11 @@ from arenadb.config import Settings
 from arenadb.db import create_database, create_engine, drop_database, write_transaction
 from arenadb.errors import RefusedError, UsageError
 from arenadb.models import Game, Prompt, metadata
-from arenadb.ops._synthetic import build_arena
-from arenadb.ops.copy import copy_database
-from arenadb.ops.migrations import migration_status, upgrade
+from arenadb.portability.copy import copy_database
+from arenadb.schema.migrations import migration_status, upgrade
 from tests.conftest import pg_settings, settings_for, unique_pg_name
 from tests.portability_helpers import fill_empty_tables, table_rows
+from tests.support.synthetic import build_arena
 
 runner = CliRunner()
 

@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 from arenadb.cli import app
 from arenadb.db import create_database, create_engine, session_scope
 from arenadb.errors import ConflictError, InvalidDataError, NotFoundError, UsageError
+from arenadb.events import queue as ev
 from arenadb.models import Event, EventType, ExecutionLog
-from arenadb.ops import events as ev
-from arenadb.ops.migrations import downgrade, upgrade
+from arenadb.schema.migrations import downgrade, upgrade
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 runner = CliRunner()

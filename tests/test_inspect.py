@@ -26,9 +26,7 @@ from arenadb.cli import app
 from arenadb.config import Settings
 from arenadb.db import create_engine, drop_database
 from arenadb.errors import AmbiguousError, NotFoundError, UsageError
-from arenadb.models import Game, GamePlayer, GameType, LLMCall, LLMModel, Rating
-from arenadb.ops._synthetic import SyntheticArena, build_arena
-from arenadb.ops.inspect import (
+from arenadb.inspection.games import (
     db_stats,
     game_info,
     game_replay,
@@ -38,8 +36,10 @@ from arenadb.ops.inspect import (
     parse_when,
     percentile,
 )
+from arenadb.models import Game, GamePlayer, GameType, LLMCall, LLMModel, Rating
 from tests.arena_factory import T0, ArenaFactory
 from tests.conftest import BACKENDS, _skip_without_pg
+from tests.support.synthetic import SyntheticArena, build_arena
 
 runner = CliRunner()
 UUID_A = uuid.UUID("abcdef00-0000-4000-8000-000000000001")
@@ -622,7 +622,7 @@ def test_cli_on_an_empty_database(db_settings: Settings):
 def test_replays_are_paged_only_on_a_terminal_when_longer_than_the_screen():
     from rich.console import Console
 
-    from arenadb.cli.game_views import should_page
+    from arenadb.cli.commands.game import should_page
 
     terminal = Console(file=io.StringIO(), force_terminal=True, height=40)
     pipe = Console(file=io.StringIO(), force_terminal=False, height=40)

@@ -7,8 +7,8 @@ from typer.testing import CliRunner
 
 from arenadb.cli import app
 from arenadb.db import create_engine, database_exists
-from arenadb.ops.lifecycle import check_database, init_database
-from arenadb.ops.migrations import script_directory
+from arenadb.schema.lifecycle import check_database, init_database
+from arenadb.schema.migrations import script_directory
 
 runner = CliRunner()
 

@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 from arenadb.cli import app
 from arenadb.db import create_database, create_engine
 from arenadb.models import metadata
-from arenadb.ops import migrations
-from arenadb.ops.migrations import (
+from arenadb.schema import migrations
+from arenadb.schema.migrations import (
     check_migrations,
     downgrade,
     migration_status,

@@ -19,8 +19,8 @@ from arenadb.config import Settings
 from arenadb.db import create_engine, drop_database
 from arenadb.errors import InvalidDataError
 from arenadb.models import Agent, Game, GameTurn, Prompt
-from arenadb.ops._synthetic import build_arena
-from arenadb.ops.portability import GameFilter, export_games, export_records, import_games
+from arenadb.portability.exchange import GameFilter, export_games, export_records, import_games
+from tests.support.synthetic import build_arena
 
 runner = CliRunner()
 

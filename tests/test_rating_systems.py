@@ -9,7 +9,7 @@ import pytest
 import trueskill
 
 from arenadb.errors import InvalidDataError, UsageError
-from arenadb.ops.rating_systems import Seat, build_match, check_systems, rating_system
+from arenadb.ratings.systems import Seat, build_match, check_systems, rating_system
 
 VILLAGE_VS_MAFIA = [Seat(i, 100 + i, "village") for i in range(4)] + [
     Seat(4 + i, 200 + i, "mafia") for i in range(2)
@@ -105,7 +105,7 @@ def test_unrateable_games():
 
 
 def test_an_agent_in_several_seats_moves_once():
-    from arenadb.ops.ratings import RatedGame, RatingBook
+    from arenadb.ratings.book import RatedGame, RatingBook
 
     seats = [Seat(0, 1, rank=1), Seat(1, 2, rank=2), Seat(2, 1, rank=3)]
     book = RatingBook()

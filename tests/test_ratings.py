@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from arenadb.db import session_scope
 from arenadb.errors import ConflictError, NotFoundError
 from arenadb.models import Game, Rating, RatingEvent
-from arenadb.ops.ratings import rate_game, rebuild_ratings
+from arenadb.ratings.book import rate_game, rebuild_ratings
 from tests.ratings_factory import (
     MAFIA_SIDES,
     finish_and_rate,
@@ -163,7 +163,7 @@ def test_rebuild_reproduces_incremental_ratings_exactly(engine, arena):
 def test_rebuild_written_in_many_chunks_is_the_same(engine, arena, monkeypatch):
     # PostgreSQL writes a rebuild's events in chunks from a second thread: small chunks and a
     # short queue make this history take many of them, in order, with the caller waiting.
-    from arenadb.ops.ratings import _BackgroundCopy
+    from arenadb.ratings.book import _BackgroundCopy
 
     agents, types = arena
     for plan in random_history(engine, types, agents, 30, seed=11):
@@ -218,7 +218,7 @@ def test_a_failed_background_chunk_is_raised_and_nothing_is_kept(engine, arena, 
 
     import psycopg
 
-    from arenadb.ops.ratings import EVENT_COLUMNS, RATING_EVENTS, _BackgroundCopy, bulk_writer
+    from arenadb.ratings.book import EVENT_COLUMNS, RATING_EVENTS, _BackgroundCopy, bulk_writer
 
     agents, types = arena
     game_id = make_game(engine, types["ColonelBlotto-v0"], agents[:2])

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from arenadb.cli import app
-from arenadb.cli.agents_cmd import sparkline
+from arenadb.cli.commands.agents import sparkline
 from tests.ratings_factory import (
     MAFIA_SIDES,
     finish_and_rate,

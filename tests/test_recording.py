@@ -19,7 +19,7 @@ import arenadb
 from arenadb import Seat, SeatResult
 from arenadb.config import Settings
 from arenadb.errors import ConflictError, InvalidDataError, NotFoundError
-from arenadb.ops.recording import _sqlite_now, _sqlite_timestamp, canonical_json, state_hash
+from arenadb.recording.recorder import _sqlite_now, _sqlite_timestamp, canonical_json, state_hash
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
 
@@ -620,7 +620,7 @@ def test_postgresql_binary_copy_sends_each_column_as_its_catalog_type(
 ) -> None:
     if backend != "postgresql":
         pytest.skip("binary COPY is the PostgreSQL writer's")
-    from arenadb.ops.recording import _PostgresWriter
+    from arenadb.recording.recorder import _PostgresWriter
 
     sent_as = {"jsonb": "text", "varchar": "text"}  # the same binary form (see _SENT_AS_TEXT)
     with arenadb.connect(settings=db_settings) as arena, arena.engine.connect() as conn:

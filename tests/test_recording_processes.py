@@ -72,7 +72,7 @@ def test_four_processes_record_200_games_into_one_database(db_settings: Settings
     # And every snapshot verifies.
     with arenadb.connect(settings=db_settings) as arena, arena.session() as session:
         from arenadb.models import GameSnapshot
-        from arenadb.ops.recording import state_hash
+        from arenadb.recording.recorder import state_hash
 
         snaps = session.scalars(sa.select(GameSnapshot)).all()
         assert len(snaps) == 200 * (TURNS // 2)

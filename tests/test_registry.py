@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 import arenadb
+from arenadb.catalog import registration as registry
 from arenadb.config import Settings
 from arenadb.errors import ConflictError, NotFoundError
 from arenadb.models import Agent, LLMModel, Prompt
-from arenadb.ops import registry
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from arenadb.errors import InvalidDataError, UsageError
-from arenadb.ops.seedfiles import known_environments, load_seed
 from arenadb.resources import seeds_dir
+from arenadb.seeding.files import known_environments, load_seed
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from arenadb.cli import app
 from arenadb.db import create_engine
 from arenadb.errors import InvalidDataError
 from arenadb.models import metadata
-from arenadb.ops.ratings import rebuild_ratings
-from arenadb.ops.seeding import seed_database
+from arenadb.ratings.book import rebuild_ratings
 from arenadb.resources import seeds_dir
+from arenadb.seeding.seeder import seed_database
 
 runner = CliRunner()
 BOOKKEEPING = {"arenadb_meta"}  # holds applied_at: the one thing allowed to differ
@@ -146,7 +146,7 @@ def test_broken_seed_file_via_cli_names_file_and_place(db_settings, tmp_path, mo
     root = _copy_seeds(tmp_path)
     arena = root / "test" / "arena.toml"
     arena.write_text(arena.read_text().replace('model = "model-a"', 'model = "gpt-9"', 1))
-    import arenadb.ops.seedfiles as seedfiles
+    import arenadb.seeding.files as seedfiles
 
     monkeypatch.setattr(seedfiles, "seeds_dir", lambda: root)
     before = counts(db_settings)

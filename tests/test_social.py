@@ -22,11 +22,11 @@ from arenadb.models import (
     Message,
     SystemLog,
 )
-from arenadb.ops import coalitions as co
-from arenadb.ops import conversations as cv
-from arenadb.ops import knowledge as kn
-from arenadb.ops import users as us
-from arenadb.ops.system_logs import list_system_logs, write_system_log
+from arenadb.social import coalitions as co
+from arenadb.social import conversations as cv
+from arenadb.social import knowledge as kn
+from arenadb.social import users as us
+from arenadb.social.system_logs import list_system_logs, write_system_log
 from tests.social_helpers import make_agents, make_game
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,11 +9,12 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from arenadb.cli import app, social_cmd
+from arenadb.cli import app
+from arenadb.cli.commands import social as social_cmd
 from arenadb.db import session_scope
 from arenadb.models import CONVERSATION_STATUSES, CONVERSATION_TYPES, SENDER_TYPES
-from arenadb.ops import conversations as cv
-from arenadb.ops import knowledge as kn
+from arenadb.social import conversations as cv
+from arenadb.social import knowledge as kn
 from tests.social_helpers import make_agents, make_game
 
 runner = CliRunner()

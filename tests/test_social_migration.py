@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from arenadb.db import create_database, create_engine
-from arenadb.ops.migrations import downgrade, script_directory, upgrade
+from arenadb.schema.migrations import downgrade, script_directory, upgrade
 
 SOCIAL_TABLES = {
     "users",

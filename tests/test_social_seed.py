@@ -15,14 +15,14 @@ except ModuleNotFoundError:  # Python 3.10
 from arenadb.db import session_scope
 from arenadb.errors import InvalidDataError
 from arenadb.models import Coalition, Conversation, KnowledgeGraph, Message
-from arenadb.ops import coalitions as co
-from arenadb.ops import conversations as cv
-from arenadb.ops import knowledge as kn
-from arenadb.ops.social_seed import (
+from arenadb.seeding.social import (
     conversation_seed_uuid,
     load_social_seed,
     seed_agent_aliases,
 )
+from arenadb.social import coalitions as co
+from arenadb.social import conversations as cv
+from arenadb.social import knowledge as kn
 from tests.social_helpers import make_agents
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"

@@ -19,9 +19,14 @@ from arenadb.config import Settings
 from arenadb.db import write_transaction
 from arenadb.errors import RefusedError, UsageError
 from arenadb.models import ExecutionLog, Game, GameSnapshot, LLMCall, SystemLog
-from arenadb.ops._synthetic import START, build_arena
-from arenadb.ops.upkeep import backup_database, check_categories, clean_database, pg_dump_command
+from arenadb.portability.upkeep import (
+    backup_database,
+    check_categories,
+    clean_database,
+    pg_dump_command,
+)
 from tests.conftest import settings_for
+from tests.support.synthetic import START, build_arena
 
 runner = CliRunner()
 CUTOFF = START + timedelta(minutes=3 * 10)  # synthetic game n starts at START + 3n minutes

@@ -1,4 +1,4 @@
-"""The `arenadb` command line: thin Typer commands over `arenadb.ops`."""
+"""The `arenadb` command line: thin Typer commands over the library."""
 
 from arenadb.cli.app import app, main
 

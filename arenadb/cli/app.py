@@ -185,107 +185,107 @@ def root(
 # loaded command's own.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "init": (
-        "arenadb.cli.db_cmd",
+        "arenadb.cli.commands.db",
         "init",
         "Create the database if it is missing, migrate it to head, optionally seed it.",
     ),
     "seed": (
-        "arenadb.cli.db_cmd",
+        "arenadb.cli.commands.db",
         "seed",
         "Write an environment's seed data (one transaction; running it twice changes nothing).",
     ),
     "config": (
-        "arenadb.cli.config_cmd",
+        "arenadb.cli.commands.config",
         "app",
         "Inspect the resolved configuration.",
     ),
     "db": (
-        "arenadb.cli.db_cmd",
+        "arenadb.cli.commands.db",
         "app",
         "Check, create, drop and reset the database.",
     ),
     "migrate": (
-        "arenadb.cli.migrate_cmd",
+        "arenadb.cli.commands.migrate",
         "app",
         "Apply, inspect and check schema migrations.",
     ),
     "games": (
-        "arenadb.cli.games_cmd",
+        "arenadb.cli.commands.games",
         "games_app",
         "List games, newest first.",
     ),
     "game": (
-        "arenadb.cli.games_cmd",
+        "arenadb.cli.commands.games",
         "game_app",
         "Look at one game: its record, or a replay.",
     ),
     "agents": (
-        "arenadb.cli.agents_cmd",
+        "arenadb.cli.commands.agents",
         "app",
         "Agents: list them, rank them.",
     ),
     "agent": (
-        "arenadb.cli.agents_cmd",
+        "arenadb.cli.commands.agents",
         "agent_app",
         "One agent: configuration, ratings, games.",
     ),
     "ratings": (
-        "arenadb.cli.ratings_cmd",
+        "arenadb.cli.commands.ratings",
         "app",
         "Rebuild agent ratings from game history.",
     ),
     "models": (
-        "arenadb.cli.models_cmd",
+        "arenadb.cli.commands.models",
         "app",
         "LLM models: usage, cost, latency, errors.",
     ),
     "conversations": (
-        "arenadb.cli.social_cmd",
+        "arenadb.cli.commands.social",
         "conversations_app",
         "Conversations among agents and users.",
     ),
     "conversation": (
-        "arenadb.cli.social_cmd",
+        "arenadb.cli.commands.social",
         "conversation_app",
         "One conversation and its messages.",
     ),
     "knowledge": (
-        "arenadb.cli.social_cmd",
+        "arenadb.cli.commands.social",
         "knowledge_app",
         "Knowledge chunks agents retrieve.",
     ),
     "events": (
-        "arenadb.cli.events_cmd",
+        "arenadb.cli.commands.events",
         "app",
         "Inspect the event queue, retry failed events.",
     ),
     "engines": (
-        "arenadb.cli.events_cmd",
+        "arenadb.cli.commands.events",
         "engines_app",
         "Inspect the engines that process events.",
     ),
     "export": (
-        "arenadb.cli.portability_cmd",
+        "arenadb.cli.commands.portability",
         "export",
         "Export games with seats, turns, actions, LLM calls and snapshots as JSON Lines.",
     ),
     "import": (
-        "arenadb.cli.portability_cmd",
+        "arenadb.cli.commands.portability",
         "import_file",
         "Import games from an export; games already present (same UUID) are skipped.",
     ),
     "copy": (
-        "arenadb.cli.portability_cmd",
+        "arenadb.cli.commands.portability",
         "copy",
         "Copy the whole database to another one (SQLite <-> PostgreSQL), ids preserved.",
     ),
     "clean": (
-        "arenadb.cli.portability_cmd",
+        "arenadb.cli.commands.portability",
         "clean",
         "Retention: drop old LLM payloads, logs, finished events, old periodic snapshots.",
     ),
     "backup": (
-        "arenadb.cli.portability_cmd",
+        "arenadb.cli.commands.portability",
         "backup",
         "Back up the live database: SQLite's online backup API, or pg_dump for PostgreSQL.",
     ),
@@ -301,7 +301,7 @@ def load_command(name: str) -> Any:
     module, attribute, _help = COMMANDS[name]
     target = getattr(importlib.import_module(module), attribute)
     if name == "agents":
-        from arenadb.cli.inspect_agents import agents_list
+        from arenadb.cli.commands.agents_list import agents_list
 
         if "list" not in {c.name for c in target.registered_commands}:
             target.command("list")(agents_list)

@@ -3,7 +3,7 @@
 A scenario template describes a kind of scenario (config, agent roles, event flow); a scenario run
 is one execution of it. Events belong to a scenario run, to a game, or (system events) to neither,
 never to both. Engines register, heartbeat, and claim events one at a time under a lock with an
-expiry, so a crashed engine's event is taken over once its lock runs out (`arenadb.ops.events`).
+expiry, so a crashed engine's event is taken over once its lock runs out (`arenadb.events.queue`).
 
 Source and target of an event: `source_agent_id` / `target_agent_id` point at the arena's `agents`
 when an agent is involved (a real foreign key, so "every event for agent 7" is an indexed query
@@ -31,7 +31,7 @@ LIVE_EVENT_STATUSES = ("queued", "processing")
 ENGINE_STATUSES = ("active", "stale", "stopped")
 
 # The claim index's WHERE clause. Both backends use a partial index only when the query's WHERE
-# contains this very term, so the queue query (arenadb.ops.events) repeats it word for word.
+# contains this very term, so the queue query (arenadb.events.queue) repeats it word for word.
 LIVE_EVENTS_WHERE = check_in("status", LIVE_EVENT_STATUSES)
 
 

@@ -4,7 +4,7 @@ Chunks are keyed by (source, external_id), and `external_id` is NOT NULL on purp
 NULL never equals another NULL, so a UNIQUE (source, external_id) would let any number of
 id-less duplicates in, and `INSERT ... ON CONFLICT (source, external_id)` could never update
 them. A chunk that has no natural id gets one derived from its content (see
-`arenadb.ops.knowledge.content_external_id`), which makes re-importing the same text a no-op.
+`arenadb.social.knowledge.content_external_id`), which makes re-importing the same text a no-op.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class KnowledgeGraph(Base):
     """A graph of what an agent (or everyone) knows, with who else may read it.
 
     Personal and shared graphs have an owner; a global graph may have none. Readers: see
-    `arenadb.ops.knowledge.can_access`.
+    `arenadb.social.knowledge.can_access`.
     """
 
     __tablename__ = "knowledge_graphs"

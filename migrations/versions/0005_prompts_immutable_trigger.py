@@ -4,7 +4,7 @@ Revision ID: 0005
 Revises: 0004
 
 A prompt's name, version, content and sha256 never change: a new text is a new version that
-records its parent (`arenadb.ops.registry.register_prompt`). The ORM refuses such an update
+records its parent (`arenadb.catalog.registration.register_prompt`). The ORM refuses such an update
 (`models.catalog._prompts_are_immutable`); this trigger makes every other writer (raw SQL, another
 tool, a hand-run fix) refuse it as well, on SQLite and on PostgreSQL. `active` may still change,
 and prompts may be deleted. No table is created.

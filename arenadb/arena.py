@@ -1,0 +1,398 @@
+"""The library entry point an arena runner uses: `arenadb.connect()` -> `Arena`.
+
+    import arenadb
+
+    with arenadb.connect("sqlite:///arena.db") as arena:
+        agent = arena.register_agent(model="gpt-4o-mini", kind="plain",
+                                     prompt=("mafia", "You are playing Secret Mafia..."))
+        game = arena.start_game("SecretMafia-v0", [agent] * 6)
+        seq = game.record_turn(seat=0, action="[vote] 3", state=env_state,
+                               llm_calls=[{"request": messages, "response": reply}])
+        game.finish(outcome="win", winning_side="village", results={0: {"reward": 1}})
+
+An `Arena` holds the settings and one engine (created on first use, never at import time) and
+small caches (game type and model ids, model prices). It is safe to share between threads; each
+game's `GameRecorder` belongs to one thread. In a new process, connect again (engines do not
+survive fork).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid as uuid_module
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from arenadb.catalog import registration as registry
+from arenadb.config import Settings, load_settings
+from arenadb.errors import InvalidDataError, NotFoundError
+from arenadb.inspection import queries
+from arenadb.models import (
+    Agent,
+    AgentKind,
+    Game,
+    GameTurn,
+    GameType,
+    LLMCall,
+    LLMModel,
+    Prompt,
+)
+from arenadb.recording.recorder import (
+    BatchConnection,
+    GameRecorder,
+    ResumePoint,
+    Seat,
+    load_resume_point,
+    recorder_for_running_game,
+    start_game,
+)
+
+
+def connect(
+    url: str | None = None,
+    *,
+    settings: Settings | None = None,
+    durable_batches: bool = True,
+    batch_turns: int = 1000,
+    flush_seconds: float = 1.0,
+    **engine_options: Any,
+) -> Arena:
+    """An `Arena` on `url`, or on the configured database (flag > environment > .env > default).
+
+    `settings` (from `arenadb.load_settings`) replaces URL resolution entirely; extra keyword
+    arguments go to the engine factory (e.g. `pooled=False`). `batch_turns` and `flush_seconds`
+    are the recorders' default batch policy (see `arenadb.recording.recorder`);
+    `durable_batches=False` lets batch commits return before their WAL reaches the disk on
+    PostgreSQL (`BatchConnection`).
+    """
+    if settings is None:
+        settings = load_settings(url)
+    elif url is not None:
+        settings = settings.with_url(url)
+    return Arena(
+        settings,
+        durable_batches=durable_batches,
+        batch_turns=batch_turns,
+        flush_seconds=flush_seconds,
+        **engine_options,
+    )
+
+
+class Arena:
+    """A connection to an arena database: registration, recording, and the read side."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        durable_batches: bool = True,
+        batch_turns: int = 1000,
+        flush_seconds: float = 1.0,
+        **engine_options: Any,
+    ) -> None:
+        self.settings = settings
+        self._engine_options = engine_options
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+        self._game_type_ids: dict[str, int] = {}
+        self._model_ids: dict[str, int] = {}
+        self._prices: dict[int, tuple[float | None, float | None]] = {}
+        self._batch_connection: BatchConnection | None = None
+        self.durable_batches = durable_batches
+        self.batch_turns = batch_turns
+        self.flush_seconds = flush_seconds
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, created on first use."""
+        engine = self._engine
+        if engine is None:
+            with self._lock:
+                if self._engine is None:
+                    from arenadb.db import create_engine
+
+                    self._engine = create_engine(self.settings, **self._engine_options)
+                engine = self._engine
+        return engine
+
+    @property
+    def batch_connection(self) -> BatchConnection:
+        """The connection recorders write their batches through (opened on first use)."""
+        held = self._batch_connection
+        if held is None:
+            with self._lock:
+                if self._batch_connection is None:
+                    self._batch_connection = BatchConnection(
+                        self.engine, durable=self.durable_batches
+                    )
+                held = self._batch_connection
+        return held
+
+    @contextmanager
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        """An ORM session in one transaction (committed on success). `write=True` for writers:
+        on SQLite it takes the write lock up front, which concurrent writers need."""
+        from arenadb.db import session_scope
+
+        with session_scope(self.engine, write=write) as session:
+            yield session
+
+    def close(self) -> None:
+        """Release the connections (the Arena, and its recorders, reconnect if used again)."""
+        with self._lock:
+            if self._batch_connection is not None:
+                self._batch_connection.close()
+                self._batch_connection = None
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+    def __enter__(self) -> Arena:
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Arena {self.settings.masked_url}>"
+
+    # -- registration -----------------------------------------------------------------------
+
+    def register_model(self, name: str, **attributes: Any) -> LLMModel:
+        """Get or create an LLM model (provider, litellm_name, prices per million tokens, ...)."""
+        with self.session(write=True) as session:
+            model = registry.get_or_create_model(session, name, **attributes)
+        self._model_ids[model.name] = model.id
+        self._prices.pop(model.id, None)
+        return model
+
+    def register_kind(self, name: str, **attributes: Any) -> AgentKind:
+        """Get or create an agent kind (description, active)."""
+        with self.session(write=True) as session:
+            return registry.get_or_create_kind(session, name, **attributes)
+
+    def register_prompt(self, name: str, content: str) -> Prompt:
+        """The prompt with this name and content: the existing version or a new fork."""
+        with self.session(write=True) as session:
+            return registry.register_prompt(session, name, content)
+
+    def register_game_type(self, env_id: str, **attributes: Any) -> GameType:
+        """Get or create a game type (name, min_seats, max_seats, sides, roles)."""
+        with self.session(write=True) as session:
+            game_type = registry.get_or_create_game_type(session, env_id, **attributes)
+        self._game_type_ids[env_id] = game_type.id
+        return game_type
+
+    def register_agent(
+        self,
+        *,
+        model: LLMModel | int | str,
+        kind: AgentKind | int | str,
+        prompt: Prompt | int | tuple[str, str],
+        alias: str | None = None,
+        agent_class: str | None = None,
+        config: Mapping[str, Any] | None = None,
+    ) -> Agent:
+        """Get or create the agent (kind, model, prompt), registering what is named, in one
+        transaction. `prompt` is a Prompt, its id, or (name, content) (forked on change)."""
+        with self.session(write=True) as session:
+            if isinstance(prompt, tuple):
+                prompt = registry.register_prompt(session, *prompt)
+            agent = registry.get_or_create_agent(
+                session,
+                kind=kind,
+                model=model,
+                prompt=prompt,
+                alias=alias,
+                agent_class=agent_class,
+                config=config,
+            )
+        self._model_ids[agent.model.name] = agent.model_id
+        return agent
+
+    # -- caches used by the recorder --------------------------------------------------------
+
+    def game_type_id(self, game_type: GameType | int | str, seats: int = 2) -> int:
+        """The id of a game type; an env id that is not registered yet is registered."""
+        if isinstance(game_type, GameType):
+            return game_type.id
+        if not isinstance(game_type, str):
+            if isinstance(game_type, bool) or not isinstance(game_type, int):
+                raise InvalidDataError(f"not a game type: {game_type!r}")
+            return game_type
+        found = self._game_type_ids.get(game_type)
+        if found is None:
+            found = self.register_game_type(game_type, min_seats=seats, max_seats=seats).id
+        return found
+
+    def model_id(self, model: LLMModel | int | str) -> int:
+        """The id of an LLM model given as object, id, or registered name."""
+        if isinstance(model, LLMModel):
+            return model.id
+        if isinstance(model, int) and not isinstance(model, bool):
+            return model
+        if not isinstance(model, str):
+            raise InvalidDataError(f"model must be an LLMModel, an id or a name, not {model!r}")
+        found = self._model_ids.get(model)
+        if found is None:
+            import sqlalchemy as sa
+
+            with self.session() as session:
+                found = session.execute(
+                    sa.select(LLMModel.id).where(LLMModel.name == model)
+                ).scalar()
+            if found is None:
+                raise NotFoundError(f"LLM model {model!r} not found (register it first)")
+            self._model_ids[model] = found
+        return found
+
+    def model_prices(self, model_id: int) -> tuple[float | None, float | None]:
+        """(input, output) price per million tokens of a model, read once per Arena."""
+        prices = self._prices.get(model_id)
+        if prices is None:
+            with self.session() as session:
+                row = session.get(LLMModel, model_id)
+            if row is None:
+                raise NotFoundError(f"LLM model {model_id} not found")
+            prices = (row.input_price_per_mtok, row.output_price_per_mtok)
+            self._prices[model_id] = prices
+        return prices
+
+    # -- recording --------------------------------------------------------------------------
+
+    def start_game(
+        self,
+        game_type: GameType | int | str,
+        seats: Sequence[Seat | Agent | int] | Mapping[int, Seat | Agent | int],
+        *,
+        seed: int | None = None,
+        info: Mapping[str, Any] | None = None,
+        rated: bool = True,
+        uuid: uuid_module.UUID | None = None,
+        batch_turns: int | None = None,
+        flush_seconds: float | None = None,
+        snapshot_every: int | None = None,
+        initial_state: Mapping[str, Any] | None = None,
+    ) -> GameRecorder:
+        """Start a running game with its seats (one transaction); returns its recorder.
+
+        `seats`: a list (seat = position) or a mapping seat -> Seat / Agent / agent id.
+        The buffer is written when a turn starts and it holds `batch_turns` turns or the last
+        write is older than `flush_seconds` (defaults: the Arena's, 1000 and 1.0). A periodic
+        snapshot is taken every `snapshot_every` turns (default: the setting, 10).
+        """
+        type_id = self.game_type_id(game_type, seats=len(seats))
+        return start_game(
+            self,
+            type_id,
+            seats,
+            seed=seed,
+            info=info,
+            rated=rated,
+            game_uuid=uuid,
+            batch_turns=batch_turns,
+            flush_seconds=flush_seconds,
+            snapshot_every=snapshot_every,
+            initial_state=initial_state,
+        )
+
+    def resume(
+        self,
+        game: int | str | uuid_module.UUID,
+        *,
+        batch_turns: int | None = None,
+        flush_seconds: float | None = None,
+        snapshot_every: int | None = None,
+    ) -> ResumePoint:
+        """Restart recovery for a running game: the last verified snapshot, the turns after it,
+        and (`.recorder`) a recorder that continues after the last recorded turn."""
+        with self.session() as session:
+            point = load_resume_point(session, game)
+            point.recorder = recorder_for_running_game(
+                self,
+                session,
+                point,
+                batch_turns=batch_turns,
+                flush_seconds=flush_seconds,
+                snapshot_every=snapshot_every,
+            )
+        return point
+
+    # -- read side --------------------------------------------------------------------------
+
+    def active_models(self) -> list[LLMModel]:
+        with self.session() as session:
+            return queries.active_models(session)
+
+    def active_kinds(self) -> list[AgentKind]:
+        with self.session() as session:
+            return queries.active_kinds(session)
+
+    def active_prompts(self, *, latest_only: bool = False) -> list[Prompt]:
+        with self.session() as session:
+            return queries.active_prompts(session, latest_only=latest_only)
+
+    def random_agents(self, count: int, *, active_only: bool = True) -> list[Agent]:
+        with self.session() as session:
+            return queries.random_agents(session, count, active_only=active_only)
+
+    def games(
+        self,
+        *,
+        status: str | Sequence[str] | None = None,
+        winning_side: str | None = None,
+        game_type: GameType | int | str | None = None,
+        agent: Agent | int | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Game]:
+        """Games newest first, filtered, one page (`limit`, `offset`) at a time."""
+        type_id = None
+        if game_type is not None:
+            type_id = self._existing_game_type_id(game_type)
+            if type_id is None:
+                return []
+        agent_id = agent.id if isinstance(agent, Agent) else agent
+        with self.session() as session:
+            return queries.list_games(
+                session,
+                status=status,
+                winning_side=winning_side,
+                game_type_id=type_id,
+                agent_id=agent_id,
+                limit=limit,
+                offset=offset,
+            )
+
+    def game(self, game: int | str | uuid_module.UUID) -> Game:
+        """One game by id or uuid, with its type and its seats' agents loaded."""
+        with self.session() as session:
+            return queries.game_by_ref(session, game)
+
+    def turns(
+        self, game: int | str | uuid_module.UUID, *, from_seq: int = 0, with_actions: bool = False
+    ) -> list[GameTurn]:
+        with self.session() as session:
+            return queries.game_turns(session, game, from_seq=from_seq, with_actions=with_actions)
+
+    def llm_calls(self, game: int | str | uuid_module.UUID, turn_seq: int) -> list[LLMCall]:
+        with self.session() as session:
+            return queries.turn_llm_calls(session, game, turn_seq)
+
+    def _existing_game_type_id(self, game_type: GameType | int | str) -> int | None:
+        if not isinstance(game_type, str):
+            return self.game_type_id(game_type)
+        if game_type in self._game_type_ids:
+            return self._game_type_ids[game_type]
+        import sqlalchemy as sa
+
+        with self.session() as session:
+            return session.execute(
+                sa.select(GameType.id).where(GameType.env_id == game_type)
+            ).scalar()

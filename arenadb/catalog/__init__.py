@@ -1,0 +1,1 @@
+"""The catalogue (models, agent kinds, prompts, agents, game types): registration, references."""

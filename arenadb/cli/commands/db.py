@@ -1,0 +1,181 @@
+"""`arenadb db ...` and `arenadb init`: check, create, drop and reset whole databases."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from arenadb.cli.common import YesOption, app_context, confirm_destructive
+from arenadb.cli.render.output import (
+    CsvOption,
+    JsonOption,
+    info,
+    output_format,
+    print_json,
+    render_object,
+    render_rows,
+    to_plain,
+)
+
+app = typer.Typer(help="Check, create, drop and reset the database.", no_args_is_help=True)
+
+
+@app.command("check")
+def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """Connect and report backend, server version, database and migration state."""
+    from arenadb.schema.lifecycle import check_database
+
+    result = check_database(app_context(ctx).settings())
+    fmt = output_format(ctx, json_output)
+    data = {
+        "status": "ok",
+        "url": result.url,
+        "backend": result.backend,
+        "server_version": result.server_version,
+        "database": result.database,
+        "migration_state": result.migration_state,
+        "current_revision": ",".join(result.current_revision) or None,
+        "head_revision": ",".join(result.head_revision),
+        "pending": result.pending,
+        "seed": result.seed,
+        **result.extra,
+    }
+    render_object(data, fmt, title="arenadb database")
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    if_not_exists: Annotated[
+        bool, typer.Option("--if-not-exists", help="An existing database is not an error.")
+    ] = False,
+) -> None:
+    """Create the (empty) database: a SQLite file, or CREATE DATABASE on PostgreSQL."""
+    from arenadb.db.admin import create_database
+
+    settings = app_context(ctx).settings()
+    created = create_database(settings, if_not_exists=if_not_exists)
+    info(f"{'created' if created else 'already exists:'} {settings.masked_url}")
+
+
+@app.command("drop")
+def drop(ctx: typer.Context, yes: YesOption = False) -> None:
+    """Drop the whole database, data and schema. Asks first."""
+    from arenadb.db.admin import database_exists, drop_database
+    from arenadb.errors import DatabaseMissingError
+
+    settings = app_context(ctx).settings()
+    if not database_exists(settings):
+        raise DatabaseMissingError(f"database {settings.masked_url} does not exist")
+    confirm_destructive(f"drop database {settings.masked_url} and all its data", yes=yes)
+    drop_database(settings)
+    info(f"dropped {settings.masked_url}")
+
+
+SeedOption = Annotated[
+    str | None,
+    typer.Option("--seed", help="Then seed it with this environment (demo, development, test)."),
+]
+
+
+@app.command("reset")
+def reset(ctx: typer.Context, yes: YesOption = False, seed: SeedOption = None) -> None:
+    """Drop the database, create it again and migrate it to head. Asks first."""
+    from arenadb.cli.render.progress import progress_bar
+    from arenadb.schema.lifecycle import reset_database
+
+    settings = app_context(ctx).settings()
+    confirm_destructive(f"reset database {settings.masked_url} (all data is lost)", yes=yes)
+    with progress_bar() as bar:
+        result = reset_database(settings, seed=seed, progress=bar)
+    info(f"reset {result.url}: schema at {', '.join(result.migration.after) or 'base'}")
+    if result.seed is not None:
+        info(describe_seed(result.seed))
+
+
+def init(ctx: typer.Context, seed: SeedOption = None) -> None:
+    """Create the database if it is missing, migrate it to head, optionally seed it."""
+    from arenadb.cli.render.progress import progress_bar
+    from arenadb.schema.lifecycle import init_database
+
+    with progress_bar() as bar:
+        result = init_database(app_context(ctx).settings(), seed=seed, progress=bar)
+    state = "created" if result.created else "exists"
+    applied = result.migration.applied
+    migrated = f"applied {', '.join(applied)}" if applied else "already at head"
+    info(f"{result.url}: {state}, {migrated}")
+    if result.seed is not None:
+        info(describe_seed(result.seed))
+
+
+def describe_seed(result: Any) -> str:
+    """One line about a SeedResult for people."""
+    created = ", ".join(f"{n} {what}" for what, n in result.created.items() if n)
+    if not result.changed:
+        return f"seed {result.env} v{result.version}: already applied, nothing changed"
+    parts = [f"{result.games_written} games"] + ([created] if created else [])
+    if result.games_existing:
+        parts.append(f"{result.games_existing} games already there")
+    return f"seed {result.env} v{result.version}: wrote " + ", ".join(parts)
+
+
+def seed(
+    ctx: typer.Context,
+    env: Annotated[
+        str, typer.Option("--env", "-e", help="Seed environment: demo, development or test.")
+    ],
+    reset_data: Annotated[
+        bool, typer.Option("--reset", help="Empty every table first (asks first).")
+    ] = False,
+    yes: YesOption = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Write an environment's seed data (one transaction; running it twice changes nothing)."""
+    from arenadb.cli.render.progress import progress_bar
+    from arenadb.seeding.files import load_seed
+    from arenadb.seeding.seeder import seed_database
+
+    settings = app_context(ctx).settings()
+    load_seed(env)  # an unknown environment or a broken file fails before any question
+    if reset_data:
+        confirm_destructive(f"empty every table of {settings.masked_url} before seeding", yes=yes)
+    with progress_bar() as bar:
+        result = seed_database(settings, env, reset=reset_data, progress=bar)
+    if output_format(ctx, json_output) == "json":
+        print_json({"status": "ok", "changed": result.changed, **vars(result)})
+        return
+    info(describe_seed(result))
+
+
+@app.command("stats")
+def stats(
+    ctx: typer.Context, json_output: JsonOption = False, csv_output: CsvOption = False
+) -> None:
+    """Rows and size on disk (with indexes) of every table."""
+    from arenadb.db import engine_scope
+    from arenadb.inspection.games import db_stats
+
+    fmt = output_format(ctx, json_output, csv_output)
+    with engine_scope(app_context(ctx).settings()) as engine:
+        result = db_stats(engine)
+    if fmt != "table":
+        render_rows(to_plain(result.tables), ["table", "rows", "size_bytes"], fmt)
+        return
+    rows = [
+        {"table": t.table, "rows": f"{t.rows:,}", "size": _size(t.size_bytes)}
+        for t in result.tables
+    ]
+    rows.append({"table": "total", "rows": "", "size": _size(result.size_bytes)})
+    render_rows(rows, ["table", "rows", "size"], fmt, title=f"{result.backend} tables")
+
+
+def _size(size_bytes: int | None) -> str:
+    if size_bytes is None:
+        return ""
+    value = float(size_bytes)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1024
+    return f"{value:,.1f} TiB"  # pragma: no cover

@@ -1,0 +1,152 @@
+"""`arenadb games list` and `arenadb game info|replay`: the record of played games."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from arenadb.cli.common import app_context
+from arenadb.cli.render.output import (
+    CsvOption,
+    JsonOption,
+    output_format,
+    render_object,
+    render_rows,
+    to_plain,
+)
+
+games_app = typer.Typer(help="List games, newest first.", no_args_is_help=True)
+game_app = typer.Typer(help="Look at one game: its record, or a replay.", no_args_is_help=True)
+
+GameRef = Annotated[
+    str,
+    typer.Argument(help="Integer id, UUID, or a unique prefix of the UUID.", show_default=False),
+]
+GAME_COLUMNS = [
+    "id",
+    "type",
+    "status",
+    "started",
+    "duration",
+    "seats",
+    "turns",
+    "result",
+    "crashed",
+]
+
+
+@games_app.command("list")
+def list_games(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None,
+        typer.Option(help="queued, running, completed, failed or aborted.", show_default=False),
+    ] = None,
+    game_type: Annotated[
+        str | None,
+        typer.Option(
+            "--type", help="Game type: env id (SecretMafia-v0) or name.", show_default=False
+        ),
+    ] = None,
+    agent: Annotated[
+        str | None, typer.Option(help="Games an agent (id or alias) played.", show_default=False)
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Games where an agent used this model (name).", show_default=False),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Started at or after: 2026-03-01, 2026-03-01T12:00, 7d, 12h.", show_default=False
+        ),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Started before (same forms as --since).", show_default=False)
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many games.")] = 50,
+    offset: Annotated[int, typer.Option(help="Skip this many of the newest games first.")] = 0,
+    json_output: JsonOption = False,
+    csv_output: CsvOption = False,
+) -> None:
+    """Games newest first: type, status, start, duration, seats, turns, result, crash."""
+    from arenadb.cli.commands.game import game_summary_rows
+    from arenadb.db import engine_scope
+    from arenadb.inspection.games import list_games as list_games_op
+    from arenadb.inspection.games import parse_when
+
+    fmt = output_format(ctx, json_output, csv_output)
+    with engine_scope(app_context(ctx).settings()) as engine:
+        games = list_games_op(
+            engine,
+            status=status,
+            game_type=game_type,
+            agent=agent,
+            model=model,
+            since=parse_when(since) if since else None,
+            until=parse_when(until) if until else None,
+            limit=limit,
+            offset=offset,
+        )
+    if fmt == "table":
+        render_rows(
+            game_summary_rows(games),
+            GAME_COLUMNS,
+            fmt,
+            title="games",
+            headers={"started": "started (UTC)"},
+        )
+    else:
+        render_rows(to_plain(games), ["id", "uuid", "type", "status"], fmt)
+
+
+@game_app.command("info")
+def info(
+    ctx: typer.Context,
+    ref: GameRef,
+    turns: Annotated[bool, typer.Option("--turns", help="Also list the turns.")] = False,
+    json_output: JsonOption = False,
+    csv_output: CsvOption = False,
+) -> None:
+    """Metadata, seats, turn count, tokens and cost, LLM latency, snapshots and crash data."""
+    from arenadb.cli.commands.game import game_detail_object, print_game_detail
+    from arenadb.db import engine_scope
+    from arenadb.inspection.games import game_info
+
+    fmt = output_format(ctx, json_output, csv_output)
+    with engine_scope(app_context(ctx).settings()) as engine:
+        detail = game_info(engine, ref, with_turns=turns)
+    if fmt == "table":
+        print_game_detail(detail)
+    else:
+        render_object(game_detail_object(detail), fmt)
+
+
+@game_app.command("replay")
+def replay(
+    ctx: typer.Context,
+    ref: GameRef,
+    observations: Annotated[
+        bool, typer.Option("--observations", help="Also show what each player was shown.")
+    ] = False,
+    pager: Annotated[
+        bool, typer.Option("--pager/--no-pager", help="Page a long replay (on a terminal only).")
+    ] = True,
+    json_output: JsonOption = False,
+    csv_output: CsvOption = False,
+) -> None:
+    """The game turn by turn: phases, who acted, what they said or did; invalid moves marked."""
+    from arenadb.cli.commands.game import print_replay, replay_turn_rows
+    from arenadb.db import engine_scope
+    from arenadb.inspection.games import game_replay
+
+    fmt = output_format(ctx, json_output, csv_output)
+    with engine_scope(app_context(ctx).settings()) as engine:
+        game = game_replay(engine, ref, observations=observations or fmt != "table")
+    if fmt == "json":
+        render_object(to_plain(game), fmt)
+    elif fmt == "csv":
+        render_rows(replay_turn_rows(game), ["game_id", "seq", "turn_number", "phase"], fmt)
+    else:
+        print_replay(game, observations=observations, pager=pager)

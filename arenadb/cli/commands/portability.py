@@ -1,0 +1,278 @@
+"""`arenadb export|import|copy|clean|backup`: moving data between databases, and upkeep."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from arenadb.cli.common import YesOption, app_context, confirm_destructive
+from arenadb.cli.render.output import JsonOption, info, output_format, print_json, render_rows
+
+StatusOption = Annotated[
+    str | None,
+    typer.Option(help="queued, running, completed, failed or aborted.", show_default=False),
+]
+TypeOption = Annotated[
+    str | None,
+    typer.Option("--type", help="Game type: env id (SecretMafia-v0) or name.", show_default=False),
+]
+AgentOption = Annotated[
+    str | None, typer.Option(help="Games an agent (id or alias) played.", show_default=False)
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(help="Games where an agent used this model (name).", show_default=False),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Started at or after: 2026-03-01, 2026-03-01T12:00, 7d, 12h.", show_default=False
+    ),
+]
+UntilOption = Annotated[
+    str | None, typer.Option(help="Started before (same forms as --since).", show_default=False)
+]
+
+
+@contextmanager
+def progress_bar(description: str, *, unit: str = "") -> Iterator[Callable[[int, int], None]]:
+    """A Rich progress bar on stderr (only on a terminal); yields update(done, total)."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TimeElapsedColumn,
+    )
+
+    console = Console(stderr=True)
+    count = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        count,
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or None)
+
+        yield update
+
+
+def export(
+    ctx: typer.Context,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output", "-o", help="File to write (gzip if it ends in .gz); - for stdout."
+        ),
+    ] = "-",
+    status: StatusOption = None,
+    game_type: TypeOption = None,
+    agent: AgentOption = None,
+    model: ModelOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    limit: Annotated[
+        int | None, typer.Option(help="At most this many games (oldest first).", show_default=False)
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Export games with seats, turns, actions, LLM calls and snapshots as JSON Lines."""
+    import sys
+
+    from arenadb.db import engine_scope
+    from arenadb.errors import UsageError
+    from arenadb.inspection.games import parse_when
+    from arenadb.portability.exchange import GameFilter, export_games
+
+    to_stdout = output == "-"
+    fmt = output_format(ctx, json_output)
+    if to_stdout and fmt == "json":
+        raise UsageError("--json needs -o FILE: the export itself goes to stdout")
+    filters = GameFilter(
+        status=status,
+        game_type=game_type,
+        agent=agent,
+        model=model,
+        since=parse_when(since) if since else None,
+        until=parse_when(until) if until else None,
+        limit=limit,
+    )
+    settings = app_context(ctx).settings()
+    with (
+        engine_scope(settings, pooled=False) as engine,
+        progress_bar("exporting games") as update,
+    ):
+        result = export_games(
+            engine, sys.stdout if to_stdout else Path(output), filters, progress=update
+        )
+    if fmt == "json":
+        print_json(result)
+        return
+    info(
+        f"exported {result.games} games ({result.rows} rows, {result.catalog} catalog records) "
+        f"to {'stdout' if to_stdout else output} in {result.seconds:.2f}s"
+    )
+
+
+def import_file(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="An `arenadb export` file (.jsonl or .jsonl.gz).")],
+    json_output: JsonOption = False,
+) -> None:
+    """Import games from an export; games already present (same UUID) are skipped.
+
+    A bad record is reported as FILE:LINE: problem and nothing of that game is written; the
+    other games are imported, and the command exits with status 1.
+    """
+    from arenadb.db import engine_scope
+    from arenadb.errors import InvalidDataError
+    from arenadb.portability.exchange import import_games
+
+    fmt = output_format(ctx, json_output)
+    settings = app_context(ctx).settings()
+    with (
+        engine_scope(settings, pooled=False) as engine,
+        progress_bar(f"importing {file.name}", unit="bytes") as update,
+    ):
+        result = import_games(engine, file, progress=update)
+    if fmt == "json":
+        print_json(result)
+    for problem in result.problems:
+        info(str(problem))
+    created = ", ".join(f"{count} {kind}" for kind, count in sorted(result.created.items()))
+    summary = (
+        f"{result.imported} games imported ({result.rows} rows), {result.skipped} already "
+        f"present, {result.rejected} rejected" + (f"; created {created}" if created else "")
+    )
+    if result.problems:
+        raise InvalidDataError(f"{len(result.problems)} records rejected: {summary}")
+    if fmt != "json":
+        info(f"{summary} in {result.seconds:.2f}s")
+
+
+def copy(
+    ctx: typer.Context,
+    to: Annotated[
+        str,
+        typer.Option("--to", help="Target database URL (created and migrated if needed)."),
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the contents of a non-empty target.")
+    ] = False,
+    yes: YesOption = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Copy the whole database to another one (SQLite <-> PostgreSQL), ids preserved."""
+    from arenadb.portability.copy import copy_database
+
+    settings = app_context(ctx).settings()
+    target = settings.with_url(to, origin="--to")
+    fmt = output_format(ctx, json_output)
+    if force:
+        confirm_destructive(f"replace everything in {target.masked_url}", yes=yes)
+    with progress_bar("copying") as update:
+
+        def advance(table: str, done: int, total: int) -> None:
+            update(done, total)
+
+        result = copy_database(settings, target, force=force, progress=advance)
+    if fmt == "json":
+        print_json(result)
+        return
+    render_rows(
+        [{"table": t.table, "source rows": t.rows, "target rows": t.copied} for t in result.tables],
+        ["table", "source rows", "target rows"],
+        fmt,
+        title=f"{result.source} -> {result.target}",
+    )
+    info(f"copied {result.rows} rows in {len(result.tables)} tables in {result.seconds:.2f}s")
+
+
+def clean(
+    ctx: typer.Context,
+    before: Annotated[
+        str,
+        typer.Option(help="Remove what is older than this: 2026-01-01 or an age such as 90d."),
+    ],
+    what: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="llm-payloads, logs, events, snapshots or all (repeat or comma-separate); "
+            "default llm-payloads,logs.",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count what would be removed.")
+    ] = False,
+    yes: YesOption = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Retention: drop old LLM payloads, logs, finished events, old periodic snapshots."""
+    from arenadb.db import engine_scope
+    from arenadb.inspection.games import parse_when
+    from arenadb.portability.upkeep import check_categories, clean_database
+
+    settings = app_context(ctx).settings()
+    fmt = output_format(ctx, json_output)
+    cutoff = parse_when(before)
+    categories = check_categories(what)
+    if not dry_run:
+        confirm_destructive(
+            f"remove {', '.join(categories)} older than {cutoff.isoformat()} from "
+            f"{settings.masked_url}",
+            yes=yes,
+        )
+    with engine_scope(settings, pooled=False) as engine:
+        report = clean_database(engine, before=cutoff, what=categories, dry_run=dry_run)
+    if fmt == "json":
+        print_json(report)
+        return
+    render_rows(report.items, ["category", "table", "action", "rows"], fmt, title="clean")
+    verb = "would affect" if dry_run else "affected"
+    info(f"{verb} {report.rows} rows (before {cutoff.isoformat()})")
+
+
+def backup(
+    ctx: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(help="Backup file (PostgreSQL: custom format; plain SQL if .sql).")
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Back up the live database: SQLite's online backup API, or pg_dump for PostgreSQL."""
+    from arenadb.portability.upkeep import backup_database
+
+    settings = app_context(ctx).settings()
+    fmt = output_format(ctx, json_output)
+    with progress_bar("backing up") as update:
+        result = backup_database(settings, file, force=force, progress=update)
+    if fmt == "json":
+        print_json(result)
+        return
+    info(
+        f"backed up {settings.masked_url} to {result.path} ({result.method}, "
+        f"{_size(result.bytes)}) in {result.seconds:.2f}s"
+    )
+
+
+def _size(count: Any) -> str:
+    value = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"  # pragma: no cover

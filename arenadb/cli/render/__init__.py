@@ -1,0 +1,1 @@
+"""How results are shown: tables, JSON, CSV, progress on stderr."""

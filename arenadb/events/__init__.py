@@ -1,0 +1,1 @@
+"""The event queue: scenarios, events, claims, engines and execution logs."""

@@ -1,0 +1,1 @@
+"""The read side: games, agents, models and database statistics, as data."""

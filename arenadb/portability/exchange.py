@@ -1,0 +1,999 @@
+"""Export games to JSON Lines and import them into any arena database, by game UUID.
+
+    from arenadb.portability.exchange import GameFilter, export_games, import_games
+
+    export_games(engine, "games.jsonl.gz", GameFilter(status="completed"))
+    result = import_games(other_engine, "games.jsonl.gz")   # twice: the second adds nothing
+    print(result.imported, result.skipped, [str(p) for p in result.problems])
+
+The format (version 1), one JSON object per line, gzip when the file name ends in `.gz`:
+- line 1, `{"type": "header", "format": "arenadb-export", "version": 1, "arenadb": ...,
+  "exported_at": ..., "filters": {...}}`;
+- catalog records, each written once, before the first game that needs it:
+  `game_type` (by `env_id`), `model` (by `name`), `agent_kind` (by `name`), `prompt` (by `name` +
+  `sha256`, with its `content` and the natural key of the prompt it was `forked_from`), `agent`
+  (by `kind` + `model` + `prompt` + `prompt_sha256`, with its alias, class and config);
+- one `game` record per game: the game's columns, its `game_type` env id, and its `players`
+  (each with the agent's natural key), `turns`, `actions`, `llm_calls` (with the model's name) and
+  `snapshots`. Database ids are not exported: the game's UUID is its identity, and a game gets a
+  new id in the database it is imported into. Ratings are not exported (they are derived: run
+  `arenadb ratings rebuild` after an import).
+
+Export streams in constant memory: games are read by keyset pagination on the id, a chunk at a
+time, with one query per child table per chunk. Import validates each line against the schema
+(types, required keys, references between seats, turns and actions); a game that fails is
+reported as `FILE:LINE: problem` and nothing of it is written, the import carries on with the
+next game, and the result lists every problem. Games already present (same UUID) are skipped, so
+an import can be run again. Catalog rows are found by natural key, or created from the file.
+Valid games are written a chunk per transaction; if the database rejects a chunk, its games are
+retried one transaction each, so that only the offending game is left out.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from arenadb.db.engine import write_transaction
+from arenadb.errors import InvalidDataError, UsageError
+from arenadb.models import (
+    FINISHED_STATUSES,
+    GAME_OUTCOMES,
+    GAME_STATUSES,
+    LLM_CALL_STATUSES,
+    SNAPSHOT_KINDS,
+    Agent,
+    AgentKind,
+    Game,
+    GamePlayer,
+    GameSnapshot,
+    GameTurn,
+    GameType,
+    LLMCall,
+    LLMModel,
+    PlayerAction,
+    Prompt,
+)
+from arenadb.models.base import UTCDateTime
+from arenadb.portability.bulk import insert_rows, json_text, text_json_table
+
+FORMAT = "arenadb-export"
+FORMAT_VERSION = 1
+CHUNK_GAMES = 200
+
+# progress(done, total): games for export, bytes of the file for import.
+Progress = Callable[[int, int], None]
+
+
+def _table(model: type[Any]) -> sa.Table:
+    return cast(sa.Table, model.__table__)
+
+
+GAMES = _table(Game)
+PLAYERS = _table(GamePlayer)
+TURNS = _table(GameTurn)
+ACTIONS = _table(PlayerAction)
+CALLS = _table(LLMCall)
+SNAPSHOTS = _table(GameSnapshot)
+
+# Columns a record leaves out: ids, and foreign keys it replaces by natural keys.
+GAME_SKIP = frozenset({"id", "game_type_id"})
+# key in the game record -> (table, skipped columns, ORDER BY within a game)
+CHILDREN: dict[str, tuple[sa.Table, frozenset[str], tuple[str, ...]]] = {
+    "players": (PLAYERS, frozenset({"game_id", "agent_id"}), ("seat",)),
+    "turns": (TURNS, frozenset({"game_id"}), ("seq",)),
+    "actions": (ACTIONS, frozenset({"id", "game_id"}), ("turn_seq", "idx")),
+    "llm_calls": (CALLS, frozenset({"id", "game_id", "model_id"}), ("id",)),
+    "snapshots": (SNAPSHOTS, frozenset({"id", "game_id"}), ("id",)),
+}
+CATALOG_TYPES = ("game_type", "model", "agent_kind", "prompt", "agent")
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _encode(table: sa.Table, row: Mapping[Any, Any], skip: frozenset[str]) -> dict[str, Any]:
+    return {c.name: _plain(row[c.name]) for c in table.c if c.name not in skip}
+
+
+class _Invalid(Exception):
+    """A record does not fit the schema; the message says where and why."""
+
+
+_MISSING = object()
+
+
+def _decode_value(column: sa.Column[Any], value: Any, where: str) -> Any:
+    """Check one JSON value against a column's type; return what the database takes."""
+    kind = column.type
+    if value is None:
+        if not column.nullable:
+            raise _Invalid(f"{where}: must not be null")
+        return None
+    if isinstance(kind, sa.JSON):
+        return json_text(value)
+    if isinstance(kind, sa.Boolean):
+        if not isinstance(value, bool):
+            raise _Invalid(f"{where}: expected true or false, got {value!r}")
+        return value
+    if isinstance(kind, sa.Integer):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Invalid(f"{where}: expected an integer, got {value!r}")
+        return value
+    if isinstance(kind, sa.Float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _Invalid(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if isinstance(kind, UTCDateTime):
+        if not isinstance(value, str):
+            raise _Invalid(f"{where}: expected an ISO 8601 time, got {value!r}")
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise _Invalid(f"{where}: not an ISO 8601 time: {value!r}") from None
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
+    if isinstance(kind, sa.Uuid):
+        try:
+            return uuid.UUID(str(value))
+        except ValueError:
+            raise _Invalid(f"{where}: not a UUID: {value!r}") from None
+    if isinstance(kind, sa.String):
+        if not isinstance(value, str):
+            raise _Invalid(f"{where}: expected a string, got {value!r}")
+        if kind.length is not None and len(value) > kind.length:
+            raise _Invalid(f"{where}: longer than {kind.length} characters")
+        return value
+    raise _Invalid(f"{where}: unsupported column type {kind}")  # pragma: no cover
+
+
+def _default(column: sa.Column[Any]) -> Any:
+    default = column.default
+    if default is None:
+        return _MISSING
+    arg = getattr(default, "arg", None)
+    if getattr(default, "is_scalar", False):
+        return arg
+    if callable(arg):
+        return arg(None)  # SQLAlchemy wraps zero-argument callables to take a context
+    return _MISSING
+
+
+def _decode(
+    table: sa.Table,
+    data: Any,
+    skip: frozenset[str],
+    where: str,
+    extra: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """A record's columns as a row for `table`; missing nullable columns are NULL."""
+    if not isinstance(data, dict):
+        raise _Invalid(f"{where}: expected an object")
+    known = {c.name for c in table.c} - skip
+    unknown = sorted(set(data) - known - extra)
+    if unknown:
+        raise _Invalid(f"{where}: unknown key {unknown[0]!r}")
+    row: dict[str, Any] = {}
+    for column in table.c:
+        if column.name in skip:
+            continue
+        value = data.get(column.name, _MISSING)
+        if value is _MISSING:
+            value = None if column.nullable else _default(column)
+            if value is _MISSING:
+                raise _Invalid(f"{where}: missing required key {column.name!r}")
+            if isinstance(column.type, sa.JSON):
+                value = json_text(value)
+            row[column.name] = value
+            continue
+        row[column.name] = _decode_value(column, value, f"{where}.{column.name}")
+    return row
+
+
+def _string(data: Mapping[str, Any], key: str, where: str, *, optional: bool = False) -> Any:
+    value = data.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value:
+        raise _Invalid(f"{where}: {key!r} must be a non-empty string")
+    return value
+
+
+# --------------------------------------------------------------------------- filters
+
+
+@dataclass
+class GameFilter:
+    """Which games to export: the filters of `games list` (all games when empty)."""
+
+    status: str | None = None
+    game_type: str | None = None
+    agent: str | int | None = None
+    model: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {k: _plain(v) for k, v in self.__dict__.items() if v is not None}
+
+
+def _filtered(conn: Connection, filters: GameFilter) -> sa.Select[Any]:
+    """SELECT games.id of the games that match, without order or limit."""
+    from arenadb.inspection.games import _resolve_agent_id, _resolve_game_type_id, _resolve_model_id
+
+    query = sa.select(GAMES.c.id)
+    if filters.status is not None:
+        if filters.status not in GAME_STATUSES:
+            raise UsageError(
+                f"unknown status {filters.status!r}: one of {', '.join(GAME_STATUSES)}"
+            )
+        query = query.where(GAMES.c.status == filters.status)
+    if filters.game_type is not None:
+        query = query.where(GAMES.c.game_type_id == _resolve_game_type_id(conn, filters.game_type))
+    if filters.agent is not None:
+        agent_id = _resolve_agent_id(conn, filters.agent)
+        query = query.where(
+            sa.exists().where(PLAYERS.c.game_id == GAMES.c.id, PLAYERS.c.agent_id == agent_id)
+        )
+    if filters.model is not None:
+        model_id = _resolve_model_id(conn, filters.model)
+        agents = sa.select(Agent.id).where(Agent.model_id == model_id)
+        query = query.where(
+            sa.exists().where(PLAYERS.c.game_id == GAMES.c.id, PLAYERS.c.agent_id.in_(agents))
+        )
+    if filters.since is not None:
+        query = query.where(GAMES.c.started_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(GAMES.c.started_at < filters.until)
+    return query
+
+
+# --------------------------------------------------------------------------- export
+
+
+@dataclass
+class ExportResult:
+    path: str
+    games: int = 0
+    rows: int = 0  # games and their child rows
+    catalog: int = 0  # catalog records written
+    seconds: float = 0.0
+
+
+@contextmanager
+def _read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """One read transaction: the whole export sees one state of the database."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        with conn.begin():
+            yield conn
+
+
+class _CatalogEmitter:
+    """Yields each catalog record once, just before the first game that refers to it."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.seen: dict[str, set[int]] = {t: set() for t in CATALOG_TYPES}
+        self.names: dict[str, dict[int, Any]] = {t: {} for t in CATALOG_TYPES}
+
+    def _rows(self, table: sa.Table, ids: set[int]) -> list[Any]:
+        if not ids:
+            return []
+        query = sa.select(table).where(table.c.id.in_(sorted(ids))).order_by(table.c.id)
+        return list(self.conn.execute(query).mappings())
+
+    def records(
+        self, type_ids: set[int], agent_ids: set[int], model_ids: set[int]
+    ) -> Iterator[dict[str, Any]]:
+        yield from self._game_types(type_ids - self.seen["game_type"])
+        agents = self._rows(_table(Agent), agent_ids - self.seen["agent"])
+        yield from self._models(model_ids | {a["model_id"] for a in agents})
+        kinds = {a["kind_id"] for a in agents} - self.seen["agent_kind"]
+        for row in self._rows(_table(AgentKind), kinds):
+            self.seen["agent_kind"].add(row["id"])
+            self.names["agent_kind"][row["id"]] = row["name"]
+            yield {"type": "agent_kind", **_encode(_table(AgentKind), row, frozenset({"id"}))}
+        yield from self._prompts({a["prompt_id"] for a in agents})
+        for row in agents:
+            self.seen["agent"].add(row["id"])
+            key = self.agent_key(row)
+            self.names["agent"][row["id"]] = key
+            skip = frozenset({"id", "kind_id", "model_id", "prompt_id"})
+            yield {"type": "agent", **key, **_encode(_table(Agent), row, skip)}
+
+    def agent_key(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        prompt = self.names["prompt"][row["prompt_id"]]
+        return {
+            "kind": self.names["agent_kind"][row["kind_id"]],
+            "model": self.names["model"][row["model_id"]],
+            "prompt": prompt["name"],
+            "prompt_sha256": prompt["sha256"],
+        }
+
+    def _game_types(self, ids: set[int]) -> Iterator[dict[str, Any]]:
+        for row in self._rows(_table(GameType), ids):
+            self.seen["game_type"].add(row["id"])
+            self.names["game_type"][row["id"]] = row["env_id"]
+            yield {"type": "game_type", **_encode(_table(GameType), row, frozenset({"id"}))}
+
+    def _models(self, ids: set[int]) -> Iterator[dict[str, Any]]:
+        for row in self._rows(_table(LLMModel), ids - self.seen["model"]):
+            self.seen["model"].add(row["id"])
+            self.names["model"][row["id"]] = row["name"]
+            yield {"type": "model", **_encode(_table(LLMModel), row, frozenset({"id"}))}
+
+    def _prompts(self, ids: set[int]) -> Iterator[dict[str, Any]]:
+        todo = ids - self.seen["prompt"]
+        if not todo:
+            return
+        rows = self._rows(_table(Prompt), todo)
+        # A fork's parent goes first, so that an import can link them.
+        yield from self._prompts({r["forked_from_id"] for r in rows if r["forked_from_id"]})
+        for row in rows:
+            if row["id"] in self.seen["prompt"]:
+                continue
+            self.seen["prompt"].add(row["id"])
+            self.names["prompt"][row["id"]] = {"name": row["name"], "sha256": row["sha256"]}
+            parent = row["forked_from_id"]
+            record = {"type": "prompt", **_encode(_table(Prompt), row, frozenset({"id"}))}
+            record["forked_from"] = self.names["prompt"].get(parent) if parent else None
+            del record["forked_from_id"]
+            yield record
+
+
+def export_records(
+    engine: Engine, filters: GameFilter | None = None, *, chunk_games: int = CHUNK_GAMES
+) -> Iterator[dict[str, Any]]:
+    """The export as records: the header, then catalog and game records, oldest game first."""
+    from arenadb import __version__
+
+    filters = filters or GameFilter()
+    yield {
+        "type": "header",
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "arenadb": __version__,
+        "exported_at": datetime.now(timezone.utc).isoformat(),
+        "filters": filters.describe(),
+    }
+    with _read_snapshot(engine) as conn:
+        matching = _filtered(conn, filters)
+        catalog = _CatalogEmitter(conn)
+        last_id, left = 0, filters.limit
+        while left is None or left > 0:
+            size = chunk_games if left is None else min(chunk_games, left)
+            page = matching.where(GAMES.c.id > last_id).order_by(GAMES.c.id).limit(size)
+            games = list(
+                conn.execute(sa.select(GAMES).where(GAMES.c.id.in_(page)).order_by(GAMES.c.id))
+                .mappings()
+                .all()
+            )
+            if not games:
+                return
+            ids = [g["id"] for g in games]
+            children = {key: _children(conn, spec, ids) for key, spec in CHILDREN.items()}
+            agent_ids = {p["agent_id"] for rows in children["players"].values() for p in rows}
+            model_ids = {
+                c["model_id"]
+                for rows in children["llm_calls"].values()
+                for c in rows
+                if c["model_id"] is not None
+            }
+            yield from catalog.records({g["game_type_id"] for g in games}, agent_ids, model_ids)
+            for game in games:
+                yield _game_record(game, children, catalog)
+            last_id = ids[-1]
+            if left is not None:
+                left -= len(games)
+
+
+def _children(
+    conn: Connection, spec: tuple[sa.Table, frozenset[str], tuple[str, ...]], ids: list[int]
+) -> dict[int, list[Mapping[Any, Any]]]:
+    table, _skip, order = spec
+    query = (
+        sa.select(table)
+        .where(table.c.game_id.in_(ids))
+        .order_by(table.c.game_id, *(table.c[name] for name in order))
+    )
+    out: dict[int, list[Mapping[Any, Any]]] = {}
+    for row in conn.execute(query).mappings():
+        out.setdefault(row["game_id"], []).append(row)
+    return out
+
+
+def _game_record(
+    game: Mapping[Any, Any],
+    children: dict[str, dict[int, list[Mapping[Any, Any]]]],
+    catalog: _CatalogEmitter,
+) -> dict[str, Any]:
+    record: dict[str, Any] = {"type": "game", **_encode(GAMES, game, GAME_SKIP)}
+    record["game_type"] = catalog.names["game_type"][game["game_type_id"]]
+    for key, (table, skip, _order) in CHILDREN.items():
+        rows = children[key].get(game["id"], [])
+        encoded = []
+        for row in rows:
+            item = _encode(table, row, skip)
+            if key == "players":
+                item["agent"] = catalog.names["agent"][row["agent_id"]]
+            elif key == "llm_calls":
+                model_id = row["model_id"]
+                item["model"] = catalog.names["model"][model_id] if model_id else None
+            encoded.append(item)
+        record[key] = encoded
+    return record
+
+
+def count_games(engine: Engine, filters: GameFilter | None = None) -> int:
+    """How many games an export with these filters writes."""
+    filters = filters or GameFilter()
+    with engine.connect() as conn:
+        total = conn.execute(
+            sa.select(sa.func.count()).select_from(_filtered(conn, filters).subquery())
+        ).scalar_one()
+    return int(total) if filters.limit is None else min(int(total), filters.limit)
+
+
+def export_games(
+    engine: Engine,
+    destination: str | Path | IO[str],
+    filters: GameFilter | None = None,
+    *,
+    chunk_games: int = CHUNK_GAMES,
+    progress: Progress | None = None,
+) -> ExportResult:
+    """Write matching games as JSON Lines to a file (gzip if it ends in .gz) or a text stream.
+
+    A file is written under a temporary name and renamed at the end: a failed export leaves no
+    half-written file behind.
+    """
+    started = time.perf_counter()
+    total = count_games(engine, filters) if progress is not None else 0
+    name = destination if isinstance(destination, str | Path) else "<stream>"
+    result = ExportResult(path=str(name))
+    with _output(destination) as out:
+        for record in export_records(engine, filters, chunk_games=chunk_games):
+            out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+            out.write("\n")
+            kind = record["type"]
+            if kind == "game":
+                result.games += 1
+                result.rows += 1 + sum(len(record[key]) for key in CHILDREN)
+                if progress is not None and (result.games % 100 == 0 or result.games == total):
+                    progress(result.games, total)
+            elif kind != "header":
+                result.catalog += 1
+    if progress is not None:
+        progress(result.games, max(total, result.games))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+@contextmanager
+def _output(destination: str | Path | IO[str]) -> Iterator[IO[str]]:
+    if not isinstance(destination, str | Path):
+        yield destination
+        return
+    path = Path(destination)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        if path.name.endswith(".gz"):
+            with gzip.open(partial, "wt", encoding="utf-8", compresslevel=6) as out:
+                yield cast(IO[str], out)
+        else:
+            with open(partial, "w", encoding="utf-8") as out:
+                yield out
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- import
+
+
+@dataclass
+class ImportProblem:
+    """A rejected record: where it is and what is wrong with it."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass
+class ImportResult:
+    path: str
+    imported: int = 0  # games written
+    skipped: int = 0  # games already in the database (same UUID)
+    rejected: int = 0  # games not written because of a problem
+    rows: int = 0  # rows written for the imported games
+    created: dict[str, int] = field(default_factory=dict)  # catalog rows created, by type
+    problems: list[ImportProblem] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class _PendingGame:
+    line: int
+    uuid: uuid.UUID
+    game_type: str
+    row: dict[str, Any]
+    agents: list[tuple[str, str, str, str]]  # per player, the agent's natural key
+    models: list[str | None]  # per LLM call
+    children: dict[str, list[dict[str, Any]]]
+
+    @property
+    def rows(self) -> int:
+        return 1 + sum(len(rows) for rows in self.children.values())
+
+
+AgentKey = tuple[str, str, str, str]  # kind, model, prompt name, prompt sha256
+
+
+def _agent_key(data: Any, where: str) -> AgentKey:
+    if not isinstance(data, dict):
+        raise _Invalid(f"{where}: expected the agent's natural key (kind, model, prompt, ...)")
+    return (
+        _string(data, "kind", where),
+        _string(data, "model", where),
+        _string(data, "prompt", where),
+        _string(data, "prompt_sha256", where),
+    )
+
+
+def _decode_game(record: dict[str, Any]) -> _PendingGame:
+    """Validate a game record completely, before anything touches the database."""
+    row = _decode(
+        GAMES, record, GAME_SKIP, "game", extra=frozenset({"type", *CHILDREN, "game_type"})
+    )
+    if row["status"] not in GAME_STATUSES:
+        raise _Invalid(f"game.status: {row['status']!r} is not one of {', '.join(GAME_STATUSES)}")
+    if row["outcome"] is not None and row["outcome"] not in GAME_OUTCOMES:
+        raise _Invalid(f"game.outcome: {row['outcome']!r} is not one of {', '.join(GAME_OUTCOMES)}")
+    if row["outcome"] is not None and row["status"] not in FINISHED_STATUSES:
+        raise _Invalid(f"game.outcome: a {row['status']} game has no outcome")
+    if record.get("uuid") is None:
+        raise _Invalid("game.uuid: missing required key 'uuid'")
+    game_type = _string(record, "game_type", "game")
+    children: dict[str, list[dict[str, Any]]] = {}
+    agents: list[AgentKey] = []
+    models: list[str | None] = []
+    for key, (table, skip, _order) in CHILDREN.items():
+        items = record.get(key, [])
+        if not isinstance(items, list):
+            raise _Invalid(f"game.{key}: expected a list")
+        extra = frozenset(
+            {"agent"} if key == "players" else {"model"} if key == "llm_calls" else ()
+        )
+        rows = []
+        for index, item in enumerate(items):
+            where = f"{key}[{index}]"
+            rows.append(_decode(table, item, skip, where, extra))
+            if key == "players":
+                agents.append(_agent_key(item.get("agent"), f"{where}.agent"))
+            elif key == "llm_calls":
+                models.append(_string(item, "model", where, optional=True))
+        children[key] = rows
+    _check_references(children)
+    return _PendingGame(0, row["uuid"], game_type, row, agents, models, children)
+
+
+def _check_references(children: dict[str, list[dict[str, Any]]]) -> None:
+    """What the foreign keys and unique constraints would refuse, said with record positions."""
+    seats: set[int] = set()
+    for i, player in enumerate(children["players"]):
+        if player["seat"] in seats:
+            raise _Invalid(f"players[{i}].seat: seat {player['seat']} appears twice")
+        seats.add(player["seat"])
+    seqs: set[int] = set()
+    for i, turn in enumerate(children["turns"]):
+        if turn["seq"] in seqs:
+            raise _Invalid(f"turns[{i}].seq: seq {turn['seq']} appears twice")
+        seqs.add(turn["seq"])
+        if turn["seat"] is not None and turn["seat"] not in seats:
+            raise _Invalid(f"turns[{i}].seat: seat {turn['seat']} is not a seat of this game")
+    indexes: set[tuple[int, int]] = set()
+    for i, action in enumerate(children["actions"]):
+        if action["turn_seq"] not in seqs:
+            raise _Invalid(f"actions[{i}].turn_seq: no turn with seq {action['turn_seq']}")
+        if (action["turn_seq"], action["idx"]) in indexes:
+            raise _Invalid(f"actions[{i}].idx: turn {action['turn_seq']} has idx twice")
+        indexes.add((action["turn_seq"], action["idx"]))
+    for i, call in enumerate(children["llm_calls"]):
+        if call["turn_seq"] is not None and call["turn_seq"] not in seqs:
+            raise _Invalid(f"llm_calls[{i}].turn_seq: no turn with seq {call['turn_seq']}")
+        if call["status"] not in LLM_CALL_STATUSES:
+            raise _Invalid(f"llm_calls[{i}].status: {call['status']!r} is not a call status")
+    snapshots: set[tuple[int, str]] = set()
+    for i, snapshot in enumerate(children["snapshots"]):
+        if snapshot["kind"] not in SNAPSHOT_KINDS:
+            raise _Invalid(f"snapshots[{i}].kind: {snapshot['kind']!r} is not a snapshot kind")
+        if (snapshot["turn"], snapshot["kind"]) in snapshots:
+            raise _Invalid(f"snapshots[{i}]: two {snapshot['kind']} snapshots at one turn")
+        snapshots.add((snapshot["turn"], snapshot["kind"]))
+
+
+@dataclass
+class CatalogDefinitions:
+    """Catalog records read from an export, by natural key (created in the target on demand)."""
+
+    game_types: dict[str, dict[str, Any]] = field(default_factory=dict)
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    prompts: dict[tuple[str, str], tuple[dict[str, Any], tuple[str, str] | None]] = field(
+        default_factory=dict
+    )
+    agents: dict[AgentKey, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, record: dict[str, Any]) -> None:
+        kind = record["type"]
+        body = {k: v for k, v in record.items() if k != "type"}
+        if kind == "game_type":
+            row = _decode(_table(GameType), body, frozenset({"id"}), "game_type")
+            self.game_types[row["env_id"]] = row
+        elif kind == "model":
+            row = _decode(_table(LLMModel), body, frozenset({"id"}), "model")
+            self.models[row["name"]] = row
+        elif kind == "agent_kind":
+            row = _decode(_table(AgentKind), body, frozenset({"id"}), "agent_kind")
+            self.kinds[row["name"]] = row
+        elif kind == "prompt":
+            parent = body.pop("forked_from", None)
+            row = _decode(_table(Prompt), body, frozenset({"id", "forked_from_id"}), "prompt")
+            parent_key = None
+            if parent is not None:
+                if not isinstance(parent, dict):
+                    raise _Invalid("prompt.forked_from: expected {name, sha256} or null")
+                parent_key = (
+                    _string(parent, "name", "prompt.forked_from"),
+                    _string(parent, "sha256", "prompt.forked_from"),
+                )
+            self.prompts[(row["name"], row["sha256"])] = (row, parent_key)
+        elif kind == "agent":
+            key = _agent_key(body, "agent")
+            for name in ("kind", "model", "prompt", "prompt_sha256"):
+                body.pop(name)
+            skip = frozenset({"id", "kind_id", "model_id", "prompt_id"})
+            self.agents[key] = _decode(_table(Agent), body, skip, "agent")
+
+
+class CatalogResolver:
+    """Natural key -> id in the target database; get-or-create from the export's definitions.
+
+    Ids found or created inside a transaction that is rolled back are forgotten with it.
+    """
+
+    def __init__(self, definitions: CatalogDefinitions) -> None:
+        self.definitions = definitions
+        self.known: dict[tuple[str, Any], int] = {}
+        self.pending: dict[tuple[str, Any], int] = {}
+        self.created: dict[str, int] = {}
+        self.pending_created: dict[str, int] = {}
+        self.conn: Connection | None = None
+
+    def begin(self, conn: Connection) -> None:
+        self.conn = conn
+        self.pending, self.pending_created = {}, {}
+
+    def commit(self) -> None:
+        self.known.update(self.pending)
+        for kind, count in self.pending_created.items():
+            self.created[kind] = self.created.get(kind, 0) + count
+        self.pending, self.pending_created = {}, {}
+
+    def rollback(self) -> None:
+        self.pending, self.pending_created = {}, {}
+
+    def _cached(self, key: tuple[str, Any]) -> int | None:
+        return self.known.get(key, self.pending.get(key))
+
+    def _remember(self, key: tuple[str, Any], found: int, created: bool) -> int:
+        self.pending[key] = found
+        if created:
+            self.pending_created[key[0]] = self.pending_created.get(key[0], 0) + 1
+        return found
+
+    def _find_or_insert(
+        self, kind: str, table: sa.Table, where: dict[str, Any], row: dict[str, Any] | None
+    ) -> int:
+        key = (kind, tuple(where.values()))
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        assert self.conn is not None
+        condition = sa.and_(*(table.c[k] == v for k, v in where.items()))
+        found = self.conn.execute(sa.select(table.c.id).where(condition)).scalar()
+        if found is not None:
+            return self._remember(key, int(found), False)
+        if row is None:
+            described = " ".join(str(v) for v in where.values())
+            raise InvalidDataError(
+                f"{kind.replace('_', ' ')} {described} is neither in the database nor in the file"
+            )
+        twin = text_json_table(table, self.conn.dialect.name)
+        new_id = self.conn.execute(sa.insert(twin).returning(twin.c.id), row).scalar_one()
+        return self._remember(key, int(new_id), True)
+
+    def game_type_id(self, env_id: str) -> int:
+        return self._find_or_insert(
+            "game_type",
+            _table(GameType),
+            {"env_id": env_id},
+            self.definitions.game_types.get(env_id),
+        )
+
+    def model_id(self, name: str) -> int:
+        return self._find_or_insert(
+            "model", _table(LLMModel), {"name": name}, self.definitions.models.get(name)
+        )
+
+    def kind_id(self, name: str) -> int:
+        return self._find_or_insert(
+            "agent_kind", _table(AgentKind), {"name": name}, self.definitions.kinds.get(name)
+        )
+
+    def prompt_id(self, name: str, sha256: str) -> int:
+        key = ("prompt", (name, sha256))
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        assert self.conn is not None
+        table = _table(Prompt)
+        found = self.conn.execute(
+            sa.select(table.c.id).where(table.c.name == name, table.c.sha256 == sha256)
+        ).scalar()
+        if found is not None:
+            return self._remember(key, int(found), False)
+        definition = self.definitions.prompts.get((name, sha256))
+        if definition is None:
+            raise InvalidDataError(
+                f"prompt {name} ({sha256[:12]}) is neither in the database nor in the file"
+            )
+        row, parent = dict(definition[0]), definition[1]
+        row["forked_from_id"] = self.prompt_id(*parent) if parent else None
+        # Keep the exported version number if it is free here; otherwise the next one.
+        versions = set(
+            self.conn.execute(sa.select(table.c.version).where(table.c.name == name)).scalars()
+        )
+        if row["version"] in versions:
+            row["version"] = max(versions) + 1
+        new_id = self.conn.execute(sa.insert(table).returning(table.c.id), row).scalar_one()
+        return self._remember(key, int(new_id), True)
+
+    def agent_id(self, key: AgentKey) -> int:
+        """The agent with this kind, model and prompt (natural key); created if missing."""
+        cached = self._cached(("agent", key))
+        if cached is not None:
+            return cached
+        assert self.conn is not None
+        kind, model, prompt, sha = key
+        ids = {
+            "kind_id": self.kind_id(kind),
+            "model_id": self.model_id(model),
+            "prompt_id": self.prompt_id(prompt, sha),
+        }
+        table = _table(Agent)
+        found = self.conn.execute(
+            sa.select(table.c.id).where(*(table.c[k] == v for k, v in ids.items()))
+        ).scalar()
+        if found is not None:
+            return self._remember(("agent", key), int(found), False)
+        row = dict(self.definitions.agents.get(key) or {"alias": None, "config": None})
+        alias = row.get("alias")
+        if alias is not None:
+            taken = self.conn.execute(sa.select(table.c.id).where(table.c.alias == alias)).scalar()
+            if taken is not None:
+                raise InvalidDataError(
+                    f"agent alias {alias!r} belongs to another agent (kind, model or prompt "
+                    "differ) in the database"
+                )
+        row.update(ids)
+        twin = text_json_table(table, self.conn.dialect.name)
+        new_id = self.conn.execute(sa.insert(twin).returning(twin.c.id), row).scalar_one()
+        return self._remember(("agent", key), int(new_id), True)
+
+
+@contextmanager
+def _input(path: str | Path) -> Iterator[tuple[IO[str], IO[bytes]]]:
+    """The file as text (gunzipped if it is gzip, whatever its name) and the raw file."""
+    raw = open(path, "rb")  # noqa: SIM115 - closed below
+    try:
+        compressed = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        binary: IO[bytes] = cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if compressed else raw
+        yield io.TextIOWrapper(binary, encoding="utf-8"), raw
+    finally:
+        raw.close()
+
+
+def import_games(
+    engine: Engine,
+    path: str | Path,
+    *,
+    chunk_games: int = CHUNK_GAMES,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import an export file; games whose UUID is already present are skipped."""
+    started = time.perf_counter()
+    name = str(path)
+    result = ImportResult(path=name)
+    if not Path(path).is_file():
+        raise UsageError(f"no such file: {name}")
+    size = Path(path).stat().st_size
+    definitions = CatalogDefinitions()
+    resolver = CatalogResolver(definitions)
+    pending: list[_PendingGame] = []
+    with _input(path) as (text, raw):
+        header_seen = False
+        for number, line in enumerate(text, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                record = None
+                problem = f"not valid JSON: {exc.msg} at column {exc.colno}"
+            if not header_seen:
+                _check_header(record, name, number)
+                header_seen = True
+                continue
+            if record is None or not isinstance(record, dict):
+                result.problems.append(
+                    ImportProblem(
+                        name,
+                        number,
+                        problem if record is None else "a record must be a JSON object",
+                    )
+                )
+                result.rejected += 1
+                continue
+            try:
+                kind = record.get("type")
+                if kind == "game":
+                    game = _decode_game(record)
+                    game.line = number
+                    pending.append(game)
+                elif kind in CATALOG_TYPES:
+                    definitions.add(record)
+                else:
+                    raise _Invalid(f"unknown record type {kind!r}")
+            except _Invalid as exc:
+                result.problems.append(ImportProblem(name, number, str(exc)))
+                result.rejected += 1
+            if len(pending) >= chunk_games:
+                _write_chunk(engine, pending, resolver, result)
+                pending = []
+                if progress is not None:
+                    progress(raw.tell(), size)
+        if not header_seen:
+            raise InvalidDataError(f"{name}: empty file, not an arenadb export")
+    if pending:
+        _write_chunk(engine, pending, resolver, result)
+    if progress is not None:
+        progress(size, size)
+    result.created = dict(resolver.created)
+    result.problems.sort(key=lambda p: p.line)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _check_header(record: Any, name: str, number: int) -> None:
+    if not isinstance(record, dict) or record.get("type") != "header":
+        raise InvalidDataError(f"{name}:{number}: not an arenadb export (no header line)")
+    if record.get("format") != FORMAT:
+        raise InvalidDataError(f"{name}:{number}: format {record.get('format')!r} is not {FORMAT}")
+    if record.get("version") != FORMAT_VERSION:
+        raise InvalidDataError(
+            f"{name}:{number}: export format version {record.get('version')!r} is not supported "
+            f"(this arenadb reads version {FORMAT_VERSION})"
+        )
+
+
+def _write_chunk(
+    engine: Engine, games: list[_PendingGame], resolver: CatalogResolver, result: ImportResult
+) -> None:
+    """Write a chunk of valid games in one transaction; isolate a game the database refuses."""
+    try:
+        with write_transaction(engine) as conn:
+            resolver.begin(conn)
+            outcome = _write_games(conn, games, resolver)
+    except sa.exc.DBAPIError as exc:
+        resolver.rollback()
+        if len(games) > 1:
+            for game in games:
+                _write_chunk(engine, [game], resolver, result)
+            return
+        detail = " ".join(str(exc.orig).split())
+        result.problems.append(ImportProblem(result.path, games[0].line, f"refused: {detail}"))
+        result.rejected += 1
+        return
+    except BaseException:
+        resolver.rollback()
+        raise
+    resolver.commit()
+    written, skipped, problems = outcome
+    result.imported += len(written)
+    result.rows += sum(g.rows for g in written)
+    result.skipped += skipped
+    result.rejected += len(problems)
+    result.problems += [ImportProblem(result.path, line, message) for line, message in problems]
+
+
+def _write_games(
+    conn: Connection, games: Sequence[_PendingGame], resolver: CatalogResolver
+) -> tuple[list[_PendingGame], int, list[tuple[int, str]]]:
+    uuids = [g.uuid for g in games]
+    present = set(conn.execute(sa.select(GAMES.c.uuid).where(GAMES.c.uuid.in_(uuids))).scalars())
+    ready: list[tuple[_PendingGame, list[int], list[int | None]]] = []
+    skipped = 0
+    problems: list[tuple[int, str]] = []
+    for game in games:
+        if game.uuid in present:
+            skipped += 1
+            continue
+        present.add(game.uuid)  # the same game twice in one file
+        try:
+            game.row["game_type_id"] = resolver.game_type_id(game.game_type)
+            agents = [resolver.agent_id(key) for key in game.agents]
+            models = [resolver.model_id(m) if m else None for m in game.models]
+        except InvalidDataError as exc:
+            problems.append((game.line, str(exc)))
+            continue
+        ready.append((game, agents, models))
+    if not ready:
+        return [], skipped, problems
+    twin = text_json_table(GAMES, conn.dialect.name)
+    new_ids = (
+        conn.execute(
+            sa.insert(twin).returning(twin.c.id, sort_by_parameter_order=True),
+            [game.row for game, _a, _m in ready],
+        )
+        .scalars()
+        .all()
+    )
+    for key, (table, skip, _order) in CHILDREN.items():
+        columns = [c.name for c in table.c if c.name not in skip or c.name == "game_id"]
+        extra = "agent_id" if key == "players" else "model_id" if key == "llm_calls" else None
+        if extra:
+            columns.append(extra)
+        rows: list[tuple[Any, ...]] = []
+        for (game, agents, models), game_id in zip(ready, new_ids, strict=True):
+            links = agents if key == "players" else models
+            for index, row in enumerate(game.children[key]):
+                values = {**row, "game_id": game_id}
+                if extra:
+                    values[extra] = links[index]
+                rows.append(tuple(values[c] for c in columns))
+        if rows:
+            insert_rows(conn, table, columns, rows)
+    return [game for game, _a, _m in ready], skipped, problems

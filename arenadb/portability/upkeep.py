@@ -1,0 +1,289 @@
+"""Upkeep: retention (`clean_database`) and backups (`backup_database`).
+
+    from arenadb.portability.upkeep import backup_database, clean_database
+
+    report = clean_database(engine, before=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                            what=["llm-payloads", "logs"], dry_run=True)
+    for item in report.items:
+        print(item.category, item.table, item.action, item.rows)
+    backup_database(settings, "arena-backup.db")   # SQLite: the online backup API
+
+Retention categories (`--what`):
+- `llm-payloads`: request, response and reasoning of the LLM calls of games finished before the
+  date are set to NULL; tokens, cost, times and status stay, so statistics do not change.
+- `logs`: system logs and execution logs created before the date are deleted.
+- `events`: completed and failed queue events finished before the date are deleted.
+- `snapshots`: periodic snapshots of games finished before the date are deleted, except the last
+  periodic one of each game; manual, critical and final snapshots are kept.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from arenadb.config import DatabaseURL, Settings
+from arenadb.db.engine import write_transaction
+from arenadb.errors import (
+    ConfigError,
+    DatabaseMissingError,
+    DatabaseUnavailableError,
+    RefusedError,
+    UsageError,
+)
+from arenadb.models import Event, ExecutionLog, Game, GameSnapshot, LLMCall, SystemLog
+
+_WOULD = {"payloads set to NULL": "would set payloads to NULL", "deleted": "would delete"}
+CLEAN_CATEGORIES = ("llm-payloads", "logs", "events", "snapshots")
+DEFAULT_CLEAN = ("llm-payloads", "logs")
+
+
+def _table(model: type[Any]) -> sa.Table:
+    return cast(sa.Table, model.__table__)
+
+
+@dataclass
+class CleanItem:
+    """What one category did (or would do) to one table."""
+
+    category: str
+    table: str
+    action: str
+    rows: int
+
+
+@dataclass
+class CleanReport:
+    before: datetime
+    dry_run: bool
+    items: list[CleanItem] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(item.rows for item in self.items)
+
+
+def check_categories(what: Sequence[str] | None) -> list[str]:
+    """The categories asked for (comma lists allowed, `all` for every one), validated."""
+    if not what:
+        return list(DEFAULT_CLEAN)
+    chosen: list[str] = []
+    for entry in what:
+        for name in (part.strip() for part in entry.split(",")):
+            if not name:
+                continue
+            if name == "all":
+                return list(CLEAN_CATEGORIES)
+            if name not in CLEAN_CATEGORIES:
+                raise UsageError(
+                    f"unknown --what {name!r}: one of {', '.join(CLEAN_CATEGORIES)} or all"
+                )
+            if name not in chosen:
+                chosen.append(name)
+    return chosen or list(DEFAULT_CLEAN)
+
+
+def _finished_before(before: datetime) -> sa.Select[Any]:
+    games = _table(Game)
+    return sa.select(games.c.id).where(games.c.finished_at < before)
+
+
+def _statements(category: str, before: datetime) -> list[tuple[str, str, sa.Table, Any]]:
+    """(table, action, table object, WHERE clause) for one category."""
+    if category == "llm-payloads":
+        calls = _table(LLMCall)
+        where = sa.and_(
+            calls.c.game_id.in_(_finished_before(before)),
+            sa.or_(
+                calls.c.request.is_not(None),
+                calls.c.response.is_not(None),
+                calls.c.reasoning.is_not(None),
+            ),
+        )
+        return [("llm_calls", "payloads set to NULL", calls, where)]
+    if category == "logs":
+        return [
+            (t.name, "deleted", t, t.c.created_at < before)
+            for t in (_table(SystemLog), _table(ExecutionLog))
+        ]
+    if category == "events":
+        events = _table(Event)
+        where = sa.and_(
+            events.c.status.in_(("completed", "failed")),
+            sa.func.coalesce(events.c.completed_at, events.c.created_at) < before,
+        )
+        return [("events", "deleted", events, where)]
+    snapshots = _table(GameSnapshot)
+    later = snapshots.alias("later")
+    where = sa.and_(
+        snapshots.c.kind == "periodic",
+        snapshots.c.game_id.in_(_finished_before(before)),
+        sa.exists().where(
+            later.c.game_id == snapshots.c.game_id,
+            later.c.kind == "periodic",
+            later.c.turn > snapshots.c.turn,
+        ),
+    )
+    return [("game_snapshots", "deleted", snapshots, where)]
+
+
+def clean_database(
+    engine: Engine, *, before: datetime, what: Sequence[str] | None = None, dry_run: bool = False
+) -> CleanReport:
+    """Remove what retention allows (or, with `dry_run`, count it), in one transaction."""
+    categories = check_categories(what)
+    report = CleanReport(before=before, dry_run=dry_run)
+    # A dry run only counts: a plain read, no write lock.
+    scope = engine.connect() if dry_run else write_transaction(engine)
+    with scope as conn:
+        for category in categories:
+            for name, action, table, where in _statements(category, before):
+                rows = _apply(conn, category, table, where, dry_run)
+                label = _WOULD[action] if dry_run else action
+                report.items.append(CleanItem(category, name, label, rows))
+    return report
+
+
+def _apply(conn: Connection, category: str, table: sa.Table, where: Any, dry_run: bool) -> int:
+    if dry_run:
+        return int(
+            conn.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar_one()
+        )
+    if category == "llm-payloads":
+        # sa.null(): a plain None in a JSON column would be stored as the JSON value null.
+        statement: sa.Update | sa.Delete = (
+            sa.update(table)
+            .where(where)
+            .values(request=sa.null(), response=sa.null(), reasoning=sa.null())
+        )
+    else:
+        statement = sa.delete(table).where(where)
+    return int(conn.execute(statement).rowcount or 0)
+
+
+# --------------------------------------------------------------------------- backup
+
+# progress(done, total): pages for SQLite; pg_dump reports nothing until it ends.
+BackupProgress = Callable[[int, int], None]
+
+
+@dataclass
+class BackupResult:
+    path: str
+    backend: str
+    method: str
+    bytes: int
+    seconds: float
+
+
+def backup_database(
+    settings: Settings,
+    path: str | Path,
+    *,
+    force: bool = False,
+    progress: BackupProgress | None = None,
+) -> BackupResult:
+    """A consistent copy of the live database in `path`.
+
+    SQLite: the online backup API (consistent while others write, WAL included).
+    PostgreSQL: pg_dump from PATH, custom format (plain SQL when `path` ends in .sql); the
+    password goes through the PGPASSWORD environment variable, never the command line.
+    """
+    target = Path(path)
+    if target.exists() and not force:
+        raise RefusedError(f"{target} already exists: pass --force to overwrite it")
+    if not target.absolute().parent.is_dir():
+        raise UsageError(f"folder {target.absolute().parent} does not exist")
+    partial = target.with_name(target.name + ".partial")
+    started = time.perf_counter()
+    try:
+        if settings.url.is_sqlite:
+            method = _sqlite_backup(settings, partial, progress)
+        else:
+            method = _pg_dump(settings, partial, plain=target.suffix == ".sql")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return BackupResult(
+        str(target),
+        settings.backend,
+        method,
+        target.stat().st_size,
+        time.perf_counter() - started,
+    )
+
+
+def _sqlite_backup(settings: Settings, partial: Path, progress: BackupProgress | None) -> str:
+    source_path = settings.url.sqlite_path
+    if source_path is None:
+        raise UsageError("an in-memory SQLite database cannot be backed up")
+    if not source_path.is_file():
+        raise DatabaseMissingError(f"database {settings.masked_url} does not exist")
+    partial.unlink(missing_ok=True)
+    source = sqlite3.connect(source_path)
+    destination = sqlite3.connect(partial)
+    try:
+
+        def report(_status: int, remaining: int, total: int) -> None:
+            if progress is not None:
+                progress(total - remaining, total)
+
+        # Page by page, so writers are not held up for the whole copy; a write in the middle
+        # restarts the copy, which still ends consistent.
+        source.execute(f"PRAGMA busy_timeout={int(settings.busy_timeout_ms)}")
+        source.backup(destination, pages=4096, progress=report)
+    except sqlite3.Error as exc:
+        raise DatabaseUnavailableError(f"backup of {settings.masked_url} failed: {exc}") from None
+    finally:
+        destination.close()
+        source.close()
+    return "sqlite online backup"
+
+
+def pg_dump_command(settings: Settings, output: Path, *, plain: bool) -> tuple[list[str], dict]:
+    """The pg_dump argument list and environment; the password is only in the environment."""
+    executable = shutil.which("pg_dump")
+    if executable is None:
+        raise ConfigError(
+            "pg_dump not found on PATH: install the PostgreSQL client tools "
+            "(e.g. apt install postgresql-client), or `arenadb copy --to sqlite:///FILE`"
+        )
+    url = settings.url
+    secrets = {k: v for k, v in url.query if k.lower() == "password"}
+    query = tuple((k, v) for k, v in url.query if k.lower() != "password")
+    conninfo = DatabaseURL(
+        "postgresql", url.username, None, url.host, url.port, url.database, query
+    )
+    env = dict(os.environ)
+    password = url.password or secrets.get("password")
+    if password:
+        env["PGPASSWORD"] = password
+    env.setdefault("PGCONNECT_TIMEOUT", str(max(1, int(settings.connect_timeout))))
+    args = [
+        executable,
+        f"--format={'plain' if plain else 'custom'}",
+        "--no-owner",
+        f"--file={output}",
+        f"--dbname={conninfo.render()}",
+    ]
+    return args, env
+
+
+def _pg_dump(settings: Settings, partial: Path, *, plain: bool) -> str:
+    args, env = pg_dump_command(settings, partial, plain=plain)
+    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        detail = settings.mask(" ".join(done.stderr.split())) or f"exit {done.returncode}"
+        raise DatabaseUnavailableError(f"pg_dump of {settings.masked_url} failed: {detail}")
+    return f"pg_dump ({'plain SQL' if plain else 'custom format'})"

@@ -1,0 +1,1 @@
+"""Ratings: online systems (TrueSkill, OpenSkill), the rating book, rebuilds, leaderboards."""

@@ -1,0 +1,676 @@
+"""Rating agents: the incremental update when a game finishes, and the rebuild from history.
+
+Both paths feed the same `RatingBook` (in-memory ratings + the rating libraries), so a rebuild
+reproduces the incremental ratings bit for bit as long as it replays the games in the order in
+which they were rated.
+
+Rated order: every rating update takes the rating writer lock (a PostgreSQL transaction-scoped
+advisory lock; on SQLite the finishing transaction is BEGIN IMMEDIATE, so writers are serialised
+already) before it reads any rating, and inserts its rating events while it holds that lock.
+Event ids therefore increase in the order in which games were rated, and that order is what a
+rebuild replays: games by their first rating event id, then eligible games that were never
+rated (finished before ratings existed, say) by finish time and id. A rebuild writes its events
+in the same order, so a later rebuild replays the same history again.
+
+Scopes: every rated game updates, per system, the agent's overall rating (game_type_id NULL)
+and its rating for the game's type; each update writes one rating event.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from arenadb.db.bulk import copy_rows, pg_type_name
+from arenadb.errors import ConflictError, NotFoundError
+from arenadb.models import Game, GamePlayer, GameType, Rating, RatingEvent, UTCDateTime, utcnow
+from arenadb.ratings.systems import (
+    SYSTEMS,
+    Match,
+    Seat,
+    build_match,
+    check_systems,
+    rating_system,
+)
+
+# pg_advisory_xact_lock key of the rating writer lock ("arenarat"; any fixed 64-bit number).
+RATING_LOCK_KEY = 0x6172656E_61726174
+DEFAULT_SYSTEMS = SYSTEMS
+
+# The Core tables, for bulk statements (executemany) that need no ORM objects.
+RATINGS = cast(sa.Table, Rating.__table__)
+RATING_EVENTS = cast(sa.Table, RatingEvent.__table__)
+GAMES = cast(sa.Table, Game.__table__)
+GAME_PLAYERS = cast(sa.Table, GamePlayer.__table__)
+
+Scope = int | None  # a game type id, or None for the overall rating
+RatingKey = tuple[str, Scope, int]  # (system, game_type_id, agent_id)
+
+
+@dataclass
+class RatingState:
+    """An agent's current rating in one system and scope, as stored in `ratings`."""
+
+    mu: float
+    sigma: float
+    games: int = 0
+    wins: int = 0
+    draws: int = 0
+    losses: int = 0
+    last_game_id: int | None = None
+    row_id: int | None = None  # None: not stored yet
+
+
+@dataclass(slots=True)
+class RatingChange:
+    """One rating update caused by one game (a row of `rating_events`)."""
+
+    game_id: int
+    agent_id: int
+    seat: int
+    system: str
+    game_type_id: int | None
+    mu_before: float
+    sigma_before: float
+    mu_after: float
+    sigma_after: float
+    result: str
+
+    @property
+    def delta_mu(self) -> float:
+        return self.mu_after - self.mu_before
+
+
+class RatedGame(NamedTuple):
+    """A completed, rated game: everything the rating libraries need."""
+
+    id: int
+    game_type_id: int
+    outcome: str | None
+    winning_side: str | None
+    seats: Sequence[Seat]
+
+
+@dataclass
+class RatingBook:
+    """Ratings held in memory while games are applied to them, one game at a time."""
+
+    states: dict[RatingKey, RatingState] = field(default_factory=dict)
+    dirty: set[RatingKey] = field(default_factory=set)
+
+    def apply(
+        self, game: RatedGame, systems: Sequence[str], scopes: Sequence[Scope]
+    ) -> list[RatingChange]:
+        """Rate `game` in every system and scope; returns the changes (empty: nothing to rate)."""
+        match = build_match(game.id, game.outcome, game.winning_side, game.seats)
+        if match is None:
+            return []
+        self_play = len({s.agent_id for s in game.seats}) < len(game.seats)
+        changes: list[RatingChange] = []
+        for system in systems:
+            for scope in scopes:
+                changes += self._apply_one(game, match, system, scope, self_play)
+        return changes
+
+    def _apply_one(
+        self, game: RatedGame, match: Match, system_name: str, scope: Scope, self_play: bool
+    ) -> list[RatingChange]:
+        system = rating_system(system_name)
+        states = self.states
+        seated: list[tuple[Seat, RatingState, str]] = []
+        before: list[list[tuple[float, float]]] = []
+        for team, result in zip(match.teams, match.results, strict=True):
+            row = []
+            for seat in team:
+                key = (system_name, scope, seat.agent_id)
+                state = states.get(key)
+                if state is None:
+                    state = states[key] = RatingState(*system.initial())
+                seated.append((seat, state, result))
+                row.append((state.mu, state.sigma))
+            before.append(row)
+        after = [r for team in system.rate(before, match.ranks, match.weights) for r in team]
+        if self_play:
+            seated, after = _merge_seats_of_one_agent(seated, after)
+        changes = []
+        for (seat, state, result), (mu, sigma) in zip(seated, after, strict=True):
+            changes.append(
+                RatingChange(
+                    game.id,
+                    seat.agent_id,
+                    seat.seat,
+                    system_name,
+                    scope,
+                    state.mu,
+                    state.sigma,
+                    mu,
+                    sigma,
+                    result,
+                )
+            )
+            state.mu, state.sigma = mu, sigma
+            state.games += 1
+            if result == "win":
+                state.wins += 1
+            elif result == "draw":
+                state.draws += 1
+            else:
+                state.losses += 1
+            state.last_game_id = game.id
+            self.dirty.add((system_name, scope, seat.agent_id))
+        return changes
+
+
+def _merge_seats_of_one_agent(
+    seated: list[tuple[Seat, RatingState, str]], after: list[tuple[float, float]]
+) -> tuple[list[tuple[Seat, RatingState, str]], list[tuple[float, float]]]:
+    """Self-play: an agent in several seats moves once, by the mean of its seats' updates; its
+    first seat names the event and the result."""
+    by_agent: dict[int, list[int]] = {}
+    for index, (seat, _, _) in enumerate(seated):
+        by_agent.setdefault(seat.agent_id, []).append(index)
+    merged_seated, merged_after = [], []
+    for indexes in by_agent.values():
+        merged_seated.append(seated[indexes[0]])
+        merged_after.append(
+            (
+                sum(after[i][0] for i in indexes) / len(indexes),
+                sum(after[i][1] for i in indexes) / len(indexes),
+            )
+        )
+    return merged_seated, merged_after
+
+
+def is_ratable(*, status: str, rated: bool, outcome: str | None, environment_crashed: bool) -> bool:
+    """Only completed, rated games that were won or drawn change ratings."""
+    return (
+        status == "completed" and rated and not environment_crashed and outcome in ("win", "draw")
+    )
+
+
+def take_rating_lock(conn: Connection | Session) -> None:
+    """Serialise rating writers until the end of the transaction.
+
+    PostgreSQL: a transaction-scoped advisory lock (released at commit or rollback). SQLite: a
+    writing transaction started with BEGIN IMMEDIATE already excludes every other writer.
+    """
+    bind = conn.get_bind() if isinstance(conn, Session) else conn
+    if bind.dialect.name == "postgresql":
+        conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": RATING_LOCK_KEY})
+
+
+def rate_game(
+    session: Session, game_id: int, systems: Sequence[str] = DEFAULT_SYSTEMS
+) -> list[RatingChange]:
+    """Update the ratings of a finished game's agents; call it in the transaction that finishes
+    the game (on SQLite a `session_scope(engine, write=True)`).
+
+    Does nothing (returns []) for games that are not completed, unrated, crashed or no contest.
+    Raises ConflictError if the game was rated already.
+
+    Example:
+        with session_scope(engine, write=True) as session:
+            game.status, game.outcome, game.winning_side = "completed", "win", "mafia"
+            rate_game(session, game.id)
+    """
+    systems = check_systems(systems)
+    session.flush()
+    row = session.execute(
+        sa.select(
+            Game.game_type_id,
+            Game.status,
+            Game.rated,
+            Game.outcome,
+            Game.winning_side,
+            Game.environment_crashed,
+        ).where(Game.id == game_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"game {game_id} not found")
+    if not is_ratable(
+        status=row.status,
+        rated=row.rated,
+        outcome=row.outcome,
+        environment_crashed=row.environment_crashed,
+    ):
+        return []
+    take_rating_lock(session)
+    already = session.execute(
+        sa.select(RatingEvent.id)
+        .where(RatingEvent.game_id == game_id, RatingEvent.system.in_(systems))
+        .limit(1)
+    ).first()
+    if already is not None:
+        raise ConflictError(f"game {game_id} is already rated")
+    seats = tuple(
+        Seat(r.seat, r.agent_id, r.side, r.rank, r.reward)
+        for r in session.execute(
+            sa.select(
+                GamePlayer.seat,
+                GamePlayer.agent_id,
+                GamePlayer.side,
+                GamePlayer.rank,
+                GamePlayer.reward,
+            )
+            .where(GamePlayer.game_id == game_id)
+            .order_by(GamePlayer.seat)
+        )
+    )
+    game = RatedGame(game_id, row.game_type_id, row.outcome, row.winning_side, seats)
+    scopes: list[Scope] = [None, row.game_type_id]
+    book = _load_book(session, {s.agent_id for s in seats}, systems, row.game_type_id)
+    changes = book.apply(game, systems, scopes)
+    if changes:
+        _write_book(session.connection(), book, changes)
+    return changes
+
+
+def _load_book(
+    session: Session, agent_ids: Iterable[int], systems: Sequence[str], game_type_id: int
+) -> RatingBook:
+    """The stored ratings of these agents in these systems, overall and for one game type."""
+    book = RatingBook()
+    rows = session.execute(
+        sa.select(
+            Rating.id,
+            Rating.agent_id,
+            Rating.system,
+            Rating.game_type_id,
+            Rating.mu,
+            Rating.sigma,
+            Rating.games,
+            Rating.wins,
+            Rating.draws,
+            Rating.losses,
+            Rating.last_game_id,
+        ).where(
+            Rating.agent_id.in_(sorted(agent_ids)),
+            Rating.system.in_(systems),
+            sa.or_(Rating.game_type_id.is_(None), Rating.game_type_id == game_type_id),
+        )
+    )
+    for r in rows:
+        book.states[(r.system, r.game_type_id, r.agent_id)] = RatingState(
+            r.mu, r.sigma, r.games, r.wins, r.draws, r.losses, r.last_game_id, r.id
+        )
+    return book
+
+
+RATING_COLUMNS = (
+    "agent_id",
+    "system",
+    "game_type_id",
+    "mu",
+    "sigma",
+    "games",
+    "wins",
+    "draws",
+    "losses",
+    "last_game_id",
+    "updated_at",
+)
+EVENT_COLUMNS = (
+    "game_id",
+    "agent_id",
+    "seat",
+    "system",
+    "game_type_id",
+    "mu_before",
+    "sigma_before",
+    "mu_after",
+    "sigma_after",
+    "created_at",
+)
+
+
+def _write_book(conn: Connection, book: RatingBook, changes: Sequence[RatingChange]) -> None:
+    """Store the changed ratings (UPDATE by id or INSERT) and the events, in rated order."""
+    now = utcnow()
+    updates: list[dict[str, Any]] = []
+    inserts: list[tuple[Any, ...]] = []
+    for key in _ordered(book):
+        state = book.states[key]
+        if state.row_id is None:
+            inserts.append(_rating_row(key, state, now))
+        else:
+            updates.append(
+                {
+                    "row_id": state.row_id,
+                    "mu": state.mu,
+                    "sigma": state.sigma,
+                    "games": state.games,
+                    "wins": state.wins,
+                    "draws": state.draws,
+                    "losses": state.losses,
+                    "last_game_id": state.last_game_id,
+                    "updated_at": now,
+                }
+            )
+    if updates:
+        conn.execute(sa.update(RATINGS).where(RATINGS.c.id == sa.bindparam("row_id")), updates)
+    bulk_insert(conn, RATINGS, RATING_COLUMNS, inserts)
+    bulk_insert(conn, RATING_EVENTS, EVENT_COLUMNS, _event_rows(changes, now))
+    book.dirty.clear()
+
+
+def _ordered(book: RatingBook) -> list[RatingKey]:
+    """The changed ratings in a stable order (system, overall first, game type, agent)."""
+    return sorted(book.dirty, key=lambda k: (k[0], k[1] is not None, k[1] or 0, k[2]))
+
+
+def _rating_row(key: RatingKey, state: RatingState, now: datetime) -> tuple[Any, ...]:
+    system, scope, agent_id = key
+    return (
+        agent_id,
+        system,
+        scope,
+        state.mu,
+        state.sigma,
+        state.games,
+        state.wins,
+        state.draws,
+        state.losses,
+        state.last_game_id,
+        now,
+    )
+
+
+def _event_rows(changes: Sequence[RatingChange], now: datetime) -> list[tuple[Any, ...]]:
+    return [
+        (
+            c.game_id,
+            c.agent_id,
+            c.seat,
+            c.system,
+            c.game_type_id,
+            c.mu_before,
+            c.sigma_before,
+            c.mu_after,
+            c.sigma_after,
+            now,
+        )
+        for c in changes
+    ]
+
+
+def bulk_insert(
+    conn: Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert many rows, in order, through the driver (see `bulk_writer`)."""
+    if rows:
+        with bulk_writer(conn, table, columns) as write:
+            write(rows)
+
+
+@contextmanager
+def bulk_writer(
+    conn: Connection, table: sa.Table, columns: Sequence[str], *, background: bool = False
+) -> Iterator[Callable[[Sequence[tuple[Any, ...]]], None]]:
+    """A function that inserts rows (tuples in `columns` order) as they are produced.
+
+    PostgreSQL: binary COPY, fed while the caller computes the next rows, so the server inserts
+    in parallel; with `background`, in chunks from a second thread (`_BackgroundCopy`), so that
+    the server also checks the foreign keys in parallel. SQLite: one executemany at the end (the
+    work happens in this process anyway). Rebuilds write tens of thousands of events:
+    SQLAlchemy's per-row parameter processing would cost more than the rating math. Values must
+    be what the driver accepts; timestamps go through the column type's own bind processor, once
+    per value.
+    """
+    dialect = conn.dialect
+    converters = []
+    for index, name in enumerate(columns):
+        column_type = table.c[name].type
+        processor = column_type.bind_processor(dialect)
+        if processor is not None and isinstance(column_type, UTCDateTime):
+            converters.append((index, processor, dict[Any, Any]()))
+
+    def convert(rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
+        for index, processor, done in converters:
+            for row in rows:
+                if row[index] not in done:
+                    done[row[index]] = processor(row[index])
+            rows = [(*row[:index], done[row[index]], *row[index + 1 :]) for row in rows]
+        return rows
+
+    column_list = ", ".join(columns)
+    if dialect.name == "postgresql":
+        driver: Any = conn.connection.driver_connection
+        # Binary COPY: no float -> text -> float round trip (exact, and 3x cheaper to send).
+        copy_sql = f"COPY {table.name} ({column_list}) FROM STDIN (FORMAT BINARY)"
+        types = [pg_type_name(table.c[name].type, dialect) for name in columns]
+        if background:
+            with _BackgroundCopy(driver, copy_sql, types) as copier:
+                yield lambda rows: copier.send(convert(rows))
+            return
+        with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            copy.set_types(types)
+
+            def send(rows: Sequence[tuple[Any, ...]]) -> None:
+                for row in convert(rows):
+                    copy.write_row(row)
+
+            yield send
+        return
+    buffered: list[tuple[Any, ...]] = []
+    yield lambda rows: buffered.extend(convert(rows))
+    if buffered:
+        marks = ", ".join("?" for _ in columns)
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES ({marks})", buffered)
+
+
+class _BackgroundCopy:
+    """Binary COPY of rows in chunks, each its own COPY statement, run by a second thread.
+
+    Why: PostgreSQL checks a COPY's foreign keys when the statement ends. A rebuild writes about
+    35,000 rating events with three keys each, and those checks took 0.5 s after the last row
+    was sent, a fifth of the rebuild (benchmarks/ratings.py). Ending a COPY every `CHUNK_ROWS`
+    rows on another thread lets the server check one chunk while this thread computes the next
+    ratings (the thread waits for the server without the GIL). The caller's thread must not use
+    the connection until the `with` block ends; rows are written in order, all in the caller's
+    transaction. The first error stops the writing and is raised to the caller.
+    """
+
+    CHUNK_ROWS = 2_000
+    QUEUED_CHUNKS = 4  # then send() waits: memory stays bounded when the server is slower
+
+    def __init__(self, driver: Any, copy_sql: str, types: Sequence[str]) -> None:
+        self._driver = driver
+        self._copy_sql = copy_sql
+        self._types = list(types)
+        self._chunks: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(self.QUEUED_CHUNKS)
+        self._pending: list[tuple[Any, ...]] = []
+        self._failure: BaseException | None = None
+        self._abandoned = False
+        self._thread = threading.Thread(target=self._run, name="arenadb-copy", daemon=True)
+
+    def __enter__(self) -> _BackgroundCopy:
+        self._thread.start()
+        return self
+
+    def send(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        if self._failure is not None:
+            raise self._failure
+        self._pending.extend(rows)
+        if len(self._pending) >= self.CHUNK_ROWS:
+            self._chunks.put(self._pending)
+            self._pending = []
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, _tb: Any) -> None:
+        if exc is None and self._pending:
+            self._chunks.put(self._pending)
+        self._abandoned = exc is not None  # the transaction rolls back: skip what is queued
+        self._chunks.put(None)
+        self._thread.join()
+        if exc is None and self._failure is not None:
+            raise self._failure
+
+    def _run(self) -> None:
+        with self._driver.cursor() as cursor:
+            while (chunk := self._chunks.get()) is not None:
+                if self._failure is not None or self._abandoned:
+                    continue
+                try:
+                    copy_rows(cursor, self._copy_sql, self._types, chunk)
+                except BaseException as exc:  # handed to the caller's thread
+                    self._failure = exc
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    """What `rebuild_ratings` replaced."""
+
+    systems: tuple[str, ...]
+    game_type_id: int | None
+    games: int
+    ratings: int
+    events: int
+    seconds: float
+
+
+ProgressCallback = Callable[[int, int], None]  # (games done, games in total)
+
+
+def resolve_game_type(conn: Connection | Session, game_type: str | int | None) -> int | None:
+    """A game type id from an id or an env id (`SecretMafia-v0`); None stays None."""
+    if game_type is None:
+        return None
+    text = str(game_type)
+    query = sa.select(GameType.id)
+    if text.isdigit():
+        query = query.where(sa.or_(GameType.id == int(text), GameType.env_id == text))
+    else:
+        query = query.where(GameType.env_id == text)
+    found = conn.execute(query).scalars().first()
+    if found is None:
+        raise NotFoundError(f"game type {text} not found")
+    return int(found)
+
+
+def rebuild_ratings(
+    engine: Engine,
+    *,
+    systems: Sequence[str] = DEFAULT_SYSTEMS,
+    game_type: str | int | None = None,
+    progress: ProgressCallback | None = None,
+) -> RebuildResult:
+    """Delete and recompute ratings and rating events from history, in one transaction.
+
+    Without `game_type`: every scope of `systems` (overall and per game type). With it: only
+    that game type's ratings (the overall ones depend on every game and are left alone).
+    """
+    systems = check_systems(systems)
+    started = time.perf_counter()
+    from arenadb.db import write_transaction
+
+    # Every event references a game, its type and its agents, all read below under the write
+    # lock, which keeps them in place until the commit: SQLite need not look each one up again.
+    with write_transaction(engine, check_foreign_keys=False) as conn:
+        take_rating_lock(conn)
+        game_type_id = resolve_game_type(conn, game_type)
+        games = load_rated_history(conn, game_type_id=game_type_id)
+        delete_events = sa.delete(RATING_EVENTS).where(RATING_EVENTS.c.system.in_(systems))
+        delete_ratings = sa.delete(RATINGS).where(RATINGS.c.system.in_(systems))
+        if game_type_id is not None:
+            delete_events = delete_events.where(RATING_EVENTS.c.game_type_id == game_type_id)
+            delete_ratings = delete_ratings.where(RATINGS.c.game_type_id == game_type_id)
+        if game_type_id is None and set(systems) == set(SYSTEMS):
+            # Everything goes: TRUNCATE (PostgreSQL; transactional) and an unqualified DELETE
+            # (SQLite's truncate optimisation) skip the per-row, per-index work of a DELETE.
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("TRUNCATE rating_events, ratings")
+            else:
+                conn.exec_driver_sql("DELETE FROM rating_events")
+                conn.exec_driver_sql("DELETE FROM ratings")
+        else:
+            conn.execute(delete_events)
+            conn.execute(delete_ratings)
+        book = RatingBook()
+        now = utcnow()
+        total = len(games)
+        events_written = 0
+        step = max(1, total // 200)
+        with bulk_writer(conn, RATING_EVENTS, EVENT_COLUMNS, background=True) as write_events:
+            for done, game in enumerate(games, 1):
+                scopes: list[Scope] = (
+                    [game_type_id] if game_type_id is not None else [None, game.game_type_id]
+                )
+                changes = book.apply(game, systems, scopes)
+                write_events(_event_rows(changes, now))
+                events_written += len(changes)
+                if progress is not None and (done % step == 0 or done == total):
+                    progress(done, total)
+        rating_rows = [_rating_row(key, book.states[key], now) for key in _ordered(book)]
+        bulk_insert(conn, RATINGS, RATING_COLUMNS, rating_rows)
+    return RebuildResult(
+        systems=systems,
+        game_type_id=game_type_id,
+        games=total,
+        ratings=len(book.states),
+        events=events_written,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def load_rated_history(
+    conn: Connection | Session, *, game_type_id: int | None = None
+) -> list[RatedGame]:
+    """Every game that counts for ratings, in rated order, with its seats: one query."""
+    games, players, events = GAMES, GAME_PLAYERS, RATING_EVENTS
+    first_event = (
+        sa.select(events.c.game_id, sa.func.min(events.c.id).label("first_event_id"))
+        .group_by(events.c.game_id)
+        .subquery()
+    )
+    query = (
+        sa.select(
+            games.c.id,
+            games.c.game_type_id,
+            games.c.outcome,
+            games.c.winning_side,
+            players.c.seat,
+            players.c.agent_id,
+            players.c.side,
+            players.c.rank,
+            players.c.reward,
+        )
+        .select_from(
+            games.join(players, players.c.game_id == games.c.id).outerjoin(
+                first_event, first_event.c.game_id == games.c.id
+            )
+        )
+        .where(
+            games.c.status == "completed",
+            games.c.rated,
+            sa.not_(games.c.environment_crashed),
+            games.c.outcome.in_(("win", "draw")),
+        )
+        .order_by(
+            first_event.c.first_event_id.is_(None),
+            first_event.c.first_event_id,
+            games.c.finished_at.is_(None),
+            games.c.finished_at,
+            games.c.id,
+            players.c.seat,
+        )
+    )
+    if game_type_id is not None:
+        query = query.where(games.c.game_type_id == game_type_id)
+    history: list[RatedGame] = []
+    current = -1
+    seats: list[Seat] = []
+    for game_id, game_type_id, outcome, winning_side, *seat in conn.execute(query):
+        if game_id != current:
+            current, seats = game_id, []
+            history.append(RatedGame(game_id, game_type_id, outcome, winning_side, seats))
+        seats.append(Seat(*seat))
+    return history

@@ -1,0 +1,1 @@
+"""Recording games: the recorder, its batches and snapshots, start/finish/resume."""

@@ -1,0 +1,1 @@
+"""The schema: migrations, their lock and checks, database checks, init and reset."""

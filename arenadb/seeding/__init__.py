@@ -1,0 +1,1 @@
+"""Seed files, the seeder, and game generators."""

@@ -1,0 +1,1 @@
+"""Users, conversations, knowledge, coalitions and system logs."""
