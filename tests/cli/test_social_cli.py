@@ -15,7 +15,7 @@ from arenadb.db import session_scope
 from arenadb.models import CONVERSATION_STATUSES, CONVERSATION_TYPES, SENDER_TYPES
 from arenadb.social import conversations as cv
 from arenadb.social import knowledge as kn
-from tests.social_helpers import make_agents, make_game
+from tests.support.social_helpers import make_agents, make_game
 
 runner = CliRunner()
 

@@ -28,7 +28,7 @@ from arenadb.schema.migrations import (
     upgrade,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 runner = CliRunner()
 
 

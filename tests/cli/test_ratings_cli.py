@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from arenadb.cli import app
 from arenadb.cli.commands.agents import sparkline
-from tests.ratings_factory import (
+from tests.support.ratings_factory import (
     MAFIA_SIDES,
     finish_and_rate,
     make_agents,

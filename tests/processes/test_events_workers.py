@@ -29,7 +29,7 @@ from arenadb.events.queue import (
 
 pytestmark = pytest.mark.slow
 
-WORKER = str(Path(__file__).with_name("event_worker.py"))
+WORKER = str(Path(__file__).parents[1] / "support" / "event_worker.py")
 WORKERS = 4
 EVENTS = 2000
 

@@ -17,7 +17,7 @@ from arenadb.models import Game, Prompt, metadata
 from arenadb.portability.copy import copy_database
 from arenadb.schema.migrations import migration_status, upgrade
 from tests.conftest import pg_settings, settings_for, unique_pg_name
-from tests.portability_helpers import fill_empty_tables, table_rows
+from tests.support.portability_helpers import fill_empty_tables, table_rows
 from tests.support.synthetic import build_arena
 
 runner = CliRunner()

@@ -16,7 +16,7 @@ import arenadb
 from arenadb.config import Settings
 from arenadb.db import create_engine
 
-WORKER = Path(__file__).with_name("recording_worker.py")
+WORKER = Path(__file__).parents[1] / "support" / "recording_worker.py"
 pytestmark = pytest.mark.slow
 
 
@@ -26,7 +26,7 @@ def _counts(engine: sa.Engine, sql: str, **params: object) -> list[tuple]:
 
 
 def test_four_processes_record_200_games_into_one_database(db_settings: Settings) -> None:
-    from tests.recording_worker import SEATS, TURNS
+    from tests.support.recording_worker import SEATS, TURNS
 
     procs = [
         subprocess.Popen(
@@ -71,8 +71,8 @@ def test_four_processes_record_200_games_into_one_database(db_settings: Settings
         engine.dispose()
     # And every snapshot verifies.
     with arenadb.connect(settings=db_settings) as arena, arena.session() as session:
+        from arenadb.db.json import state_hash
         from arenadb.models import GameSnapshot
-        from arenadb.recording.recorder import state_hash
 
         snaps = session.scalars(sa.select(GameSnapshot)).all()
         assert len(snaps) == 200 * (TURNS // 2)

@@ -23,9 +23,9 @@ from arenadb.seeding.social import (
 from arenadb.social import coalitions as co
 from arenadb.social import conversations as cv
 from arenadb.social import knowledge as kn
-from tests.social_helpers import make_agents
+from tests.support.social_helpers import make_agents
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS = Path(__file__).resolve().parents[3] / "seeds"
 
 
 def read_seed(env: str) -> dict:

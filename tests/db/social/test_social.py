@@ -27,9 +27,9 @@ from arenadb.social import conversations as cv
 from arenadb.social import knowledge as kn
 from arenadb.social import users as us
 from arenadb.social.system_logs import list_system_logs, write_system_log
-from tests.social_helpers import make_agents, make_game
+from tests.support.social_helpers import make_agents, make_game
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

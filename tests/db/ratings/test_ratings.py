@@ -14,7 +14,7 @@ from arenadb.db import session_scope
 from arenadb.errors import ConflictError, NotFoundError
 from arenadb.models import Game, Rating, RatingEvent
 from arenadb.ratings.book import rate_game, rebuild_ratings
-from tests.ratings_factory import (
+from tests.support.ratings_factory import (
     MAFIA_SIDES,
     finish_and_rate,
     finish_plans_worker,

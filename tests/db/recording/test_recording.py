@@ -18,8 +18,9 @@ import sqlalchemy as sa
 import arenadb
 from arenadb import Seat, SeatResult
 from arenadb.config import Settings
+from arenadb.db.json import canonical_json, state_hash
 from arenadb.errors import ConflictError, InvalidDataError, NotFoundError
-from arenadb.recording.recorder import _sqlite_now, _sqlite_timestamp, canonical_json, state_hash
+from arenadb.recording.recorder import _sqlite_now, _sqlite_timestamp
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
 

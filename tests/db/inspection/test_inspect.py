@@ -37,8 +37,8 @@ from arenadb.inspection.games import (
     percentile,
 )
 from arenadb.models import Game, GamePlayer, GameType, LLMCall, LLMModel, Rating
-from tests.arena_factory import T0, ArenaFactory
 from tests.conftest import BACKENDS, _skip_without_pg
+from tests.support.arena_factory import T0, ArenaFactory
 from tests.support.synthetic import SyntheticArena, build_arena
 
 runner = CliRunner()
