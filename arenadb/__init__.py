@@ -20,8 +20,8 @@ _LAZY = {
     "ResumePoint": "arenadb.recording.recorder",
     "Seat": "arenadb.recording.recorder",
     "SeatResult": "arenadb.recording.recorder",
-    "canonical_json": "arenadb.recording.recorder",
-    "state_hash": "arenadb.recording.recorder",
+    "canonical_json": "arenadb.db.json",
+    "state_hash": "arenadb.db.json",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -47,7 +47,7 @@ from typing import Any
 
 import arenadb
 from arenadb.config import Settings, load_settings, parse_url
-from arenadb.recording.recorder import canonical_json
+from arenadb.db.json import canonical_json
 
 PG_ENV = "ARENADB_BENCH_POSTGRES_URL"
 UTC = timezone.utc

@@ -27,16 +27,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
-import re
 import threading
 import time
 import uuid as uuid_module
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -49,6 +46,7 @@ from arenadb.db.checkpoint import (
     WalCheckpointer,
 )
 from arenadb.db.engine import SQLITE_BEGIN
+from arenadb.db.json import canonical_json, compact_json, json_text, state_hash
 from arenadb.errors import (
     ArenaDBError,
     ConflictError,
@@ -76,67 +74,6 @@ log = logging.getLogger("arenadb.recording")
 
 JSONValue = Any
 StateArg = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
-
-# ---------------------------------------------------------------------------------------------
-# Canonical JSON and hashes
-
-
-# One encoder for every JSON column: compact, UTF-8, and strict (NaN/Infinity are not JSON and
-# PostgreSQL's jsonb rejects them, so they fail here, at the call that passed them).
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-_encode_canonical = json.JSONEncoder(
-    separators=(",", ":"), ensure_ascii=False, allow_nan=False, sort_keys=True
-).encode
-# Floats whose JSON text does not survive a round trip through PostgreSQL's jsonb (numeric):
-# 1e+16 comes back as the integer 10000000000000000, -0.0 as 0.0. Rare, so only checked for.
-_FRAGILE_FLOAT = re.compile(r"\de\+|-0\.0(?![0-9])")
-
-
-def _normalise_floats(value: Any) -> Any:
-    if isinstance(value, float):
-        if value == 0.0:
-            return 0.0
-        if value.is_integer() and abs(value) >= 1e16:
-            # The decimal number the JSON text says (what numeric parses), not the binary value.
-            return int(Decimal(repr(value)))
-        return value
-    if isinstance(value, Mapping):
-        return {k: _normalise_floats(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_normalise_floats(v) for v in value]
-    return value
-
-
-def canonical_json(state: Any) -> str:
-    """The canonical JSON text of `state`: sorted keys, no spaces, UTF-8, no NaN.
-
-    It is also the form that reads back identically from SQLite and from PostgreSQL's jsonb, so
-    a hash computed on write verifies on read. Example: `canonical_json({"b": 1, "a": [1.5]})`
-    is `'{"a":[1.5],"b":1}'`.
-    """
-    try:
-        text = _encode_canonical(state)
-        if _FRAGILE_FLOAT.search(text):
-            text = _encode_canonical(_normalise_floats(state))
-    except (TypeError, ValueError) as exc:
-        raise InvalidDataError(f"state is not canonical JSON: {exc}") from None
-    return text
-
-
-def state_hash(state: Any) -> str:
-    """Full sha256 (64 hex digits) of the canonical JSON of `state`."""
-    return hashlib.sha256(canonical_json(state).encode("utf-8")).hexdigest()
-
-
-def _json(value: Any, what: str, prefix: str = "") -> str | None:
-    """`value` as JSON text (None stays None), after `prefix` (a writer's `jsonb_prefix`)."""
-    if value is None:
-        return None
-    try:
-        return prefix + _encode(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidDataError(f"{what} is not JSON: {exc}") from None
-
 
 # ---------------------------------------------------------------------------------------------
 # Per-backend writers: SQL text and value conversion for the driver's bulk path
@@ -822,8 +759,8 @@ class GameRecorder:
                 idx,
                 seat,
                 action_type,
-                _json(payload, "action payload", self._jsonb_prefix),
-                _json(result, "action result", self._jsonb_prefix),
+                json_text(payload, "action payload", self._jsonb_prefix),
+                json_text(result, "action result", self._jsonb_prefix),
                 valid,
             )
         )
@@ -898,8 +835,8 @@ class GameRecorder:
         ts = self._ts
         try:
             prefix = self._jsonb_prefix
-            request_text = None if request is None else prefix + _encode(request)
-            response_text = None if response is None else prefix + _encode(response)
+            request_text = None if request is None else prefix + compact_json(request)
+            response_text = None if response is None else prefix + compact_json(response)
         except (TypeError, ValueError) as exc:
             raise InvalidDataError(f"LLM request or response is not JSON: {exc}") from None
         self._batch.llm_calls.append(
@@ -1054,7 +991,7 @@ class GameRecorder:
             end_reason=end_reason,
             environment_crashed=environment_crashed,
             error=error,
-            info=_json(dict(info), "game info") if info is not None else None,
+            info=json_text(dict(info), "game info") if info is not None else None,
             seat_results=seat_results,
         )
         connection = self.arena.batch_connection
@@ -1109,7 +1046,7 @@ class GameRecorder:
                     res.invalid_moves,
                     res.side,
                     res.role,
-                    _json(dict(res.info), "seat info") if res.info is not None else None,
+                    json_text(dict(res.info), "seat info") if res.info is not None else None,
                     self.game_id,
                     seat,
                 )
@@ -1246,7 +1183,7 @@ def start_game(
         writer.timestamp(now),
         False,
         rated,
-        _json(dict(info), "game info") if info is not None else None,
+        json_text(dict(info), "game info") if info is not None else None,
     )
     player_rows = [
         (
@@ -1255,7 +1192,7 @@ def start_game(
             spec.side,
             spec.role,
             0,
-            _json(dict(spec.info), "seat info") if spec.info is not None else None,
+            json_text(dict(spec.info), "seat info") if spec.info is not None else None,
         )
         for seat, spec in seat_list
     ]
@@ -1552,7 +1489,7 @@ def write_game(session: Session, game: GameRecord, *, rate: bool = True) -> int:
         game.environment_crashed,
         game.error,
         game.rated,
-        _json(dict(game.info), "game info") if game.info is not None else None,
+        json_text(dict(game.info), "game info") if game.info is not None else None,
     )
     cur = raw.cursor()
     try:
@@ -1571,7 +1508,7 @@ def write_game(session: Session, game: GameRecord, *, rate: bool = True) -> int:
                     s.rank,
                     s.eliminated_turn,
                     s.invalid_moves,
-                    _json(dict(s.info), "seat info") if s.info is not None else None,
+                    json_text(dict(s.info), "seat info") if s.info is not None else None,
                 )
                 for s in game.seats
             ],
@@ -1604,8 +1541,8 @@ def write_game(session: Session, game: GameRecord, *, rate: bool = True) -> int:
                     idx,
                     act.get("seat", turn.seat),
                     act["action_type"],
-                    _json(act.get("payload"), "action payload", writer.jsonb_prefix),
-                    _json(act.get("result"), "action result", writer.jsonb_prefix),
+                    json_text(act.get("payload"), "action payload", writer.jsonb_prefix),
+                    json_text(act.get("result"), "action result", writer.jsonb_prefix),
                     act.get("valid"),
                 )
             )
@@ -1635,8 +1572,8 @@ def write_game(session: Session, game: GameRecord, *, rate: bool = True) -> int:
                     call.finish_reason,
                     call.status,
                     call.error,
-                    _json(call.request, "LLM request", writer.jsonb_prefix),
-                    _json(call.response, "LLM response", writer.jsonb_prefix),
+                    json_text(call.request, "LLM request", writer.jsonb_prefix),
+                    json_text(call.response, "LLM response", writer.jsonb_prefix),
                     call.reasoning,
                 )
             )

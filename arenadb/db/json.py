@@ -1,0 +1,76 @@
+"""The one JSON policy of arenadb: compact UTF-8 text, finite numbers only, and a canonical form.
+
+NaN and Infinity are not JSON and PostgreSQL's jsonb rejects them; SQLite would store them as
+invalid JSON text. So every JSON value written by arenadb, on either backend and by every path
+(recording, seeding, import, copy, the synthetic builder), goes through `json_text` (or
+`canonical_json` where a hash is computed), which refuses them with `InvalidDataError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from arenadb.errors import InvalidDataError
+
+# One encoder for every JSON column: compact, UTF-8, and strict (NaN/Infinity are not JSON and
+# PostgreSQL's jsonb rejects them, so they fail here, at the call that passed them).
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+# The strict encoder itself, for hot paths that catch its TypeError/ValueError in bulk.
+compact_json = _encode
+_encode_canonical = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, sort_keys=True
+).encode
+# Floats whose JSON text does not survive a round trip through PostgreSQL's jsonb (numeric):
+# 1e+16 comes back as the integer 10000000000000000, -0.0 as 0.0. Rare, so only checked for.
+_FRAGILE_FLOAT = re.compile(r"\de\+|-0\.0(?![0-9])")
+
+
+def _normalise_floats(value: Any) -> Any:
+    if isinstance(value, float):
+        if value == 0.0:
+            return 0.0
+        if value.is_integer() and abs(value) >= 1e16:
+            # The decimal number the JSON text says (what numeric parses), not the binary value.
+            return int(Decimal(repr(value)))
+        return value
+    if isinstance(value, Mapping):
+        return {k: _normalise_floats(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_normalise_floats(v) for v in value]
+    return value
+
+
+def canonical_json(state: Any) -> str:
+    """The canonical JSON text of `state`: sorted keys, no spaces, UTF-8, no NaN.
+
+    It is also the form that reads back identically from SQLite and from PostgreSQL's jsonb, so
+    a hash computed on write verifies on read. Example: `canonical_json({"b": 1, "a": [1.5]})`
+    is `'{"a":[1.5],"b":1}'`.
+    """
+    try:
+        text = _encode_canonical(state)
+        if _FRAGILE_FLOAT.search(text):
+            text = _encode_canonical(_normalise_floats(state))
+    except (TypeError, ValueError) as exc:
+        raise InvalidDataError(f"state is not canonical JSON: {exc}") from None
+    return text
+
+
+def state_hash(state: Any) -> str:
+    """Full sha256 (64 hex digits) of the canonical JSON of `state`."""
+    return hashlib.sha256(canonical_json(state).encode("utf-8")).hexdigest()
+
+
+def json_text(value: Any, what: str = "value", prefix: str = "") -> str | None:
+    """`value` as JSON text (None stays None), after `prefix` (a writer's `jsonb_prefix`)."""
+    if value is None:
+        return None
+    try:
+        return prefix + _encode(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidDataError(f"{what} is not JSON: {exc}") from None
