@@ -186,7 +186,7 @@ class _Seeder:
         s.flush()
 
     def event_types(self) -> None:
-        from arenadb.events.queue import ensure_event_types
+        from arenadb.events import ensure_event_types
 
         for file, rows in self.data.extra.get("event_types", []):
             try:

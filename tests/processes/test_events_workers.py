@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from arenadb.db import create_engine, session_scope
-from arenadb.events.queue import (
+from arenadb.events import (
     NewEvent,
     enqueue_events,
     ensure_event_types,

@@ -16,7 +16,7 @@ import time
 
 from arenadb.config import load_settings
 from arenadb.db import create_engine
-from arenadb.events.queue import claim_next_event, register_engine, run_worker
+from arenadb.events import claim_next_event, register_engine, run_worker
 
 
 def main(url: str, mode: str, *args: str) -> None:

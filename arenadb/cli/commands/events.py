@@ -83,7 +83,7 @@ def list_(
     csv_output: CsvOption = False,
 ) -> None:
     """Events, newest first (JSON and CSV carry payload, result and history too)."""
-    from arenadb.events.queue import list_events
+    from arenadb.events import list_events
 
     fmt = output_format(ctx, json_output, csv_output)
     with _engine(ctx) as engine:
@@ -111,7 +111,7 @@ def show(
     json_output: JsonOption = False,
 ) -> None:
     """One event with its payload, result and processing history."""
-    from arenadb.events.queue import get_event
+    from arenadb.events import get_event
 
     fmt = output_format(ctx, json_output)
     with _engine(ctx) as engine:
@@ -122,7 +122,7 @@ def show(
 @app.command("stats")
 def stats(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Counts by status and type; how many are ready, waiting to retry, or under expired locks."""
-    from arenadb.events.queue import event_stats
+    from arenadb.events import event_stats
 
     fmt = output_format(ctx, json_output)
     with _engine(ctx) as engine:
@@ -158,7 +158,7 @@ def retry(
 ) -> None:
     """Queue failed events again with a fresh retry budget (their history is kept)."""
     from arenadb.errors import UsageError
-    from arenadb.events.queue import retry_events
+    from arenadb.events import retry_events
 
     if bool(event_ids) == failed:
         raise UsageError("give event ids or --failed (one of the two)")
@@ -175,7 +175,7 @@ def retry(
 @app.command("reclaim")
 def reclaim(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Release events whose lock expired (their engine died): queued again, or failed."""
-    from arenadb.events.queue import reclaim_expired
+    from arenadb.events import reclaim_expired
 
     fmt = output_format(ctx, json_output)
     with _engine(ctx) as engine:
@@ -210,7 +210,7 @@ def engines_list(
     csv_output: CsvOption = False,
 ) -> None:
     """Engines, latest heartbeat first; stale ones (marked, or silent too long) stand out."""
-    from arenadb.events.queue import list_engines
+    from arenadb.events import list_engines
 
     fmt = output_format(ctx, json_output, csv_output)
     with _engine(ctx) as engine:
@@ -239,7 +239,7 @@ def engines_mark_stale(
     json_output: JsonOption = False,
 ) -> None:
     """Mark active engines without a recent heartbeat as stale."""
-    from arenadb.events.queue import mark_stale_engines
+    from arenadb.events import mark_stale_engines
 
     fmt = output_format(ctx, json_output)
     with _engine(ctx) as engine:

@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from arenadb import events as ev
 from arenadb.cli import app
 from arenadb.db import create_database, create_engine, session_scope
 from arenadb.errors import ConflictError, InvalidDataError, NotFoundError, UsageError
-from arenadb.events import queue as ev
 from arenadb.models import Event, EventType, ExecutionLog
 from arenadb.schema.migrations import downgrade, upgrade
 
@@ -516,7 +516,10 @@ def test_claim_query_is_served_by_the_claim_index(queue):
     enqueue(queue, *(tick(i % 3) for i in range(50)))
     with queue.connect() as conn:
         dialect = conn.dialect.name
-        candidate = ev._claim_candidate(ev._now_expr(conn, None), None, None, 3, dialect=dialect)
+        from arenadb.events.base import now_expr
+        from arenadb.events.claim import _claim_candidate
+
+        candidate = _claim_candidate(now_expr(conn, None), None, None, 3, dialect=dialect)
         sql = str(candidate.compile(conn, compile_kwargs={"literal_binds": True}))
         if dialect == "sqlite":
             definition = conn.exec_driver_sql(
