@@ -1,13 +1,12 @@
 """The queue under real concurrency: engine processes racing for events, and one killed mid-event.
 
-Each worker is a separate Python process (tests/event_worker.py) with its own engine and
+Each worker is a separate Python process (tests/support/event_worker.py) with its own engine and
 connections, on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from arenadb.events import (
     list_events,
     read_event_types,
 )
+from tests.support.contention import worker_environ
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def start_worker(settings, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=worker_environ(PYTHONUNBUFFERED="1"),
     )
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import arenadb
 from arenadb.config import Settings
 from arenadb.db import create_engine
+from tests.support.contention import worker_environ
 
 WORKER = Path(__file__).parents[1] / "support" / "recording_worker.py"
 pytestmark = pytest.mark.slow
@@ -34,6 +35,7 @@ def test_four_processes_record_200_games_into_one_database(db_settings: Settings
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env=worker_environ(),
         )
         for w in range(4)
     ]

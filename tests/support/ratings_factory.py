@@ -168,9 +168,12 @@ def finish_plans_worker(
     """Process entry point for the parallel test: wait for the others at `start` (a barrier),
     then finish and rate these games one by one; put the number rated on `results`."""
     from arenadb.config import load_settings
+    from tests.support.contention import BUSY_TIMEOUT_ENV
 
     try:
-        settings = load_settings(database_url, environ={}, cwd=Path("/nonexistent-arenadb-cwd"))
+        settings = load_settings(
+            database_url, environ=dict(BUSY_TIMEOUT_ENV), cwd=Path("/nonexistent-arenadb-cwd")
+        )
         engine = create_engine(settings, pooled=False)
         with engine.connect():  # connect (and import everything) before the race starts
             pass
