@@ -27,10 +27,11 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from arenadb.catalog import active
 from arenadb.catalog import registration as registry
 from arenadb.config import Settings, load_settings
 from arenadb.errors import InvalidDataError, NotFoundError
-from arenadb.inspection import queries
+from arenadb.inspection import rows
 from arenadb.models import (
     Agent,
     AgentKind,
@@ -228,7 +229,14 @@ class Arena:
             return game_type
         found = self._game_type_ids.get(game_type)
         if found is None:
-            found = self.register_game_type(game_type, min_seats=seats, max_seats=seats).id
+            from arenadb.catalog.refs import resolve_game_type_id
+
+            try:
+                with self.session() as session:
+                    found = resolve_game_type_id(session, game_type)
+            except NotFoundError:
+                found = self.register_game_type(game_type, min_seats=seats, max_seats=seats).id
+            self._game_type_ids[game_type] = found
         return found
 
     def model_id(self, model: LLMModel | int | str) -> int:
@@ -241,14 +249,10 @@ class Arena:
             raise InvalidDataError(f"model must be an LLMModel, an id or a name, not {model!r}")
         found = self._model_ids.get(model)
         if found is None:
-            import sqlalchemy as sa
+            from arenadb.catalog.refs import resolve_model_id
 
             with self.session() as session:
-                found = session.execute(
-                    sa.select(LLMModel.id).where(LLMModel.name == model)
-                ).scalar()
-            if found is None:
-                raise NotFoundError(f"LLM model {model!r} not found (register it first)")
+                found = resolve_model_id(session, model)
             self._model_ids[model] = found
         return found
 
@@ -328,19 +332,19 @@ class Arena:
 
     def active_models(self) -> list[LLMModel]:
         with self.session() as session:
-            return queries.active_models(session)
+            return active.active_models(session)
 
     def active_kinds(self) -> list[AgentKind]:
         with self.session() as session:
-            return queries.active_kinds(session)
+            return active.active_kinds(session)
 
     def active_prompts(self, *, latest_only: bool = False) -> list[Prompt]:
         with self.session() as session:
-            return queries.active_prompts(session, latest_only=latest_only)
+            return active.active_prompts(session, latest_only=latest_only)
 
     def random_agents(self, count: int, *, active_only: bool = True) -> list[Agent]:
         with self.session() as session:
-            return queries.random_agents(session, count, active_only=active_only)
+            return active.random_agents(session, count, active_only=active_only)
 
     def games(
         self,
@@ -352,47 +356,42 @@ class Arena:
         limit: int = 50,
         offset: int = 0,
     ) -> list[Game]:
-        """Games newest first, filtered, one page (`limit`, `offset`) at a time."""
-        type_id = None
-        if game_type is not None:
-            type_id = self._existing_game_type_id(game_type)
-            if type_id is None:
-                return []
-        agent_id = agent.id if isinstance(agent, Agent) else agent
+        """Games newest first, filtered, one page (`limit`, `offset`) at a time.
+
+        `game_type` is a type id, env id or name; a type that does not exist has no games.
+        """
+        from arenadb.catalog.refs import resolve_game_type_id
+        from arenadb.inspection.filters import GameFilter
+
+        type_id: int | None = None
         with self.session() as session:
-            return queries.list_games(
-                session,
+            if isinstance(game_type, GameType):
+                type_id = game_type.id
+            elif game_type is not None:
+                try:
+                    type_id = resolve_game_type_id(session, game_type)
+                except NotFoundError:
+                    # A runner may ask before it registers the type: nothing played yet.
+                    return []
+            filters = GameFilter(
                 status=status,
                 winning_side=winning_side,
-                game_type_id=type_id,
-                agent_id=agent_id,
-                limit=limit,
-                offset=offset,
+                game_type=type_id,
+                agent=agent.id if isinstance(agent, Agent) else agent,
             )
+            return rows.list_game_rows(session, filters, limit=limit, offset=offset)
 
     def game(self, game: int | str | uuid_module.UUID) -> Game:
-        """One game by id or uuid, with its type and its seats' agents loaded."""
+        """One game by id, UUID or unique UUID prefix, with its type and seats' agents loaded."""
         with self.session() as session:
-            return queries.game_by_ref(session, game)
+            return rows.game_by_ref(session, game)
 
     def turns(
         self, game: int | str | uuid_module.UUID, *, from_seq: int = 0, with_actions: bool = False
     ) -> list[GameTurn]:
         with self.session() as session:
-            return queries.game_turns(session, game, from_seq=from_seq, with_actions=with_actions)
+            return rows.game_turns(session, game, from_seq=from_seq, with_actions=with_actions)
 
     def llm_calls(self, game: int | str | uuid_module.UUID, turn_seq: int) -> list[LLMCall]:
         with self.session() as session:
-            return queries.turn_llm_calls(session, game, turn_seq)
-
-    def _existing_game_type_id(self, game_type: GameType | int | str) -> int | None:
-        if not isinstance(game_type, str):
-            return self.game_type_id(game_type)
-        if game_type in self._game_type_ids:
-            return self._game_type_ids[game_type]
-        import sqlalchemy as sa
-
-        with self.session() as session:
-            return session.execute(
-                sa.select(GameType.id).where(GameType.env_id == game_type)
-            ).scalar()
+            return rows.turn_llm_calls(session, game, turn_seq)

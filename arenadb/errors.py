@@ -23,10 +23,21 @@ class ConfigError(ArenaDBError):
     """A setting is malformed or names something arenadb cannot use (bad URL, unknown driver)."""
 
 
-class UsageError(ArenaDBError):
-    """The command line itself is wrong in a way the parser could not see."""
+class InvalidDataError(ArenaDBError):
+    """Input data (a seed file, an import record, an API argument) is malformed."""
+
+
+class InvalidArgumentError(InvalidDataError):
+    """An argument is outside what the function takes: a malformed reference, an unknown status,
+    a page size out of range. The caller's mistake, so the CLI reports it as a usage error; its
+    message names the argument's meaning, never a command-line flag."""
 
     exit_code = EXIT_USAGE
+
+
+class UsageError(InvalidArgumentError):
+    """The command line itself is wrong in a way the parser could not see (raised by the CLI
+    only: the library raises `InvalidArgumentError`)."""
 
 
 class DatabaseUnavailableError(ArenaDBError):
@@ -55,10 +66,6 @@ class RefusedError(ArenaDBError):
 
 class ConflictError(ArenaDBError):
     """The request contradicts what is stored (a duplicate, a finished game, a bad state move)."""
-
-
-class InvalidDataError(ArenaDBError):
-    """Input data (a seed file, an import record, an API argument) is malformed."""
 
 
 class IntegrityCheckError(ArenaDBError):

@@ -49,6 +49,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from arenadb.db.engine import write_transaction
 from arenadb.errors import InvalidDataError, UsageError
+from arenadb.inspection.filters import GameFilter, count_games
+from arenadb.inspection.filters import matching_game_ids as _filtered
 from arenadb.models import (
     FINISHED_STATUSES,
     GAME_OUTCOMES,
@@ -219,56 +221,6 @@ def _string(data: Mapping[str, Any], key: str, where: str, *, optional: bool = F
     if not isinstance(value, str) or not value:
         raise _Invalid(f"{where}: {key!r} must be a non-empty string")
     return value
-
-
-# --------------------------------------------------------------------------- filters
-
-
-@dataclass
-class GameFilter:
-    """Which games to export: the filters of `games list` (all games when empty)."""
-
-    status: str | None = None
-    game_type: str | None = None
-    agent: str | int | None = None
-    model: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    limit: int | None = None
-
-    def describe(self) -> dict[str, Any]:
-        return {k: _plain(v) for k, v in self.__dict__.items() if v is not None}
-
-
-def _filtered(conn: Connection, filters: GameFilter) -> sa.Select[Any]:
-    """SELECT games.id of the games that match, without order or limit."""
-    from arenadb.inspection.games import _resolve_agent_id, _resolve_game_type_id, _resolve_model_id
-
-    query = sa.select(GAMES.c.id)
-    if filters.status is not None:
-        if filters.status not in GAME_STATUSES:
-            raise UsageError(
-                f"unknown status {filters.status!r}: one of {', '.join(GAME_STATUSES)}"
-            )
-        query = query.where(GAMES.c.status == filters.status)
-    if filters.game_type is not None:
-        query = query.where(GAMES.c.game_type_id == _resolve_game_type_id(conn, filters.game_type))
-    if filters.agent is not None:
-        agent_id = _resolve_agent_id(conn, filters.agent)
-        query = query.where(
-            sa.exists().where(PLAYERS.c.game_id == GAMES.c.id, PLAYERS.c.agent_id == agent_id)
-        )
-    if filters.model is not None:
-        model_id = _resolve_model_id(conn, filters.model)
-        agents = sa.select(Agent.id).where(Agent.model_id == model_id)
-        query = query.where(
-            sa.exists().where(PLAYERS.c.game_id == GAMES.c.id, PLAYERS.c.agent_id.in_(agents))
-        )
-    if filters.since is not None:
-        query = query.where(GAMES.c.started_at >= filters.since)
-    if filters.until is not None:
-        query = query.where(GAMES.c.started_at < filters.until)
-    return query
 
 
 # --------------------------------------------------------------------------- export
@@ -449,16 +401,6 @@ def _game_record(
             encoded.append(item)
         record[key] = encoded
     return record
-
-
-def count_games(engine: Engine, filters: GameFilter | None = None) -> int:
-    """How many games an export with these filters writes."""
-    filters = filters or GameFilter()
-    with engine.connect() as conn:
-        total = conn.execute(
-            sa.select(sa.func.count()).select_from(_filtered(conn, filters).subquery())
-        ).scalar_one()
-    return int(total) if filters.limit is None else min(int(total), filters.limit)
 
 
 def export_games(

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from arenadb.db.bulk import copy_rows, pg_type_name
 from arenadb.errors import ConflictError, NotFoundError
-from arenadb.models import Game, GamePlayer, GameType, Rating, RatingEvent, UTCDateTime, utcnow
+from arenadb.models import Game, GamePlayer, Rating, RatingEvent, UTCDateTime, utcnow
 from arenadb.ratings.systems import (
     SYSTEMS,
     Match,
@@ -541,19 +541,10 @@ ProgressCallback = Callable[[int, int], None]  # (games done, games in total)
 
 
 def resolve_game_type(conn: Connection | Session, game_type: str | int | None) -> int | None:
-    """A game type id from an id or an env id (`SecretMafia-v0`); None stays None."""
-    if game_type is None:
-        return None
-    text = str(game_type)
-    query = sa.select(GameType.id)
-    if text.isdigit():
-        query = query.where(sa.or_(GameType.id == int(text), GameType.env_id == text))
-    else:
-        query = query.where(GameType.env_id == text)
-    found = conn.execute(query).scalars().first()
-    if found is None:
-        raise NotFoundError(f"game type {text} not found")
-    return int(found)
+    """A game type id from its id, env id or name (`arenadb.catalog.refs`); None stays None."""
+    from arenadb.catalog.refs import resolve_game_type_id
+
+    return None if game_type is None else resolve_game_type_id(conn, game_type)
 
 
 def rebuild_ratings(

@@ -170,11 +170,17 @@ class AgentProfile:
 
 
 def agent_profile(
-    engine: Engine, agent_id: int, *, system: str = TRUESKILL, recent: int = 10
+    engine: Engine, agent: int | str, *, system: str = TRUESKILL, recent: int = 10
 ) -> AgentProfile:
-    """Configuration, ratings per system and game type, score trajectory and recent games."""
+    """Configuration, ratings per system and game type, score trajectory and recent games.
+
+    `agent` is an agent id or alias (`arenadb.catalog.refs`).
+    """
+    from arenadb.catalog.refs import resolve_agent_id
+
     (system,) = check_systems([system])
     with engine.connect() as conn:
+        agent_id = resolve_agent_id(conn, agent)
         head = conn.execute(
             sa.select(
                 Agent.id,

@@ -1238,7 +1238,7 @@ def load_resume_point(session: Session, game: int | str | uuid_module.UUID) -> R
     `warnings` and as a logged warning) and the one before it is tried; with none left, the
     resume point is the start of the game (state None, every turn).
     """
-    from arenadb.inspection.queries import game_by_ref
+    from arenadb.inspection.rows import game_by_ref
 
     row = game_by_ref(session, game, with_relations=False)
     if row.status != "running":

@@ -48,7 +48,7 @@ def top(
         typer.Option(
             "--game-type",
             "-g",
-            help="Rank within one game type (env id or id).",
+            help="Rank within one game type (id, env id or name).",
             show_default=False,
         ),
     ] = None,
@@ -81,7 +81,7 @@ def top(
 @agent_app.command("info")
 def info(
     ctx: typer.Context,
-    agent_id: Annotated[int, typer.Argument(help="Agent id.")],
+    agent: Annotated[str, typer.Argument(metavar="AGENT", help="Agent id or alias.")],
     system: SystemOption = "trueskill",
     recent: Annotated[int, typer.Option("--recent", min=0, help="How many recent games.")] = 10,
     json_output: JsonOption = False,
@@ -93,7 +93,7 @@ def info(
     from arenadb.ratings.leaderboard import agent_profile
 
     with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
-        profile = agent_profile(engine, agent_id, system=system, recent=recent)
+        profile = agent_profile(engine, agent, system=system, recent=recent)
     fmt = output_format(ctx, json_output, csv_output)
     if fmt == "json":
         print_json(profile)

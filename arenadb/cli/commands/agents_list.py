@@ -43,7 +43,7 @@ def agents_list(
 ) -> None:
     """Agents by id: kind, model, prompt, active, rated games, rating mu, last game."""
     from arenadb.db import engine_scope
-    from arenadb.inspection.games import list_agents
+    from arenadb.inspection.agents import list_agents
 
     fmt = output_format(ctx, json_output, csv_output)
     with engine_scope(app_context(ctx).settings()) as engine:

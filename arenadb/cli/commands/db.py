@@ -154,7 +154,7 @@ def stats(
 ) -> None:
     """Rows and size on disk (with indexes) of every table."""
     from arenadb.db import engine_scope
-    from arenadb.inspection.games import db_stats
+    from arenadb.inspection.stats import db_stats
 
     fmt = output_format(ctx, json_output, csv_output)
     with engine_scope(app_context(ctx).settings()) as engine:

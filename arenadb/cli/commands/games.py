@@ -6,6 +6,15 @@ from typing import Annotated
 
 import typer
 
+from arenadb.cli.commands.game_filter import (
+    AgentOption,
+    ModelOption,
+    SinceOption,
+    StatusOption,
+    TypeOption,
+    UntilOption,
+    game_filter,
+)
 from arenadb.cli.common import app_context
 from arenadb.cli.render.output import (
     CsvOption,
@@ -39,32 +48,12 @@ GAME_COLUMNS = [
 @games_app.command("list")
 def list_games(
     ctx: typer.Context,
-    status: Annotated[
-        str | None,
-        typer.Option(help="queued, running, completed, failed or aborted.", show_default=False),
-    ] = None,
-    game_type: Annotated[
-        str | None,
-        typer.Option(
-            "--type", help="Game type: env id (SecretMafia-v0) or name.", show_default=False
-        ),
-    ] = None,
-    agent: Annotated[
-        str | None, typer.Option(help="Games an agent (id or alias) played.", show_default=False)
-    ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(help="Games where an agent used this model (name).", show_default=False),
-    ] = None,
-    since: Annotated[
-        str | None,
-        typer.Option(
-            help="Started at or after: 2026-03-01, 2026-03-01T12:00, 7d, 12h.", show_default=False
-        ),
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Started before (same forms as --since).", show_default=False)
-    ] = None,
+    status: StatusOption = None,
+    game_type: TypeOption = None,
+    agent: AgentOption = None,
+    model: ModelOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     limit: Annotated[int, typer.Option(help="How many games.")] = 50,
     offset: Annotated[int, typer.Option(help="Skip this many of the newest games first.")] = 0,
     json_output: JsonOption = False,
@@ -74,21 +63,13 @@ def list_games(
     from arenadb.cli.commands.game import game_summary_rows
     from arenadb.db import engine_scope
     from arenadb.inspection.games import list_games as list_games_op
-    from arenadb.inspection.games import parse_when
 
     fmt = output_format(ctx, json_output, csv_output)
     with engine_scope(app_context(ctx).settings()) as engine:
-        games = list_games_op(
-            engine,
-            status=status,
-            game_type=game_type,
-            agent=agent,
-            model=model,
-            since=parse_when(since) if since else None,
-            until=parse_when(until) if until else None,
-            limit=limit,
-            offset=offset,
+        filters = game_filter(
+            status=status, game_type=game_type, agent=agent, model=model, since=since, until=until
         )
+        games = list_games_op(engine, filters, limit=limit, offset=offset)
     if fmt == "table":
         render_rows(
             game_summary_rows(games),

@@ -30,7 +30,7 @@ def stats(
 ) -> None:
     """Per model: calls, input/output/reasoning tokens, cost, latency p50/p95, error rate."""
     from arenadb.db import engine_scope
-    from arenadb.inspection.games import models_stats
+    from arenadb.inspection.usage import models_stats
 
     fmt = output_format(ctx, json_output, csv_output)
     with engine_scope(app_context(ctx).settings()) as engine:

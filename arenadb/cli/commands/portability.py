@@ -9,33 +9,17 @@ from typing import Annotated, Any
 
 import typer
 
+from arenadb.cli.commands.game_filter import (
+    AgentOption,
+    ModelOption,
+    SinceOption,
+    StatusOption,
+    TypeOption,
+    UntilOption,
+    game_filter,
+)
 from arenadb.cli.common import YesOption, app_context, confirm_destructive
 from arenadb.cli.render.output import JsonOption, info, output_format, print_json, render_rows
-
-StatusOption = Annotated[
-    str | None,
-    typer.Option(help="queued, running, completed, failed or aborted.", show_default=False),
-]
-TypeOption = Annotated[
-    str | None,
-    typer.Option("--type", help="Game type: env id (SecretMafia-v0) or name.", show_default=False),
-]
-AgentOption = Annotated[
-    str | None, typer.Option(help="Games an agent (id or alias) played.", show_default=False)
-]
-ModelOption = Annotated[
-    str | None,
-    typer.Option(help="Games where an agent used this model (name).", show_default=False),
-]
-SinceOption = Annotated[
-    str | None,
-    typer.Option(
-        help="Started at or after: 2026-03-01, 2026-03-01T12:00, 7d, 12h.", show_default=False
-    ),
-]
-UntilOption = Annotated[
-    str | None, typer.Option(help="Started before (same forms as --since).", show_default=False)
-]
 
 
 @contextmanager
@@ -93,20 +77,19 @@ def export(
 
     from arenadb.db import engine_scope
     from arenadb.errors import UsageError
-    from arenadb.inspection.games import parse_when
-    from arenadb.portability.exchange import GameFilter, export_games
+    from arenadb.portability.exchange import export_games
 
     to_stdout = output == "-"
     fmt = output_format(ctx, json_output)
     if to_stdout and fmt == "json":
         raise UsageError("--json needs -o FILE: the export itself goes to stdout")
-    filters = GameFilter(
+    filters = game_filter(
         status=status,
         game_type=game_type,
         agent=agent,
         model=model,
-        since=parse_when(since) if since else None,
-        until=parse_when(until) if until else None,
+        since=since,
+        until=until,
         limit=limit,
     )
     settings = app_context(ctx).settings()
@@ -222,7 +205,7 @@ def clean(
 ) -> None:
     """Retention: drop old LLM payloads, logs, finished events, old periodic snapshots."""
     from arenadb.db import engine_scope
-    from arenadb.inspection.games import parse_when
+    from arenadb.inspection.filters import parse_when
     from arenadb.portability.upkeep import check_categories, clean_database
 
     settings = app_context(ctx).settings()

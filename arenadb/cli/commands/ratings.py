@@ -25,7 +25,7 @@ GameTypeOption = Annotated[
     typer.Option(
         "--game-type",
         "-g",
-        help="Only this game type's ratings (env id or id); overall ratings are kept.",
+        help="Only this game type's ratings (id, env id or name); overall ratings are kept.",
         show_default=False,
     ),
 ]

@@ -25,17 +25,12 @@ from typer.testing import CliRunner
 from arenadb.cli import app
 from arenadb.config import Settings
 from arenadb.db import create_engine, drop_database
-from arenadb.errors import AmbiguousError, NotFoundError, UsageError
-from arenadb.inspection.games import (
-    db_stats,
-    game_info,
-    game_replay,
-    list_agents,
-    list_games,
-    models_stats,
-    parse_when,
-    percentile,
-)
+from arenadb.errors import AmbiguousError, InvalidArgumentError, NotFoundError
+from arenadb.inspection.agents import list_agents
+from arenadb.inspection.filters import parse_when
+from arenadb.inspection.games import game_info, game_replay, list_games
+from arenadb.inspection.stats import db_stats
+from arenadb.inspection.usage import models_stats, percentile
 from arenadb.models import Game, GamePlayer, GameType, LLMCall, LLMModel, Rating
 from tests.conftest import BACKENDS, _skip_without_pg
 from tests.support.arena_factory import T0, ArenaFactory
@@ -178,7 +173,7 @@ def test_parse_when_reads_iso_and_ages():
     now = parse_when("2026-03-08")
     assert parse_when("7d", now=now) == parse_when("2026-03-01")
     assert parse_when("90m", now=now) == now - timedelta(minutes=90)
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidArgumentError):
         parse_when("yesterday")
 
 
@@ -256,9 +251,9 @@ def test_games_list_rejects_unknown_filters(arena: Arena):
         list_games(arena.engine, model="nothing")
     with pytest.raises(NotFoundError, match="game type Chess-v9 not found"):
         list_games(arena.engine, game_type="Chess-v9")
-    with pytest.raises(UsageError, match="unknown status"):
+    with pytest.raises(InvalidArgumentError, match="unknown game status"):
         list_games(arena.engine, status="won")
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidArgumentError):
         list_games(arena.engine, limit=0)
 
 
@@ -317,7 +312,7 @@ def test_game_lookup_by_uuid_and_prefix(arena: Arena):
         game_info(engine, 999999)
     with pytest.raises(NotFoundError, match="not found"):
         game_info(engine, "fedcba98")
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidArgumentError):
         game_info(engine, "not-a-game")
 
 

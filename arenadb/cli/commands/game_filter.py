@@ -1,0 +1,61 @@
+"""The game filter options, declared once for `games list` and `export` (the same meaning)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from arenadb.inspection.filters import GameFilter
+
+StatusOption = Annotated[
+    str | None,
+    typer.Option(help="queued, running, completed, failed or aborted.", show_default=False),
+]
+TypeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--type", help="Game type: id, env id (SecretMafia-v0) or name.", show_default=False
+    ),
+]
+AgentOption = Annotated[
+    str | None, typer.Option(help="Games an agent (id or alias) played.", show_default=False)
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(help="Games where an agent used this model (id or name).", show_default=False),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Started at or after: 2026-03-01, 2026-03-01T12:00, 7d, 12h.", show_default=False
+    ),
+]
+UntilOption = Annotated[
+    str | None, typer.Option(help="Started before (same forms as --since).", show_default=False)
+]
+
+
+def game_filter(
+    *,
+    status: str | None,
+    game_type: str | None,
+    agent: str | None,
+    model: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int | None = None,
+) -> GameFilter:
+    """The library's GameFilter from the options as typed (times parsed here)."""
+    from arenadb.inspection.filters import GameFilter, parse_when
+
+    return GameFilter(
+        status=status,
+        game_type=game_type,
+        agent=agent,
+        model=model,
+        since=parse_when(since) if since else None,
+        until=parse_when(until) if until else None,
+        limit=limit,
+    )
