@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
-from arenadb.errors import ConfigError, UsageError
+from arenadb.errors import ConfigError, InvalidArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite:///./arenadb.db"
 MASK = "***"
@@ -373,7 +373,7 @@ def load_settings(
     if env_file is not None:
         dotenv_path = Path(env_file)
         if not dotenv_path.is_file():
-            raise UsageError(f"env file {str(env_file)!r} does not exist")
+            raise InvalidArgumentError(f"env file {str(env_file)!r} does not exist")
     else:
         dotenv_path = base / ".env"
         if not dotenv_path.is_file():

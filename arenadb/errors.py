@@ -14,9 +14,18 @@ EXIT_CHECK_FAILED = 3
 
 
 class ArenaDBError(Exception):
-    """Base of every error arenadb raises on purpose."""
+    """Base of every error arenadb raises on purpose.
+
+    `parameter` names the argument of the library call that would change the outcome (`force`,
+    `what`): the message itself names no command-line flag; the CLI, which knows its options
+    share the library's parameter names, adds the flag.
+    """
 
     exit_code = EXIT_ERROR
+
+    def __init__(self, message: str = "", *, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
 
 
 class ConfigError(ArenaDBError):

@@ -103,6 +103,8 @@ class ArenaGroup(TyperGroup):
                 text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
                 typer.echo(obj.mask(text).rstrip(), err=True)
             message = obj.mask(str(error) or type(error).__name__)
+            if error.parameter:  # the option of the same name (see ArenaDBError)
+                message += f" (see --{error.parameter.replace('_', '-')})"
             typer.echo(f"error: {message}", err=True)
             raise typer.Exit(error.exit_code) from None
 

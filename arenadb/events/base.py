@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from arenadb.db.engine import write_transaction
-from arenadb.errors import UsageError
+from arenadb.errors import InvalidArgumentError
 from arenadb.models.base import UTCDateTime, utcnow
 from arenadb.models.events import (
     Engine as EngineRow,
@@ -99,7 +99,7 @@ def as_uuid(value: uuid.UUID | str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise UsageError(f"{value!r} is not an engine id (a UUID)") from None
+        raise InvalidArgumentError(f"{value!r} is not an engine id (a UUID)") from None
 
 
 def for_update(stmt: sa.Select, conn: Connection, *, skip_locked: bool = False) -> sa.Select:

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from arenadb.errors import ConflictError, NotFoundError, UsageError
+from arenadb.errors import ConflictError, InvalidArgumentError, NotFoundError
 from arenadb.events.base import (
     DEFAULT_STALE_AFTER,
     Bind,
@@ -116,7 +116,7 @@ def heartbeat(
     """An engine says it is alive (a stale engine becomes active again); returns the time."""
     engine_uuid = as_uuid(engine_id)
     if workload is not None and workload < 0:
-        raise UsageError("workload must not be negative")
+        raise InvalidArgumentError("workload must not be negative")
     c = engines_table.c
     with writing_connection(bind) as conn:
         now = resolve_now(conn, now)
@@ -183,7 +183,7 @@ def list_engines(
     """Engines, newest heartbeat first, with the events each holds right now. `stale` is true
     for engines marked stale and for active ones silent for more than `stale_after` seconds."""
     if status is not None and status not in ENGINE_STATUSES:
-        raise UsageError(f"engine status must be one of {', '.join(ENGINE_STATUSES)}")
+        raise InvalidArgumentError(f"engine status must be one of {', '.join(ENGINE_STATUSES)}")
     c, e = engines_table.c, events_table.c
     holding = (
         sa.select(e.locked_by, sa.func.count().label("n"))

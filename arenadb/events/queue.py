@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from arenadb.errors import ConflictError, NotFoundError, UsageError
+from arenadb.errors import ConflictError, InvalidArgumentError, NotFoundError
 from arenadb.events.base import (
     DEFAULT_LOCK_SECONDS,
     DEFAULT_RETRY_DELAYS,
@@ -96,7 +96,7 @@ def enqueue_events(session: Session, events: Iterable[NewEvent]) -> list[int]:
         if etype is None:
             raise NotFoundError(f"event type {e.event_type!r} not found")
         if e.scenario_run_id is not None and e.game_id is not None:
-            raise UsageError("an event belongs to a scenario run or to a game, not both")
+            raise InvalidArgumentError("an event belongs to a scenario run or to a game, not both")
         validate_payload(e.event_type, etype.payload_schema, e.payload)
         rows.append(
             {
@@ -311,7 +311,7 @@ def retry_events(
     """Queue failed events again with a fresh retry budget (the operator fixed the cause; the
     history keeps every earlier attempt). Named events that are not failed are a ConflictError."""
     if not event_ids and not all_failed:
-        raise UsageError("name the events to retry, or retry all failed events")
+        raise InvalidArgumentError("name the events to retry, or retry all failed events")
     e = events_table.c
     with writing_connection(bind) as conn:
         now = resolve_now(conn, now)

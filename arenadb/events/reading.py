@@ -10,7 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from arenadb.errors import NotFoundError, UsageError
+from arenadb.catalog.refs import GameRef, resolve_game_id
+from arenadb.errors import InvalidArgumentError, NotFoundError
 from arenadb.events.base import (
     Bind,
     as_uuid,
@@ -60,13 +61,13 @@ def list_events(
     event_type: str | None = None,
     engine_id: uuid.UUID | str | None = None,
     scenario_run_id: int | None = None,
-    game_id: int | None = None,
+    game_id: GameRef | None = None,
     limit: int | None = 50,
     event_ids: Sequence[int] | None = None,
 ) -> list[EventInfo]:
-    """Events, newest first, filtered."""
+    """Events, newest first, filtered (`game_id`: a game id, UUID or unique UUID prefix)."""
     if status is not None and status not in EVENT_STATUSES:
-        raise UsageError(f"event status must be one of {', '.join(EVENT_STATUSES)}")
+        raise InvalidArgumentError(f"event status must be one of {', '.join(EVENT_STATUSES)}")
     e = events_table.c
     stmt = (
         sa.select(events_table, event_types_table.c.name.label("event_type"))
@@ -81,14 +82,14 @@ def list_events(
         stmt = stmt.where(e.locked_by == as_uuid(engine_id))
     if scenario_run_id is not None:
         stmt = stmt.where(e.scenario_run_id == scenario_run_id)
-    if game_id is not None:
-        stmt = stmt.where(e.game_id == game_id)
     if event_ids is not None:
         stmt = stmt.where(e.id.in_(list(event_ids)))
     if limit is not None:
         stmt = stmt.limit(limit)
     names = [f.name for f in EventInfo.__dataclass_fields__.values()]
     with reading_connection(bind) as conn:
+        if game_id is not None:
+            stmt = stmt.where(e.game_id == resolve_game_id(conn, game_id))
         return [EventInfo(**{n: r[n] for n in names}) for r in conn.execute(stmt).mappings()]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from arenadb.errors import ConflictError, NotFoundError, UsageError
+from arenadb.errors import ConflictError, InvalidArgumentError, NotFoundError
 from arenadb.events.base import Bind, as_uuid, writing_connection
 from arenadb.models.base import utcnow
 from arenadb.models.events import (
@@ -85,7 +85,9 @@ def finish_scenario_run(
 ) -> ScenarioRun:
     """Mark a scenario run completed, failed or aborted, with its results."""
     if status not in SCENARIO_RUN_STATUSES[2:]:
-        raise UsageError(f"a run finishes as one of {', '.join(SCENARIO_RUN_STATUSES[2:])}")
+        raise InvalidArgumentError(
+            f"a run finishes as one of {', '.join(SCENARIO_RUN_STATUSES[2:])}"
+        )
     run = session.get(ScenarioRun, run_id, with_for_update=True)
     if run is None:
         raise NotFoundError(f"scenario run {run_id} not found")
@@ -109,7 +111,9 @@ def log_execution(
 ) -> int:
     """Append an execution log line; returns its id."""
     if level not in LOG_LEVELS:
-        raise UsageError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+        raise InvalidArgumentError(
+            f"log level must be one of {', '.join(LOG_LEVELS)}, not {level!r}"
+        )
     table: sa.Table = ExecutionLog.__table__  # type: ignore[assignment]
     with writing_connection(bind) as conn:
         return conn.execute(

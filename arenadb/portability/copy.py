@@ -30,7 +30,12 @@ from sqlalchemy.engine import Connection
 from arenadb.config import Settings
 from arenadb.db.admin import create_database, database_exists
 from arenadb.db.engine import SQLITE_BEGIN, create_engine
-from arenadb.errors import DatabaseMissingError, IntegrityCheckError, RefusedError, UsageError
+from arenadb.errors import (
+    DatabaseMissingError,
+    IntegrityCheckError,
+    InvalidArgumentError,
+    RefusedError,
+)
 from arenadb.portability.bulk import insert_rows, select_json_as_text
 
 DEFAULT_BATCH_ROWS = 5_000
@@ -111,7 +116,7 @@ def copy_database(
     from arenadb.schema.migrations import upgrade
 
     if source.url == target.url:
-        raise UsageError("source and target are the same database")
+        raise InvalidArgumentError("source and target are the same database")
     if not database_exists(source):
         raise DatabaseMissingError(f"database {source.masked_url} does not exist")
     revision = _require_head(source, "source")
@@ -129,8 +134,9 @@ def copy_database(
             if occupied and not force:
                 listed = ", ".join(f"{name} {count}" for name, count in occupied.items())
                 raise RefusedError(
-                    f"target {target.masked_url} is not empty ({listed} rows): "
-                    "pass --force to replace its contents"
+                    f"target {target.masked_url} is not empty ({listed} rows); "
+                    "replacing its contents was not asked for",
+                    parameter="force",
                 )
             if occupied:
                 _empty_tables(writer, tables)

@@ -48,7 +48,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from arenadb.db.engine import write_transaction
-from arenadb.errors import InvalidDataError, UsageError
+from arenadb.errors import InvalidArgumentError, InvalidDataError
 from arenadb.inspection.filters import GameFilter, count_games
 from arenadb.inspection.filters import matching_game_ids as _filtered
 from arenadb.models import (
@@ -790,7 +790,7 @@ def import_games(
     name = str(path)
     result = ImportResult(path=name)
     if not Path(path).is_file():
-        raise UsageError(f"no such file: {name}")
+        raise InvalidArgumentError(f"no such file: {name}")
     size = Path(path).stat().st_size
     definitions = CatalogDefinitions()
     resolver = CatalogResolver(definitions)

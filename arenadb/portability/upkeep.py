@@ -39,8 +39,8 @@ from arenadb.errors import (
     ConfigError,
     DatabaseMissingError,
     DatabaseUnavailableError,
+    InvalidArgumentError,
     RefusedError,
-    UsageError,
 )
 from arenadb.models import Event, ExecutionLog, Game, GameSnapshot, LLMCall, SystemLog
 
@@ -86,8 +86,10 @@ def check_categories(what: Sequence[str] | None) -> list[str]:
             if name == "all":
                 return list(CLEAN_CATEGORIES)
             if name not in CLEAN_CATEGORIES:
-                raise UsageError(
-                    f"unknown --what {name!r}: one of {', '.join(CLEAN_CATEGORIES)} or all"
+                raise InvalidArgumentError(
+                    f"unknown retention category {name!r}: one of "
+                    f"{', '.join(CLEAN_CATEGORIES)} or all",
+                    parameter="what",
                 )
             if name not in chosen:
                 chosen.append(name)
@@ -202,9 +204,11 @@ def backup_database(
     """
     target = Path(path)
     if target.exists() and not force:
-        raise RefusedError(f"{target} already exists: pass --force to overwrite it")
+        raise RefusedError(
+            f"{target} already exists; overwriting it was not asked for", parameter="force"
+        )
     if not target.absolute().parent.is_dir():
-        raise UsageError(f"folder {target.absolute().parent} does not exist")
+        raise InvalidArgumentError(f"folder {target.absolute().parent} does not exist")
     partial = target.with_name(target.name + ".partial")
     started = time.perf_counter()
     try:
@@ -227,7 +231,7 @@ def backup_database(
 def _sqlite_backup(settings: Settings, partial: Path, progress: BackupProgress | None) -> str:
     source_path = settings.url.sqlite_path
     if source_path is None:
-        raise UsageError("an in-memory SQLite database cannot be backed up")
+        raise InvalidArgumentError("an in-memory SQLite database cannot be backed up")
     if not source_path.is_file():
         raise DatabaseMissingError(f"database {settings.masked_url} does not exist")
     partial.unlink(missing_ok=True)
@@ -257,7 +261,7 @@ def pg_dump_command(settings: Settings, output: Path, *, plain: bool) -> tuple[l
     if executable is None:
         raise ConfigError(
             "pg_dump not found on PATH: install the PostgreSQL client tools "
-            "(e.g. apt install postgresql-client), or `arenadb copy --to sqlite:///FILE`"
+            "(e.g. apt install postgresql-client), or copy the database to a SQLite file"
         )
     url = settings.url
     secrets = {k: v for k, v in url.query if k.lower() == "password"}

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple, Protocol
 
-from arenadb.errors import InvalidDataError, UsageError
+from arenadb.errors import InvalidArgumentError, InvalidDataError
 
 TRUESKILL = "trueskill"
 OPENSKILL = "openskill"
@@ -202,12 +202,14 @@ def rating_system(name: str) -> RatingSystem:
         return TrueSkillSystem()
     if name == OPENSKILL:
         return OpenSkillSystem()
-    raise UsageError(f"unknown rating system {name!r}: use one of {', '.join(SYSTEMS)}")
+    raise InvalidArgumentError(f"unknown rating system {name!r}: use one of {', '.join(SYSTEMS)}")
 
 
 def check_systems(systems: Sequence[str]) -> tuple[str, ...]:
     """The systems, validated and deduplicated in their canonical order."""
     for name in systems:
         if name not in SYSTEMS:
-            raise UsageError(f"unknown rating system {name!r}: use one of {', '.join(SYSTEMS)}")
+            raise InvalidArgumentError(
+                f"unknown rating system {name!r}: use one of {', '.join(SYSTEMS)}"
+            )
     return tuple(s for s in SYSTEMS if s in systems)

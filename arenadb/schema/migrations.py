@@ -34,7 +34,7 @@ from arenadb.errors import (
     CheckFailedError,
     DatabaseMissingError,
     IntegrityCheckError,
-    UsageError,
+    InvalidArgumentError,
 )
 from arenadb.resources import migrations_dir
 
@@ -236,9 +236,9 @@ def _check_revision(revision: str) -> None:
     try:
         found = script_directory().get_revision(revision)
     except Exception as exc:  # alembic raises several types for a bad or ambiguous id
-        raise UsageError(f"unknown revision {revision!r}: {exc}") from None
+        raise InvalidArgumentError(f"unknown revision {revision!r}: {exc}") from None
     if found is None:
-        raise UsageError(f"unknown revision {revision!r}")
+        raise InvalidArgumentError(f"unknown revision {revision!r}")
 
 
 def offline_sql(

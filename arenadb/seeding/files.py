@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from arenadb.errors import InvalidDataError, UsageError
+from arenadb.errors import InvalidArgumentError, InvalidDataError
 from arenadb.resources import seeds_dir
 
 if sys.version_info >= (3, 11):
@@ -148,7 +148,7 @@ def load_seed(env: str, root: Path | None = None) -> SeedData:
     root = root or seeds_dir()
     known = known_environments(root)
     if env not in known:
-        raise UsageError(f"unknown seed environment {env!r}; known: {', '.join(known)}")
+        raise InvalidArgumentError(f"unknown seed environment {env!r}; known: {', '.join(known)}")
     paths = sorted((root / COMMON).glob("*.toml")) + sorted((root / env).glob("*.toml"))
     files: list[SeedFile] = []
     digest = hashlib.sha256()
@@ -165,7 +165,7 @@ def load_seed(env: str, root: Path | None = None) -> SeedData:
 
     seed_blocks = [(f, f.data["seed"]) for f in files if "seed" in f.data]
     if not seed_blocks:
-        raise UsageError(f"seed environment {env!r} has no [seed] table in {root / env}")
+        raise InvalidArgumentError(f"seed environment {env!r} has no [seed] table in {root / env}")
     seed_file, seed = seed_blocks[-1]
     _check_row(seed_file, "seed", 0, seed)
     start = seed["start_time"]

@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from arenadb.catalog.refs import AgentRef, GameRef, resolve_agent_id, resolve_game_id
 from arenadb.db.paging import DEFAULT_LIMIT, check_choice, fetch_by_id, paged
 from arenadb.errors import ConflictError, InvalidDataError, NotFoundError
 from arenadb.models import (
@@ -454,14 +455,22 @@ def list_conversation_summaries(
     session: Session,
     *,
     user_id: int | None = None,
-    game_id: int | None = None,
-    agent_id: int | None = None,
+    game_id: GameRef | None = None,
+    agent_id: AgentRef | None = None,
     type: str | None = None,
     status: str | None = None,
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
 ) -> list[ConversationSummary]:
-    """`list_conversations` with participant and message counts, in one query."""
+    """`list_conversations` with participant and message counts, in one query.
+
+    `game_id` and `agent_id` take any reference of `arenadb.catalog.refs` (a game's UUID
+    prefix, an agent's alias).
+    """
+    if game_id is not None:
+        game_id = resolve_game_id(session, game_id)
+    if agent_id is not None:
+        agent_id = resolve_agent_id(session, agent_id)
     participants = (
         sa.select(sa.func.count())
         .where(ConversationParticipant.conversation_id == Conversation.id)

@@ -15,7 +15,7 @@ from arenadb.config import (
     mask_url,
     parse_url,
 )
-from arenadb.errors import ConfigError, UsageError
+from arenadb.errors import ConfigError, InvalidArgumentError
 
 FLAG = "postgresql://flag:fpw@flaghost/flagdb"
 ARENA = "postgresql://arena:apw@arenahost/arenadb"
@@ -140,7 +140,7 @@ def test_explicit_env_file(tmp_path):
     env_file.write_text("DB_PATH=custom.db\n")
     settings = resolve(env_file=env_file)
     assert settings.url.database == "custom.db"
-    with pytest.raises(UsageError, match="does not exist"):
+    with pytest.raises(InvalidArgumentError, match="does not exist"):
         resolve(env_file=tmp_path / "missing.env")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import trueskill
 
-from arenadb.errors import InvalidDataError, UsageError
+from arenadb.errors import InvalidArgumentError, InvalidDataError
 from arenadb.ratings.systems import Seat, build_match, check_systems, rating_system
 
 VILLAGE_VS_MAFIA = [Seat(i, 100 + i, "village") for i in range(4)] + [
@@ -100,7 +100,7 @@ def test_unrateable_games():
     assert build_match(1, "win", "village", VILLAGE_VS_MAFIA[:4]) is None  # one team only
     with pytest.raises(InvalidDataError, match="game 7"):
         build_match(7, "win", None, [Seat(0, 1), Seat(1, 2)])
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidArgumentError):
         check_systems(["elo"])
 
 

@@ -77,7 +77,9 @@ def list_(
         str | None, typer.Option("--engine", help="Events locked by this engine id.")
     ] = None,
     run: Annotated[int | None, typer.Option("--run", help="Scenario run id.")] = None,
-    game: Annotated[int | None, typer.Option("--game", help="Game id.")] = None,
+    game: Annotated[
+        str | None, typer.Option("--game", help="Game id, UUID or unique UUID prefix.")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many.")] = 50,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,

@@ -68,7 +68,9 @@ def _read_session(ctx: typer.Context) -> Iterator[Session]:
 @conversations_app.command("list")
 def list_conversations(
     ctx: typer.Context,
-    game: Annotated[int | None, typer.Option("--game", help="Only this game's.")] = None,
+    game: Annotated[
+        str | None, typer.Option("--game", help="Only this game's (id, UUID or UUID prefix).")
+    ] = None,
     type_: Annotated[
         ConversationType | None, typer.Option("--type", help="Only this type.")
     ] = None,
@@ -77,7 +79,8 @@ def list_conversations(
     ] = None,
     user: Annotated[int | None, typer.Option("--user", help="Only those this user owns.")] = None,
     agent: Annotated[
-        int | None, typer.Option("--agent", help="Only those this agent takes part in.")
+        str | None,
+        typer.Option("--agent", help="Only those this agent (id or alias) takes part in."),
     ] = None,
     limit: LimitOption = 50,
     offset: OffsetOption = 0,

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from arenadb import events as ev
 from arenadb.cli import app
 from arenadb.db import create_database, create_engine, session_scope
-from arenadb.errors import ConflictError, InvalidDataError, NotFoundError, UsageError
+from arenadb.errors import ConflictError, InvalidArgumentError, InvalidDataError, NotFoundError
 from arenadb.models import Event, EventType, ExecutionLog
 from arenadb.schema.migrations import downgrade, upgrade
 
@@ -85,7 +85,7 @@ def test_enqueue_validates_type_payload_and_owner(queue):
             ev.enqueue_event(session, "agent.message", {"channel": "all"})
         with pytest.raises(InvalidDataError, match="'content' must be string"):
             ev.enqueue_event(session, "agent.message", {"content": 3})
-        with pytest.raises(UsageError, match="not both"):
+        with pytest.raises(InvalidArgumentError, match="not both"):
             ev.enqueue_event(session, "system.tick", scenario_run_id=1, game_id=1)
         event_id = ev.enqueue_event(session, "agent.message", {"content": "hi"}, source="seat:1")
     stored = ev.get_event(queue, event_id)
@@ -268,7 +268,7 @@ def test_manual_retry_resets_the_budget_and_keeps_history(queue):
         ev.retry_events(queue, [queued_id], now=at(2))
     with pytest.raises(NotFoundError):
         ev.retry_events(queue, [999_999], now=at(2))
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidArgumentError):
         ev.retry_events(queue)
     [outcome] = ev.retry_events(queue, all_failed=True, now=at(3))
     assert (outcome.id, outcome.status, outcome.retry_count) == (failed_id, "queued", 0)

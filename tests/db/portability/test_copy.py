@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from arenadb.cli import app
 from arenadb.config import Settings
 from arenadb.db import create_database, create_engine, drop_database, write_transaction
-from arenadb.errors import RefusedError, UsageError
+from arenadb.errors import InvalidArgumentError, RefusedError
 from arenadb.models import Game, Prompt, metadata
 from arenadb.portability.copy import copy_database
 from arenadb.schema.migrations import migration_status, upgrade
@@ -132,8 +132,9 @@ def test_copy_refuses_a_non_empty_target_unless_forced(
     build_arena(engine, games=3)
     engine.dispose()
     copy_database(source, db_settings)
-    with pytest.raises(RefusedError, match=r"not empty .*--force"):
+    with pytest.raises(RefusedError, match=r"not empty .*replacing its contents") as refused:
         copy_database(source, db_settings)
+    assert refused.value.parameter == "force"
     engine = create_engine(source)
     with write_transaction(engine) as conn:  # the forced copy must replace, not merge
         conn.execute(sa.delete(Game.__table__).where(Game.id == 2))
@@ -149,7 +150,7 @@ def test_copy_refuses_a_source_behind_head(tmp_path: Path) -> None:
     upgrade(source, "0002")
     with pytest.raises(RefusedError, match=r"not at head.*migrate up"):
         copy_database(source, settings_for(f"sqlite:///{tmp_path / 'new.db'}"))
-    with pytest.raises(UsageError, match="same database"):
+    with pytest.raises(InvalidArgumentError, match="same database"):
         copy_database(source, source)
 
 

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from arenadb.cli import app
 from arenadb.config import Settings
 from arenadb.db import write_transaction
-from arenadb.errors import RefusedError, UsageError
+from arenadb.errors import InvalidArgumentError, RefusedError
 from arenadb.models import ExecutionLog, Game, GameSnapshot, LLMCall, SystemLog
 from arenadb.portability.upkeep import (
     backup_database,
@@ -111,8 +111,9 @@ def test_clean_dry_run_counts_then_clean_removes_exactly_that(engine: Engine) ->
 def test_clean_categories() -> None:
     assert check_categories(None) == ["llm-payloads", "logs"]
     assert check_categories(["all"]) == ["llm-payloads", "logs", "events", "snapshots"]
-    with pytest.raises(UsageError, match="unknown --what 'payloads'"):
+    with pytest.raises(InvalidArgumentError, match="unknown retention category 'payloads'") as info:
         check_categories(["payloads"])
+    assert "--" not in str(info.value) and info.value.parameter == "what"
 
 
 def test_clean_cli_confirms_and_reports(db_settings: Settings, engine: Engine) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from arenadb.errors import InvalidDataError, UsageError
+from arenadb.errors import InvalidArgumentError, InvalidDataError
 from arenadb.resources import seeds_dir
 from arenadb.seeding.files import known_environments, load_seed
 
@@ -34,7 +34,7 @@ def test_shipped_environments_load():
 
 
 def test_unknown_environment_lists_known_ones(seeds):
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(InvalidArgumentError) as info:
         load_seed("staging", root=seeds)
     assert "unknown seed environment 'staging'" in str(info.value)
     assert "demo" in str(info.value) and "test" in str(info.value)
