@@ -39,7 +39,7 @@ from arenadb.config import Settings, load_settings, parse_url  # noqa: E402
 from arenadb.db import create_database, create_engine, drop_database  # noqa: E402
 from arenadb.inspection import agents as agent_views  # noqa: E402
 from arenadb.inspection import games as inspect  # noqa: E402
-from arenadb.inspection import usage  # noqa: E402
+from arenadb.inspection import replay, usage  # noqa: E402
 from arenadb.schema.migrations import upgrade  # noqa: E402
 from tests.support.synthetic import build_arena  # noqa: E402
 
@@ -88,7 +88,7 @@ def operations(engine: sa.Engine, probe: int) -> dict[str, Callable[[], Any]]:
             "games list --type FourX-v0": lambda: inspect.list_games(engine, game_type="FourX-v0"),
             "games list --offset 1000": lambda: inspect.list_games(engine, offset=1_000),
             "game info --turns": lambda: inspect.game_info(engine, probe, with_turns=True),
-            "game replay": lambda: inspect.game_replay(engine, probe),
+            "game replay": lambda: replay.game_replay(engine, probe),
             "agents list": lambda: agent_views.list_agents(engine),
             "models stats (full scan)": lambda: usage.models_stats(engine),
             # The floor under every query: a round trip through the pool and the driver.

@@ -462,52 +462,7 @@ def _turns(
     return turns
 
 
-# --------------------------------------------------------------------------- replay
-
-
-@dataclass
-class GameReplay:
-    """A game turn by turn: a header, the seats, and every turn with what was seen and done."""
-
-    id: int
-    uuid: str
-    type: str
-    status: str
-    started_at: datetime | None
-    finished_at: datetime | None
-    outcome: str | None
-    winning_side: str | None
-    end_reason: str | None
-    crashed: bool
-    error: str | None
-    seats: list[SeatInfo]
-    turns: list[TurnInfo]
-
-
-def game_replay(engine: Engine, ref: GameRef, *, observations: bool = True) -> GameReplay:
-    """Every turn of a game in order, with its actor, action, validity and player actions."""
-    with engine.connect() as conn:
-        game = _fetch_game(conn, ref)
-        seats = _seats(conn, game.id, DEFAULT_RATING_SYSTEM)
-        turns = _turns(conn, game.id, seats, observations=observations, actions=True)
-    return GameReplay(
-        id=game.id,
-        uuid=str(game.uuid),
-        type=game.env_id,
-        status=game.status,
-        started_at=game.started_at,
-        finished_at=game.finished_at,
-        outcome=game.outcome,
-        winning_side=game.winning_side,
-        end_reason=game.end_reason,
-        crashed=bool(game.environment_crashed),
-        error=game.error,
-        seats=seats,
-        turns=turns,
-    )
-
-
-# Names this module held before the split into agents, usage and stats: importable from here
+# Names this module held before the split into agents, usage, stats and replay: importable from here
 # for one release, with a warning that says where they went.
 _MOVED = {
     "AgentSummary": "arenadb.inspection.agents",
@@ -518,6 +473,8 @@ _MOVED = {
     "DatabaseStats": "arenadb.inspection.stats",
     "db_stats": "arenadb.inspection.stats",
     "parse_when": "arenadb.inspection.filters",
+    "GameReplay": "arenadb.inspection.replay",
+    "game_replay": "arenadb.inspection.replay",
     "MAX_LIMIT": "arenadb.inspection.filters",
 }
 

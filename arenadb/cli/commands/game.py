@@ -18,7 +18,8 @@ from rich.table import Table
 from rich.text import Text
 
 from arenadb.cli.render.output import make_console, to_plain
-from arenadb.inspection.games import GameDetail, GameReplay, GameSummary, SeatInfo, TurnInfo
+from arenadb.inspection.games import GameDetail, GameSummary, SeatInfo, TurnInfo
+from arenadb.inspection.replay import GameReplay
 
 INVALID_STYLE = "bold red"
 

@@ -120,7 +120,7 @@ def replay(
     """The game turn by turn: phases, who acted, what they said or did; invalid moves marked."""
     from arenadb.cli.commands.game import print_replay, replay_turn_rows
     from arenadb.db import engine_scope
-    from arenadb.inspection.games import game_replay
+    from arenadb.inspection.replay import game_replay
 
     fmt = output_format(ctx, json_output, csv_output)
     with engine_scope(app_context(ctx).settings()) as engine:

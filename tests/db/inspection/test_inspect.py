@@ -28,7 +28,8 @@ from arenadb.db import create_engine, drop_database
 from arenadb.errors import AmbiguousError, InvalidArgumentError, NotFoundError
 from arenadb.inspection.agents import list_agents
 from arenadb.inspection.filters import parse_when
-from arenadb.inspection.games import game_info, game_replay, list_games
+from arenadb.inspection.games import game_info, list_games
+from arenadb.inspection.replay import game_replay
 from arenadb.inspection.stats import db_stats
 from arenadb.inspection.usage import models_stats, percentile
 from arenadb.models import Game, GamePlayer, GameType, LLMCall, LLMModel, Rating

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from arenadb.catalog import active
-from arenadb.inspection import agents, filters, games, queries, rows, stats, usage
+from arenadb.inspection import agents, filters, games, queries, replay, rows, stats, usage
 from tests.support.arena_factory import ArenaFactory
 
 
@@ -23,6 +23,7 @@ from tests.support.arena_factory import ArenaFactory
         (games, "models_stats", usage),
         (games, "db_stats", stats),
         (games, "parse_when", filters),
+        (games, "game_replay", replay),
     ],
 )
 def test_a_moved_name_warns_and_is_the_new_one(module, name: str, new) -> None:
