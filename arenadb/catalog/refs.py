@@ -147,22 +147,30 @@ def _by_name(
         return int(found)
     if not label:
         raise InvalidArgumentError(f"an empty {kind} reference names nothing")
-    lowered = label.lower()
-    exact = sa.or_(*(column == label for column in name_columns))
-    folded = sa.or_(*(sa.func.lower(column) == lowered for column in name_columns))
-    rows = conn.execute(
-        sa.select(id_column.label("id"), shown_column.label("shown"), exact.label("exact"))
-        .where(folded)
-        .order_by(id_column)
-        .limit(SHOWN_CANDIDATES + 1)
-    ).all()
-    exact_rows = [r for r in rows if r.exact]
-    chosen = exact_rows or rows
+    # Exact first, on the unique indexes; only a miss pays for the case-insensitive scan.
+    chosen = _candidates(conn, id_column, shown_column, [c == label for c in name_columns])
+    if not chosen:
+        lowered = label.lower()
+        folded = [sa.func.lower(c) == lowered for c in name_columns]
+        chosen = _candidates(conn, id_column, shown_column, folded)
     if not chosen:
         raise NotFoundError(f"{kind} {label} not found")
     if len(chosen) > 1:
         raise _ambiguous(kind, label, [f"{r.shown} (id {r.id})" for r in chosen])
     return int(chosen[0].id)
+
+
+def _candidates(
+    conn: Reader, id_column: Any, shown_column: Any, conditions: Sequence[Any]
+) -> list[Any]:
+    return list(
+        conn.execute(
+            sa.select(id_column.label("id"), shown_column.label("shown"))
+            .where(sa.or_(*conditions))
+            .order_by(id_column)
+            .limit(SHOWN_CANDIDATES + 1)
+        ).all()
+    )
 
 
 def resolve_agent_id(conn: Reader, ref: AgentRef) -> int:
