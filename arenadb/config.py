@@ -15,6 +15,7 @@ The real environment always wins over a `.env` file, which is only a fallback fo
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
@@ -214,6 +215,9 @@ class Settings:
     connect_timeout: float = 5.0
     statement_timeout_ms: int = 0
     busy_timeout_ms: int = 5000
+    # PostgreSQL migrations wait at most this long for a table lock, then retry: a migration
+    # queued behind a long transaction would otherwise block every writer that queues behind it.
+    lock_timeout_ms: int = 5000
     snapshot_every: int = 10
     env_file: Path | None = None
     origins: Mapping[str, str] = field(default_factory=dict)
@@ -240,17 +244,7 @@ class Settings:
     def with_url(self, url: str | DatabaseURL, origin: str = ORIGIN_FLAG) -> Settings:
         parsed = url if isinstance(url, DatabaseURL) else parse_url(url)
         origins = {**self.origins, "database_url": origin}
-        return Settings(
-            parsed,
-            self.pool_size,
-            self.echo,
-            self.connect_timeout,
-            self.statement_timeout_ms,
-            self.busy_timeout_ms,
-            self.snapshot_every,
-            self.env_file,
-            origins,
-        )
+        return dataclasses.replace(self, url=parsed, origins=origins)
 
     def describe(self) -> list[tuple[str, object, str]]:
         """(name, display value, origin) rows, password masked; what `config show` prints."""
@@ -264,6 +258,7 @@ class Settings:
             "connect_timeout",
             "statement_timeout_ms",
             "busy_timeout_ms",
+            "lock_timeout_ms",
             "snapshot_every",
         ):
             rows.append((name, getattr(self, name), self.origins.get(name, ORIGIN_DEFAULT)))
@@ -397,6 +392,7 @@ def load_settings(
             src, "DB_STATEMENT_TIMEOUT_MS", 0, int, origins, "statement_timeout_ms"
         ),
         busy_timeout_ms=_number(src, "DB_BUSY_TIMEOUT_MS", 5000, int, origins, "busy_timeout_ms"),
+        lock_timeout_ms=_number(src, "DB_LOCK_TIMEOUT_MS", 5000, int, origins, "lock_timeout_ms"),
         snapshot_every=_number(src, "ARENADB_SNAPSHOT_EVERY", 10, int, origins, "snapshot_every"),
         env_file=dotenv_path,
         origins=origins,

@@ -83,6 +83,14 @@ class IntegrityCheckError(ArenaDBError):
     exit_code = EXIT_CHECK_FAILED
 
 
+class MigrationFailedError(ArenaDBError):
+    """A revision's upgrade or downgrade failed (or kept waiting for a lock); rolled back."""
+
+    def __init__(self, message: str, revision: str | None = None) -> None:
+        super().__init__(message)
+        self.revision = revision
+
+
 class CheckFailedError(ArenaDBError):
     """A check command found a problem: migration drift, several heads, pending migrations."""
 

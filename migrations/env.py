@@ -2,7 +2,8 @@
 
 Run three ways, all with the same behaviour:
 - from arenadb (`arenadb migrate up`, `arenadb init`, tests): a connection that already holds the
-  migration lock is passed in `config.attributes["connection"]` and is used as it is;
+  migration lock is passed in `config.attributes["connection"]` and is used as it is; an Engine
+  there (the Alembic cookbook's and pytest-alembic's way) gets a connection of its own, locked;
 - plain `alembic upgrade head` from the repository root: the URL comes from arenadb's settings
   (flag-less precedence: ARENADB_DATABASE_URL, DATABASE_URL, DB_*, DB_PATH, default), and the
   migration runs under the same lock;
@@ -12,6 +13,7 @@ Run three ways, all with the same behaviour:
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import Connection, Engine
 
 from arenadb.models import metadata
 
@@ -33,6 +35,11 @@ def _configure(**kwargs) -> None:
         compare_type=True,
         # SQLite cannot ALTER most things: batch mode recreates the table instead.
         render_as_batch=True,
+        # PostgreSQL commits each revision on its own, so a revision that waited too long for a
+        # lock is retried from where it stopped, and a CONCURRENTLY index build
+        # (arenadb.schema.online) commits no more than its own revision's work.
+        transaction_per_migration=True,
+        on_version_apply=config.attributes.get("on_version_apply") or (),
         **kwargs,
     )
 
@@ -46,19 +53,29 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
-def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _configure(connection=connection)
-        with context.begin_transaction():
-            context.run_migrations()
-        return
-    from arenadb.schema.migrations import locked_migration_connection
+def _run_on(connection: Connection) -> None:
+    _configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
 
-    with locked_migration_connection(_settings()) as conn:
-        _configure(connection=conn)
-        with context.begin_transaction():
-            context.run_migrations()
+
+def run_migrations_online() -> None:
+    from arenadb.schema.migrations import locked_migration_connection, migration_lock
+
+    connectable = config.attributes.get("connection")
+    if isinstance(connectable, Connection):
+        _run_on(connectable)
+    elif isinstance(connectable, Engine):
+        with connectable.connect() as conn, migration_lock(conn) as locked:
+            _run_on(locked)
+    elif connectable is not None:
+        raise TypeError(
+            f'config.attributes["connection"] must be an Engine or a Connection, '
+            f"not {type(connectable).__name__}"
+        )
+    else:
+        with locked_migration_connection(_settings()) as conn:
+            _run_on(conn)
 
 
 if context.is_offline_mode():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from arenadb.config import Settings
 from arenadb.db.admin import create_database, database_exists, drop_database
 from arenadb.db.engine import create_engine, server_info
-from arenadb.errors import DatabaseMissingError
+from arenadb.errors import CheckFailedError, DatabaseMissingError
 from arenadb.progress import Progress
 from arenadb.schema.migrations import (
     MigrationResult,
@@ -25,20 +26,29 @@ if TYPE_CHECKING:
 
 @dataclass
 class DatabaseCheck:
-    """What `arenadb db check` reports."""
+    """What `arenadb db check` reports; `problems` empty means an arenadb database at head."""
 
     url: str
     backend: str
-    server_version: str
-    database: str
+    server_version: str = ""
+    database: str = ""
     current_revision: list[str] = field(default_factory=list)
     head_revision: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     seed: dict[str, Any] | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+    unknown_revision: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
     @property
     def migration_state(self) -> str:
+        if self.unknown_revision:
+            return f"unknown revision {', '.join(self.unknown_revision)}"
         if not self.current_revision:
             return "not initialised (run `arenadb init`)"
         if self.pending:
@@ -47,33 +57,85 @@ class DatabaseCheck:
 
 
 def check_database(settings: Settings) -> DatabaseCheck:
-    """Connect, and report backend, server version, database, migration state and seed."""
-    if settings.url.is_sqlite and not database_exists(settings):
+    """Is this an arenadb database at head whose live schema matches the models?
+
+    A catalogue read: backend, server version, revision, pending migrations, drift, seed.
+    Raises CheckFailedError (exit 3) carrying the report when it is not.
+    """
+    report = _inspect(settings)
+    if report.problems:
+        raise CheckFailedError(f"{report.url}: " + "; ".join(report.problems), details=report)
+    return report
+
+
+def _inspect(settings: Settings) -> DatabaseCheck:
+    from alembic.runtime.migration import MigrationContext
+
+    from arenadb.schema import revisions
+    from arenadb.schema.check import live_differences
+
+    heads = list(script_directory().get_heads())
+    report = DatabaseCheck(settings.masked_url, settings.backend, head_revision=heads)
+    path = settings.url.sqlite_path if settings.url.is_sqlite else None
+    if path is not None and path.is_file() and path.stat().st_size == 0:
+        report.problems.append("the file is empty (0 bytes): not an arenadb database")
+        return report
+    if path is not None and path.is_file() and not _has_sqlite_header(path):
+        report.problems.append("the file is not a SQLite database")
+        return report
+    if not database_exists(settings):
         raise DatabaseMissingError(
             f"database {settings.masked_url} does not exist (create it with `arenadb init`)"
         )
-    from alembic.runtime.migration import MigrationContext
-
     engine = create_engine(settings, pooled=False)
     try:
         with engine.connect() as conn:
             info = server_info(conn)
+            tables = set(sa.inspect(conn).get_table_names())
             current = list(MigrationContext.configure(conn).get_current_heads())
-            seed = _applied_seed(conn) if current else None
+            report.seed = _applied_seed(conn) if current else None
     finally:
         engine.dispose()
-    pending = [p.revision for p in pending_revisions(current)]
-    return DatabaseCheck(
-        url=settings.masked_url,
-        backend=info.pop("backend"),
-        server_version=info.pop("server_version"),
-        database=info.pop("database"),
-        current_revision=current,
-        head_revision=list(script_directory().get_heads()),
-        pending=pending,
-        seed=seed,
-        extra=info,
-    )
+    report.server_version = info.pop("server_version")
+    report.database = info.pop("database")
+    info.pop("backend")
+    report.extra = info
+    report.current_revision = current
+    script = script_directory()
+    report.unknown_revision = revisions.unknown_in_database(script, current)
+    if report.unknown_revision:
+        report.problems.append(
+            f"at revision {', '.join(report.unknown_revision)}, which "
+            f"{revisions.describe_code(script)}"
+        )
+        return report
+    if not current:
+        if tables - {"alembic_version"}:
+            report.problems.append(
+                f"not an arenadb database: {len(tables - {'alembic_version'})} tables "
+                "and no migration revision"
+            )
+        else:
+            report.problems.append("not initialised: no tables (run `arenadb init`)")
+        return report
+    report.pending = [p.revision for p in pending_revisions(current)]
+    if report.pending:
+        report.problems.append(
+            f"{len(report.pending)} pending migrations ({', '.join(report.pending)}): "
+            "run `arenadb migrate up`"
+        )
+        return report
+    report.differences = live_differences(settings)
+    if report.differences:
+        report.problems.append(
+            f"the live schema differs from the models ({len(report.differences)} differences)"
+        )
+    return report
+
+
+def _has_sqlite_header(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(16) == b"SQLite format 3\x00"
 
 
 def _applied_seed(conn: sa.Connection) -> dict[str, Any] | None:

@@ -1,22 +1,24 @@
 """Schema migrations: Alembic configured in code, under a lock, on one shared connection.
 
-Every migration runs in one transaction that first takes a lock, so two `arenadb migrate up`
-started at once on one database both succeed and the schema is migrated once:
-PostgreSQL takes a transaction-scoped advisory lock; SQLite starts with BEGIN EXCLUSIVE.
-SQLite batch migrations recreate tables, so foreign keys are switched off for the migration
-connection (it cannot be done inside a transaction) and verified with foreign_key_check before
-the commit.
+Two `arenadb migrate up` started at once on one database both succeed and the schema is
+migrated once: PostgreSQL takes a session advisory lock (held across the commits of
+per-revision transactions and of `autocommit_block`s, see `arenadb.schema.online`); SQLite runs
+the whole migration in one BEGIN EXCLUSIVE transaction. SQLite batch migrations recreate tables,
+so foreign keys are switched off for the migration connection (it cannot be done inside a
+transaction) and verified with foreign_key_check before the commit.
+
+On PostgreSQL every migration statement waits at most `Settings.lock_timeout_ms` for a table
+lock: a migration queued behind a long transaction would make every writer queue behind it.
+A revision that times out is rolled back and the migration is tried again a few times.
 """
 
 from __future__ import annotations
 
 import io
-import tempfile
-import uuid
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,19 +29,36 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from arenadb.config import Settings
-from arenadb.db.admin import create_database, database_exists, drop_database
+from arenadb.db.admin import database_exists
 from arenadb.db.engine import SQLITE_BEGIN, create_engine
 from arenadb.errors import (
     ArenaDBError,
-    CheckFailedError,
     DatabaseMissingError,
     IntegrityCheckError,
-    InvalidArgumentError,
+    MigrationFailedError,
 )
 from arenadb.resources import migrations_dir
+from arenadb.schema import revisions
 
-# pg_advisory_xact_lock key: "arenadb" migrations (any fixed 64-bit number works).
+# pg_advisory_lock key: "arenadb" migrations (any fixed 64-bit number works).
 MIGRATION_LOCK_KEY = 0x617265_6E6164_62
+# A revision that hit lock_timeout is tried this many times in all, waiting longer each time.
+LOCK_ATTEMPTS = 3
+LOCK_RETRY_WAIT_S = 1.0
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+@dataclass
+class RevisionStep:
+    """One revision applied or reverted, as `on_step` hears of it."""
+
+    revision: str
+    message: str
+    upgrade: bool
+    seconds: float
+
+
+OnStep = Callable[[RevisionStep], None]
 
 
 def alembic_config(
@@ -64,39 +83,60 @@ def script_directory() -> ScriptDirectory:
 
 
 @contextmanager
+def migration_lock(conn: Connection, lock_timeout_ms: int = 0) -> Iterator[Connection]:
+    """Hold the migration lock on `conn` (a connection of its own, not in a transaction).
+
+    SQLite: yields inside one exclusive transaction, committed at the end. PostgreSQL: yields
+    outside any transaction, so Alembic owns the transactions (one per revision, which an
+    `autocommit_block` may commit early); the session lock outlives them.
+    """
+    if conn.dialect.name == "sqlite":
+        # On the driver connection: SQLAlchemy would wrap it in a transaction, where SQLite
+        # ignores this pragma.
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys=OFF")
+        conn = conn.execution_options(**{SQLITE_BEGIN: "EXCLUSIVE"})
+        with conn.begin():
+            yield conn
+            problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if problems:
+                raise IntegrityCheckError(
+                    f"migration left {len(problems)} rows with broken foreign keys "
+                    f"(first: {tuple(problems[0])}); rolled back"
+                )
+        raw.execute("PRAGMA foreign_keys=ON")
+        return
+    # Waiting for another migration is right (it may take long); lock_timeout comes after.
+    conn.execute(sa.text("select pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+    if lock_timeout_ms:
+        conn.exec_driver_sql(f"SET lock_timeout = {int(lock_timeout_ms)}")
+    conn.commit()
+    try:
+        yield conn
+    finally:
+        if conn.in_transaction():
+            conn.rollback()
+        conn.execute(sa.text("select pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
+        conn.commit()
+
+
+@contextmanager
 def locked_migration_connection(settings: Settings) -> Iterator[Connection]:
-    """A connection inside one transaction that holds the migration lock; commits at the end."""
+    """A connection of its own holding the migration lock (see `migration_lock`)."""
     engine = create_engine(settings, pooled=False)
     try:
-        with engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                # On the driver connection: SQLAlchemy would wrap it in a transaction, where
-                # SQLite ignores this pragma.
-                raw = conn.connection.dbapi_connection
-                assert raw is not None
-                raw.execute("PRAGMA foreign_keys=OFF")
-                conn = conn.execution_options(**{SQLITE_BEGIN: "EXCLUSIVE"})
-                with conn.begin():
-                    yield conn
-                    problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                    if problems:
-                        raise IntegrityCheckError(
-                            f"migration left {len(problems)} rows with broken foreign keys "
-                            f"(first: {tuple(problems[0])}); rolled back"
-                        )
-                raw.execute("PRAGMA foreign_keys=ON")
-            else:
-                with conn.begin():
-                    conn.execute(
-                        sa.text("select pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY}
-                    )
-                    yield conn
+        with engine.connect() as conn, migration_lock(conn, settings.lock_timeout_ms) as locked:
+            yield locked
     finally:
         engine.dispose()
 
 
 def _current_heads(conn: Connection) -> tuple[str, ...]:
-    return tuple(MigrationContext.configure(conn).get_current_heads())
+    heads = tuple(MigrationContext.configure(conn).get_current_heads())
+    if conn.dialect.name == "postgresql" and conn.in_transaction():
+        conn.commit()  # PostgreSQL: leave the transactions to Alembic (see migration_lock)
+    return heads
 
 
 @dataclass
@@ -126,6 +166,7 @@ class MigrationResult:
     before: list[str]
     after: list[str]
     applied: list[str]
+    steps: list[RevisionStep] = field(default_factory=list)
 
 
 def _require_database(settings: Settings) -> None:
@@ -135,33 +176,38 @@ def _require_database(settings: Settings) -> None:
         )
 
 
-def _revisions_between(script: ScriptDirectory, upper: str, lower: str | None) -> list[str]:
-    """Revision ids applied when going from `lower` (None: empty) up to `upper`, oldest first."""
-    revs = list(script.iterate_revisions(upper, lower or "base"))
-    return [r.revision for r in reversed(revs)]
+def current_revisions(settings: Settings) -> list[str]:
+    """What alembic_version of the database says, unchecked."""
+    engine = create_engine(settings, pooled=False)
+    try:
+        with engine.connect() as conn:
+            return list(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        engine.dispose()
 
 
 def migration_status(settings: Settings) -> MigrationStatus:
     """Current revision(s), head(s) and the migrations not yet applied."""
     _require_database(settings)
     script = script_directory()
-    engine = create_engine(settings, pooled=False)
-    try:
-        with engine.connect() as conn:
-            current = _current_heads(conn)
-    finally:
-        engine.dispose()
+    current = current_revisions(settings)
+    revisions.require_known_current(script, current, settings.masked_url)
     heads = list(script.get_heads())
-    return MigrationStatus(settings.masked_url, list(current), heads, pending_revisions(current))
+    return MigrationStatus(settings.masked_url, current, heads, pending_revisions(current))
 
 
 def pending_revisions(current: tuple[str, ...] | list[str]) -> list[RevisionInfo]:
-    """Revisions not applied to a database whose current heads are `current`, oldest first."""
+    """Revisions not applied to a database whose current heads are `current`, oldest first.
+
+    Revisions this code does not know are left out of `current` (callers report them).
+    """
     script = script_directory()
     heads = list(script.get_heads())
+    known = set(revisions.known(script))
     applied: set[str] = set()
     for rev in current:
-        applied.update(r.revision for r in script.iterate_revisions(rev, "base"))
+        if rev in known:
+            applied |= revisions.ancestors(script, rev)
     return [
         _info(rev, heads)
         for rev in reversed(list(script.walk_revisions()))
@@ -181,191 +227,168 @@ def history(settings: Settings | None = None) -> list[RevisionInfo]:
     """Every revision, oldest first; with settings of an existing database, which are applied."""
     script = script_directory()
     heads = list(script.get_heads())
-    revisions = [_info(rev, heads) for rev in reversed(list(script.walk_revisions()))]
+    infos = [_info(rev, heads) for rev in reversed(list(script.walk_revisions()))]
     if settings is not None and database_exists(settings):
         status = migration_status(settings)
         pending = {p.revision for p in status.pending}
-        for info in revisions:
+        for info in infos:
             info.applied = info.revision not in pending
-    return revisions
+    return infos
 
 
-def upgrade(settings: Settings, revision: str = "head") -> MigrationResult:
-    """Migrate an existing database up to `revision`, under the migration lock."""
-    _require_database(settings)
-    _check_revision(revision)
-    with locked_migration_connection(settings) as conn:
-        before = _current_heads(conn)
-        command.upgrade(alembic_config(settings, conn), revision)
-        after = _current_heads(conn)
-    applied = _applied_between(before, after)
-    return MigrationResult(settings.masked_url, list(before), list(after), applied)
+class _StepTimer:
+    """Alembic's on_version_apply hook: times each revision and hands it to `on_step`."""
+
+    def __init__(self, on_step: OnStep | None) -> None:
+        self.on_step = on_step
+        self.steps: list[RevisionStep] = []
+        self.started = time.perf_counter()
+
+    def __call__(self, *, step: Any, **_: Any) -> None:
+        now = time.perf_counter()
+        script = step.up_revision
+        message = (script.doc or "").strip().splitlines()[0] if script and script.doc else ""
+        done = RevisionStep(step.up_revision_id, message, step.is_upgrade, now - self.started)
+        self.started = now
+        self.steps.append(done)
+        if self.on_step is not None:
+            self.on_step(done)
 
 
-def downgrade(settings: Settings, revision: str) -> MigrationResult:
-    """Migrate down to `revision` (an id, a relative `-1`, or `base` for an empty schema)."""
-    _require_database(settings)
-    if revision != "base" and not revision.startswith("-"):
-        _check_revision(revision)
-    with locked_migration_connection(settings) as conn:
-        before = _current_heads(conn)
-        if not before:
-            return MigrationResult(settings.masked_url, [], [], [])
-        command.downgrade(alembic_config(settings, conn), revision)
-        after = _current_heads(conn)
-    removed = _applied_between(after, before)
-    return MigrationResult(settings.masked_url, list(before), list(after), removed)
+def _is_lock_timeout(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
-def _applied_between(lower: tuple[str, ...], upper: tuple[str, ...]) -> list[str]:
-    script = script_directory()
-    out: list[str] = []
-    for head in upper:
-        for rev in _revisions_between(script, head, None):
-            below = set()
-            for low in lower:
-                below.update(_revisions_between(script, low, None))
-            if rev not in below and rev not in out:
-                out.append(rev)
-    return out
-
-
-def _check_revision(revision: str) -> None:
-    if revision in ("head", "heads", "base"):
-        return
-    try:
-        found = script_directory().get_revision(revision)
-    except Exception as exc:  # alembic raises several types for a bad or ambiguous id
-        raise InvalidArgumentError(f"unknown revision {revision!r}: {exc}") from None
-    if found is None:
-        raise InvalidArgumentError(f"unknown revision {revision!r}")
-
-
-def offline_sql(
-    settings: Settings, revision_range: str = "base:head", *, down: bool = False
-) -> str:
-    """The SQL a migration would run, for a DBA to review or apply by hand."""
-    buffer = io.StringIO()
-    cfg = alembic_config(settings, output=buffer)
-    if down:
-        command.downgrade(cfg, revision_range, sql=True)
-    else:
-        command.upgrade(cfg, revision_range, sql=True)
-    return buffer.getvalue()
-
-
-# --------------------------------------------------------------------------------------------
-# migrate check: what CI runs
-
-
-@dataclass
-class CheckReport:
-    ok: bool
-    heads: list[str]
-    scratch_backend: str
-    problems: list[str] = field(default_factory=list)
-    differences: list[str] = field(default_factory=list)
-    round_trip: bool = False
-    target: str | None = None
-    target_checked: bool = False
-    pending: list[str] = field(default_factory=list)
-
-
-def schema_differences(conn: Connection) -> list[str]:
-    """What autogenerate would change to make the database match the models."""
-    from alembic.autogenerate import compare_metadata
-
-    from arenadb.models import metadata
-
-    context = MigrationContext.configure(
-        conn,
-        opts={"compare_type": True, "target_metadata": metadata},
-    )
-    return [_describe_diff(d) for d in compare_metadata(context, metadata)]
-
-
-def _describe_diff(diff: Any) -> str:
-    if isinstance(diff, list):  # column modifications come grouped
-        return "; ".join(_describe_diff(d) for d in diff)
-    kind, *rest = diff
-    if kind.startswith("modify_") and len(rest) == 6:  # (schema, table, column, info, old, new)
-        _schema, table, column, _info, old, new = rest
-        return f"{kind} {table}.{column}: {old!r} -> {new!r}"
-    parts = []
-    for item in rest:
-        name = getattr(item, "name", None)
-        table = getattr(getattr(item, "table", None), "name", None)
-        if name and table and table != name:
-            parts.append(f"{table}.{name}")
-        elif name:
-            parts.append(str(name))
-        else:
-            parts.append(repr(item))
-    return f"{kind} " + " ".join(parts)
-
-
-@contextmanager
-def scratch_database(settings: Settings) -> Iterator[Settings]:
-    """A throwaway empty database on the same backend (and server) as `settings`."""
-    if settings.url.is_sqlite:
-        with tempfile.TemporaryDirectory(prefix="arenadb-check-") as folder:
-            path = Path(folder) / "scratch.db"
-            yield settings.with_url(f"sqlite:///{path}", origin="scratch")
-        return
-    name = f"arenadb_check_{uuid.uuid4().hex[:12]}"
-    scratch = settings.with_url(settings.url.with_database(name), origin="scratch")
-    create_database(scratch)
-    try:
-        yield scratch
-    finally:
-        drop_database(scratch, missing_ok=True)
-
-
-def check_migrations(settings: Settings, *, check_target: bool = True) -> CheckReport:
-    """Heads, model drift and up/down/up on a scratch database; pending on the target if any.
-
-    Raises CheckFailedError (exit 3) carrying the report when anything is wrong.
-    """
-    script = script_directory()
-    heads = list(script.get_heads())
-    report = CheckReport(ok=True, heads=heads, scratch_backend=settings.backend)
-    if len(heads) > 1:
-        report.problems.append(f"{len(heads)} heads ({', '.join(heads)}): merge them")
-    else:
-        with scratch_database(settings) as scratch:
-            create_database(scratch, if_not_exists=True)
-            upgrade(scratch, "head")
-            engine = create_engine(scratch, pooled=False)
+def _run(
+    settings: Settings,
+    action: str,
+    target: Callable[[list[str]], str],
+    on_step: OnStep | None,
+) -> MigrationResult:
+    """Run `command.upgrade`/`downgrade` under the lock; retry a revision that hit lock_timeout."""
+    timer = _StepTimer(on_step)
+    first: list[str] | None = None
+    for attempt in range(1, LOCK_ATTEMPTS + 1):
+        failure: Exception | None = None
+        with locked_migration_connection(settings) as conn:
+            before = list(_current_heads(conn))
+            first = before if first is None else first
+            destination = target(before)
+            cfg = alembic_config(settings, conn)
+            cfg.attributes["on_version_apply"] = timer
             try:
-                with engine.connect() as conn:
-                    report.differences = schema_differences(conn)
-            finally:
-                engine.dispose()
-            if report.differences:
-                report.problems.append(
-                    f"models and migrations differ ({len(report.differences)} differences): "
-                    "write a migration"
-                )
-            try:
-                downgrade(scratch, "base")
-                upgrade(scratch, "head")
-                report.round_trip = True
+                getattr(command, action)(cfg, destination)
+                after = list(_current_heads(conn))
             except ArenaDBError:
                 raise
             except Exception as exc:
-                report.problems.append(f"up -> down to base -> up failed: {exc}")
-    if check_target:
-        report.target = settings.masked_url
-        if database_exists(settings):
-            report.target_checked = True
-            status = migration_status(settings)
-            report.pending = [p.revision for p in status.pending]
-            if report.pending:
-                report.problems.append(
-                    f"{len(report.pending)} pending migrations on {settings.masked_url}: "
-                    "run `arenadb migrate up`"
-                )
-    report.ok = not report.problems
-    if not report.ok:
-        raise CheckFailedError("; ".join(report.problems), details=report)
-    return report
+                failure = exc
+        if failure is None:
+            break
+        if _is_lock_timeout(failure) and attempt < LOCK_ATTEMPTS:
+            time.sleep(LOCK_RETRY_WAIT_S * attempt)
+            continue
+        # Outside the lock: SQLite's exclusive transaction is rolled back by now.
+        raise _failed(settings, action, timer, before, failure, attempt) from failure
+    assert first is not None
+    changed = [s.revision for s in timer.steps]
+    return MigrationResult(settings.masked_url, first, after, changed, timer.steps)
+
+
+def _failing_revision(action: str, before: list[str], done: list[str]) -> str:
+    """The revision that was running when a migration from `before` failed after `done`."""
+    if len(before) > 1:
+        return "?"
+    script = script_directory()
+    below = revisions.ancestors(script, before[0] if before else None)
+    if action == "upgrade":
+        path = [r for r in revisions.known(script) if r not in below | set(done)]
+    else:
+        path = [r for r in reversed(revisions.known(script)) if r in below and r not in done]
+    return path[0] if path else "?"
+
+
+def _failed(
+    settings: Settings,
+    action: str,
+    timer: _StepTimer,
+    before: list[str],
+    exc: Exception,
+    attempts: int,
+) -> MigrationFailedError:
+    """One line: which revision failed, why, and where the database was left."""
+    failing = _failing_revision(action, before, [s.revision for s in timer.steps])
+    try:
+        now = ", ".join(current_revisions(settings)) or "base"
+    except Exception:  # the server went away too: say what we know
+        now = "unknown"
+    if _is_lock_timeout(exc):
+        reason = (
+            f"waited longer than lock_timeout ({settings.lock_timeout_ms} ms) for a lock held "
+            f"by another session, {attempts} times; run it when the tables are less busy or "
+            "raise the lock timeout"
+        )
+    else:
+        detail = getattr(exc, "orig", None) or exc
+        reason = f"{type(detail).__name__}: {' '.join(str(detail).split())}"
+    return MigrationFailedError(
+        f"{action} of revision {failing} on {settings.masked_url} failed: {reason} "
+        f"(database left at {now})",
+        revision=failing,
+    )
+
+
+def upgrade(
+    settings: Settings, revision: str = "head", *, on_step: OnStep | None = None
+) -> MigrationResult:
+    """Migrate an existing database up to `revision` (an id, `+N`, `head`), under the lock."""
+    _require_database(settings)
+    script = script_directory()
+    if revision not in ("heads", "base") and not revision.startswith("+"):
+        revisions.resolve(script, revision)  # an unknown id is refused before connecting
+    return _run(
+        settings,
+        "upgrade",
+        lambda current: revisions.upgrade_target(script, current, revision, settings.masked_url),
+        on_step,
+    )
+
+
+def downgrade(
+    settings: Settings, revision: str, *, on_step: OnStep | None = None
+) -> MigrationResult:
+    """Migrate down to `revision` (an id, a relative `-1`, or `base` for an empty schema)."""
+    _require_database(settings)
+    script = script_directory()
+    if not revision.startswith("-"):
+        revisions.resolve(script, revision)
+    if revision == "base" and not current_revisions(settings):
+        return MigrationResult(settings.masked_url, [], [], [])
+    return _run(
+        settings,
+        "downgrade",
+        lambda current: revisions.downgrade_target(script, current, revision, settings.masked_url),
+        on_step,
+    )
+
+
+def offline_sql(
+    settings: Settings, revision_range: str | None = None, *, down: bool | None = None
+) -> str:
+    """The SQL a migration would run, for a DBA to review or apply by hand.
+
+    `revision_range` is FROM:TO; a range whose TO is below FROM is a downgrade. `down` True
+    or False insists on a direction (and picks head:base or base:head when no range is given).
+    """
+    script = script_directory()
+    if revision_range is None:
+        revision_range = "head:base" if down else "base:head"
+    span, goes_down = revisions.offline_range(script, revision_range, down)
+    buffer = io.StringIO()
+    cfg = alembic_config(settings, output=buffer)
+    if goes_down:
+        command.downgrade(cfg, span, sql=True)
+    else:
+        command.upgrade(cfg, span, sql=True)
+    return buffer.getvalue()

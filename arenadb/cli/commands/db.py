@@ -23,13 +23,27 @@ app = typer.Typer(help="Check, create, drop and reset the database.", no_args_is
 
 @app.command("check")
 def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
-    """Connect and report backend, server version, database and migration state."""
+    """Exit 0 only for an arenadb database at head whose schema matches the models (else 3)."""
+    from arenadb.errors import CheckFailedError
     from arenadb.schema.lifecycle import check_database
 
-    result = check_database(app_context(ctx).settings())
     fmt = output_format(ctx, json_output)
-    data = {
-        "status": "ok",
+    try:
+        result = check_database(app_context(ctx).settings())
+    except CheckFailedError as failed:
+        if fmt == "json":
+            print_json(_check_data(failed.details))
+        else:
+            details: Any = failed.details
+            for line in details.differences:
+                typer.echo(f"  {line}", err=True)
+        raise
+    render_object(_check_data(result), fmt, title="arenadb database")
+
+
+def _check_data(result: Any) -> dict[str, Any]:
+    return {
+        "status": "ok" if result.ok else "failed",
         "url": result.url,
         "backend": result.backend,
         "server_version": result.server_version,
@@ -38,10 +52,11 @@ def check(ctx: typer.Context, json_output: JsonOption = False) -> None:
         "current_revision": ",".join(result.current_revision) or None,
         "head_revision": ",".join(result.head_revision),
         "pending": result.pending,
+        "problems": result.problems,
+        "differences": result.differences,
         "seed": result.seed,
         **result.extra,
     }
-    render_object(data, fmt, title="arenadb database")
 
 
 @app.command("create")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,22 +12,28 @@ from arenadb.cli.render.output import JsonOption, info, output_format, print_jso
 app = typer.Typer(help="Apply, inspect and check schema migrations.", no_args_is_help=True)
 
 
+def _print_step(step: Any) -> None:
+    verb = "applied" if step.upgrade else "reverted"
+    info(f"  {verb} {step.revision}  {step.message}  ({step.seconds:.2f} s)")
+
+
 @app.command("up")
 def up(
     ctx: typer.Context,
-    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    revision: Annotated[str, typer.Argument(help="Target revision: an id, +N, or head.")] = "head",
 ) -> None:
-    """Migrate the database up to REVISION (default: head)."""
+    """Migrate the database up to REVISION (default: head), printing each revision as it runs."""
     from arenadb.schema.migrations import upgrade
 
-    result = upgrade(app_context(ctx).settings(), revision)
+    result = upgrade(app_context(ctx).settings(), revision, on_step=_print_step)
     if result.applied:
         info(f"applied {', '.join(result.applied)}; now at {', '.join(result.after)}")
     else:
         info(f"nothing to do; at {', '.join(result.after) or 'base'}")
 
 
-@app.command("down")
+# ignore_unknown_options: `migrate down -1` is a revision, not an option.
+@app.command("down", context_settings={"ignore_unknown_options": True})
 def down(
     ctx: typer.Context,
     revision: Annotated[
@@ -43,7 +49,7 @@ def down(
         f"migrate {settings.masked_url} down to {revision} (dropped tables lose their data)",
         yes=yes,
     )
-    result = downgrade(settings, revision)
+    result = downgrade(settings, revision, on_step=_print_step)
     if result.applied:
         info(f"reverted {', '.join(result.applied)}; now at {', '.join(result.after) or 'base'}")
     else:
@@ -99,14 +105,21 @@ def history(ctx: typer.Context, json_output: JsonOption = False) -> None:
 def sql(
     ctx: typer.Context,
     revision_range: Annotated[
-        str, typer.Argument(help="FROM:TO revisions, e.g. base:head or 0001:head.")
-    ] = "base:head",
-    down: Annotated[bool, typer.Option("--down", help="SQL for a downgrade (TO:FROM).")] = False,
+        str | None,
+        typer.Argument(
+            help="FROM:TO revisions: base:head, 0001:head (up) or head:0003 (down, TO below FROM)."
+        ),
+    ] = None,
+    down: Annotated[
+        bool,
+        typer.Option("--down", help="A downgrade (default range head:base; FROM above TO)."),
+    ] = False,
 ) -> None:
     """Print the SQL a migration would run (offline), for review by a DBA."""
     from arenadb.schema.migrations import offline_sql
 
-    typer.echo(offline_sql(app_context(ctx).settings(), revision_range, down=down), nl=False)
+    settings = app_context(ctx).settings()
+    typer.echo(offline_sql(settings, revision_range, down=True if down else None), nl=False)
 
 
 @app.command("check")
@@ -123,7 +136,7 @@ def check(
 ) -> None:
     """The CI check: one head, models match migrations, up/down/up works (exit 3 if not)."""
     from arenadb.errors import CheckFailedError
-    from arenadb.schema.migrations import check_migrations
+    from arenadb.schema.check import check_migrations
 
     fmt = output_format(ctx, json_output)
     try:
@@ -132,7 +145,8 @@ def check(
         if fmt == "json":
             print_json(failed.details)
         else:
-            for line in getattr(failed.details, "differences", []):
+            details: Any = failed.details
+            for line in [*details.differences, *details.target_differences]:
                 typer.echo(f"  {line}", err=True)
         raise
     if fmt == "json":
@@ -141,6 +155,8 @@ def check(
     info(f"heads: {', '.join(report.heads)}")
     info(f"models match migrations on a scratch {report.scratch_backend} database")
     info("up -> down to base -> up: ok")
+    for leftover in report.stale_scratch_removed:
+        info(f"removed {leftover}, left behind by a check that was killed")
     if report.target_checked:
         info(f"{report.target}: no pending migrations")
     elif report.target:

@@ -20,8 +20,8 @@ from arenadb.cli import app
 from arenadb.db import create_database, create_engine
 from arenadb.models import metadata
 from arenadb.schema import migrations
+from arenadb.schema.check import check_migrations
 from arenadb.schema.migrations import (
-    check_migrations,
     downgrade,
     migration_status,
     script_directory,

@@ -1,0 +1,238 @@
+"""Live schema against the models: what `db check` and `migrate check` both report as drift.
+
+Alembic's autogenerate compares tables, columns, types, nullability, indexes, unique and foreign
+key constraints, but neither CHECK constraints nor triggers; those two are compared here, by
+name and by normalised SQL text. The comparison is a catalogue read of the database it is given.
+
+PostgreSQL stores a CHECK as a parsed expression and prints it back in its own words
+(`(version >= 1)`, `((status)::text = ANY (...))`), so the models' text is put through the same
+printer: the model's constraints are created on temporary tables inside a transaction that is
+rolled back, and read back with pg_get_constraintdef. Nothing is left behind and no real table
+is locked. SQLite keeps the CREATE TABLE text, which SQLAlchemy wrote from the same models.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+# Triggers are written by migrations (a model has no trigger object): every trigger a revision
+# creates is listed here, as (table, trigger name), so a database without it is drift.
+EXPECTED_TRIGGERS: frozenset[tuple[str, str]] = frozenset({("prompts", "prompts_immutable")})
+
+_SPACES = re.compile(r"\s+")
+
+
+def schema_differences(conn: Connection) -> list[str]:
+    """Every way the live schema differs from the models, one line each; empty when it matches."""
+    return [
+        *_autogenerate_differences(conn),
+        *check_constraint_differences(conn),
+        *trigger_differences(conn),
+    ]
+
+
+def _autogenerate_differences(conn: Connection) -> list[str]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from arenadb.models import metadata
+
+    context = MigrationContext.configure(
+        conn, opts={"compare_type": True, "target_metadata": metadata}
+    )
+    return [_describe_diff(d) for d in compare_metadata(context, metadata)]
+
+
+def _describe_diff(diff: Any) -> str:
+    if isinstance(diff, list):  # column modifications come grouped
+        return "; ".join(_describe_diff(d) for d in diff)
+    kind, *rest = diff
+    if kind.startswith("modify_") and len(rest) == 6:  # (schema, table, column, info, old, new)
+        _schema, table, column, _info, old, new = rest
+        return f"{kind} {table}.{column}: {old!r} -> {new!r}"
+    parts = []
+    for item in rest:
+        name = getattr(item, "name", None)
+        table = getattr(getattr(item, "table", None), "name", None)
+        if name and table and table != name:
+            parts.append(f"{table}.{name}")
+        elif name:
+            parts.append(str(name))
+        else:
+            parts.append(repr(item))
+    return f"{kind} " + " ".join(parts)
+
+
+def normalise_sql(text: str) -> str:
+    """One spelling of an SQL expression: spaces collapsed, lower case, outer parentheses off."""
+    text = _SPACES.sub(" ", text.strip()).lower()
+    if text.startswith("check"):
+        text = text[len("check") :].strip()
+    while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        text = text[1:-1].strip()
+    text = re.sub(r"\( ", "(", text)
+    return re.sub(r" \)", ")", text)
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def check_constraint_differences(conn: Connection) -> list[str]:
+    """CHECK constraints missing, unexpected, or with another condition than the models'."""
+    live = _live_checks(conn)
+    wanted = _model_checks(conn)
+    out = []
+    for key in sorted(wanted.keys() - live.keys()):
+        if key[0] in _live_tables(conn):  # a missing table is reported once, by autogenerate
+            out.append(f"missing check constraint {key[0]}.{key[1]}: {wanted[key]}")
+    for key in sorted(live.keys() - wanted.keys()):
+        if key[0] in _model_tables():
+            out.append(f"unexpected check constraint {key[0]}.{key[1]}: {live[key]}")
+    for key in sorted(live.keys() & wanted.keys()):
+        if live[key] != wanted[key]:
+            out.append(
+                f"changed check constraint {key[0]}.{key[1]}: "
+                f"database has {live[key]!r}, models say {wanted[key]!r}"
+            )
+    return out
+
+
+def _model_tables() -> set[str]:
+    from arenadb.models import metadata
+
+    return set(metadata.tables)
+
+
+def _live_tables(conn: Connection) -> set[str]:
+    return set(sa.inspect(conn).get_table_names())
+
+
+def _model_check_constraints() -> list[tuple[sa.Table, sa.CheckConstraint]]:
+    from arenadb.models import metadata
+
+    return [
+        (table, constraint)
+        for table in metadata.sorted_tables
+        for constraint in table.constraints
+        if isinstance(constraint, sa.CheckConstraint)
+        # SQLAlchemy's own CHECKs for Boolean/Enum on backends without those types are not
+        # written by our migrations and carry no name of ours.
+        and not getattr(constraint, "_type_bound", False)
+    ]
+
+
+def _compiled(conn: Connection, constraint: sa.CheckConstraint) -> str:
+    return str(
+        constraint.sqltext.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+    )
+
+
+def _model_checks(conn: Connection) -> dict[tuple[str, str], str]:
+    checks = _model_check_constraints()
+    if conn.dialect.name != "postgresql":
+        return {
+            (table.name, str(constraint.name)): normalise_sql(_compiled(conn, constraint))
+            for table, constraint in checks
+        }
+    return _postgresql_spelling(conn, checks)
+
+
+def _postgresql_spelling(
+    conn: Connection, checks: list[tuple[sa.Table, sa.CheckConstraint]]
+) -> dict[tuple[str, str], str]:
+    """The models' CHECKs as PostgreSQL prints them, from temporary tables rolled back."""
+    out: dict[tuple[str, str], str] = {}
+    probe = sa.MetaData()
+    probes: dict[str, sa.Table] = {}
+    for table, constraint in checks:
+        if table.name not in probes:
+            probes[table.name] = sa.Table(
+                f"arenadb_probe_{len(probes)}",
+                probe,
+                *[sa.Column(c.name, c.type) for c in table.columns],
+                prefixes=["TEMPORARY"],
+            )
+        probes[table.name].append_constraint(
+            sa.CheckConstraint(
+                sa.text(_compiled(conn, constraint)),
+                name=sa.sql.elements.conv(str(constraint.name)),
+            )
+        )
+    outer = conn.in_transaction()
+    transaction = conn.begin_nested() if outer else conn.begin()
+    try:
+        for table_name, probe_table in probes.items():
+            probe_table.create(conn)
+            rows = conn.execute(
+                sa.text(
+                    "select conname, pg_get_constraintdef(oid) from pg_constraint "
+                    "where conrelid = cast(:t as regclass) and contype = 'c'"
+                ),
+                {"t": f"pg_temp.{probe_table.name}"},
+            ).all()
+            for name, definition in rows:
+                out[(table_name, name)] = normalise_sql(definition)
+    finally:
+        transaction.rollback()
+    return out
+
+
+def _live_checks(conn: Connection) -> dict[tuple[str, str], str]:
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            sa.text(
+                "select c.relname, k.conname, pg_get_constraintdef(k.oid) "
+                "from pg_constraint k join pg_class c on c.oid = k.conrelid "
+                "where k.contype = 'c' and c.relnamespace = current_schema()::regnamespace"
+            )
+        ).all()
+        return {(table, name): normalise_sql(text) for table, name, text in rows}
+    inspector = sa.inspect(conn)
+    out = {}
+    for table in inspector.get_table_names():
+        for check in inspector.get_check_constraints(table):
+            out[(table, str(check.get("name")))] = normalise_sql(check["sqltext"])
+    return out
+
+
+def live_triggers(conn: Connection) -> set[tuple[str, str]]:
+    """(table, trigger) pairs the database has, leaving out PostgreSQL's internal ones."""
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            sa.text(
+                "select c.relname, t.tgname from pg_trigger t "
+                "join pg_class c on c.oid = t.tgrelid "
+                "where not t.tgisinternal and c.relnamespace = current_schema()::regnamespace"
+            )
+        ).all()
+    else:
+        rows = conn.exec_driver_sql(
+            "select tbl_name, name from sqlite_master where type = 'trigger'"
+        ).all()
+    return {(str(table), str(name)) for table, name in rows}
+
+
+def trigger_differences(conn: Connection) -> list[str]:
+    live = live_triggers(conn)
+    tables = _live_tables(conn)
+    out = [
+        f"missing trigger {table}.{name}"
+        for table, name in sorted(EXPECTED_TRIGGERS - live)
+        if table in tables
+    ]
+    out += [
+        f"unexpected trigger {table}.{name}"
+        for table, name in sorted(live - EXPECTED_TRIGGERS)
+        if table in _model_tables()
+    ]
+    return out
