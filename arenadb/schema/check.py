@@ -94,7 +94,7 @@ def _check_target(settings: Settings, report: CheckReport) -> None:
     if strange:
         report.problems.append(
             f"{settings.masked_url} is at revision {', '.join(strange)}, which "
-            f"{revisions.describe_code(script)}"
+            f"this arenadb does not know (it knows {revisions.describe_code(script)})"
         )
         return
     report.pending = [p.revision for p in pending_revisions(current)]

@@ -106,7 +106,7 @@ def _inspect(settings: Settings) -> DatabaseCheck:
     if report.unknown_revision:
         report.problems.append(
             f"at revision {', '.join(report.unknown_revision)}, which "
-            f"{revisions.describe_code(script)}"
+            f"this arenadb does not know (it knows {revisions.describe_code(script)})"
         )
         return report
     if not current:

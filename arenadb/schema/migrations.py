@@ -277,6 +277,7 @@ def _run(
             destination = target(before)
             cfg = alembic_config(settings, conn)
             cfg.attributes["on_version_apply"] = timer
+            timer.started = time.perf_counter()
             try:
                 getattr(command, action)(cfg, destination)
                 after = list(_current_heads(conn))

@@ -22,10 +22,10 @@ def known(script: ScriptDirectory) -> list[str]:
 
 
 def describe_code(script: ScriptDirectory) -> str:
-    """What this arenadb knows, for error messages: `0001..0005, head 0005`."""
+    """What this arenadb knows, for error messages: `revisions 0001..0005, head 0005`."""
     ids = known(script)
     span = f"{ids[0]}..{ids[-1]}" if len(ids) > 1 else (ids[0] if ids else "none")
-    return f"this arenadb knows revisions {span}, head {', '.join(script.get_heads())}"
+    return f"revisions {span}, head {', '.join(script.get_heads())}"
 
 
 def ancestors(script: ScriptDirectory, revision: str | None) -> set[str]:
@@ -45,8 +45,8 @@ def require_known_current(script: ScriptDirectory, current: Sequence[str], where
     strange = unknown_in_database(script, current)
     if strange:
         raise ConflictError(
-            f"database {where} is at revision {', '.join(strange)}, which "
-            f"{describe_code(script)}: it was migrated by a newer arenadb or by hand"
+            f"database {where} is at revision {', '.join(strange)}, which this arenadb does not "
+            f"know (it knows {describe_code(script)}): a newer arenadb or a hand edit wrote it"
         )
 
 
@@ -74,7 +74,7 @@ def resolve(script: ScriptDirectory, revision: str) -> str | None:
         return matches[0]
     if len(matches) > 1:
         raise UsageError(f"revision {revision!r} is ambiguous: {', '.join(matches)}")
-    raise UsageError(f"unknown revision {revision!r}: {describe_code(script)}")
+    raise UsageError(f"unknown revision {revision!r}: this arenadb knows {describe_code(script)}")
 
 
 def _relative_steps(revision: str, sign: str) -> int | None:
