@@ -35,10 +35,6 @@ def _configure(**kwargs) -> None:
         compare_type=True,
         # SQLite cannot ALTER most things: batch mode recreates the table instead.
         render_as_batch=True,
-        # PostgreSQL commits each revision on its own, so a revision that waited too long for a
-        # lock is retried from where it stopped, and a CONCURRENTLY index build
-        # (arenadb.schema.online) commits no more than its own revision's work.
-        transaction_per_migration=True,
         on_version_apply=config.attributes.get("on_version_apply") or (),
         **kwargs,
     )
@@ -54,7 +50,12 @@ def run_migrations_offline() -> None:
 
 
 def _run_on(connection: Connection) -> None:
-    _configure(connection=connection)
+    # PostgreSQL commits each revision on its own, so a revision that waited too long for a lock
+    # is retried from where it stopped, and a CONCURRENTLY index build (arenadb.schema.online)
+    # commits no more than its own revision's work. SQLite keeps one transaction: its foreign
+    # keys are verified before the one commit (arenadb.schema.migrations.migration_lock).
+    per_revision = connection.dialect.name == "postgresql"
+    _configure(connection=connection, transaction_per_migration=per_revision)
     with context.begin_transaction():
         context.run_migrations()
 

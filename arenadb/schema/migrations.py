@@ -271,22 +271,28 @@ def _run(
     first: list[str] | None = None
     for attempt in range(1, LOCK_ATTEMPTS + 1):
         failure: Exception | None = None
-        with locked_migration_connection(settings) as conn:
-            before = list(_current_heads(conn))
-            first = before if first is None else first
-            destination = target(before)
-            cfg = alembic_config(settings, conn)
-            cfg.attributes["on_version_apply"] = timer
-            timer.started = time.perf_counter()
-            try:
+        before: list[str] = []
+        running = False
+        try:
+            # An exception must leave this block: that is what rolls SQLite's one transaction back.
+            with locked_migration_connection(settings) as conn:
+                before = list(_current_heads(conn))
+                first = before if first is None else first
+                destination = target(before)
+                cfg = alembic_config(settings, conn)
+                cfg.attributes["on_version_apply"] = timer
+                timer.started = time.perf_counter()
+                running = True
                 getattr(command, action)(cfg, destination)
                 after = list(_current_heads(conn))
-            except ArenaDBError:
-                raise
-            except Exception as exc:
-                failure = exc
+        except ArenaDBError:
+            raise
+        except Exception as exc:
+            failure = exc
         if failure is None:
             break
+        if not running:  # connecting or reading the version failed: not a migration's fault
+            raise failure
         if _is_lock_timeout(failure) and attempt < LOCK_ATTEMPTS:
             time.sleep(LOCK_RETRY_WAIT_S * attempt)
             continue

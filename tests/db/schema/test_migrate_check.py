@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from arenadb.cli import app
 from arenadb.db import create_database, database_exists, drop_database
 from arenadb.db.admin import maintenance_connection
+from arenadb.errors import MigrationFailedError
 from arenadb.models import metadata
 from arenadb.schema import compare, migrations, scratch
 from arenadb.schema.migrations import script_directory
@@ -210,3 +211,18 @@ def test_a_sqlite_scratch_folder_of_a_dead_process_is_removed(backend, fresh_set
     finally:
         shutil.rmtree(stale, ignore_errors=True)
         shutil.rmtree(other, ignore_errors=True)
+
+
+def test_a_failing_revision_names_itself_and_where_the_database_was_left(
+    backend, tmp_path, monkeypatch, fresh_settings
+):
+    with_revision(tmp_path, monkeypatch, 'op.execute("select * from no_such_table")')
+    create_database(fresh_settings)
+    with pytest.raises(MigrationFailedError) as failed:
+        migrations.upgrade(fresh_settings)
+    assert failed.value.revision == "9001"
+    assert "upgrade of revision 9001" in str(failed.value)
+    # SQLite runs the whole upgrade in one transaction; PostgreSQL commits each revision.
+    left = [] if backend == "sqlite" else ["0005"]
+    assert migrations.current_revisions(fresh_settings) == left
+    assert f"database left at {left[0] if left else 'base'}" in str(failed.value)
