@@ -94,12 +94,15 @@ def check_constraint_differences(conn: Connection) -> list[str]:
     out = []
     for key in sorted(wanted.keys() - live.keys()):
         if key[0] in _live_tables(conn):  # a missing table is reported once, by autogenerate
-            out.append(f"missing check constraint {key[0]}.{key[1]}: {wanted[key]}")
+            text = f": {wanted[key]}" if wanted[key] else ""
+            out.append(f"missing check constraint {key[0]}.{key[1]}{text}")
     for key in sorted(live.keys() - wanted.keys()):
         if key[0] in _model_tables():
             out.append(f"unexpected check constraint {key[0]}.{key[1]}: {live[key]}")
     for key in sorted(live.keys() & wanted.keys()):
-        if live[key] != wanted[key]:
+        # None: the models' text could not be put in PostgreSQL's words (a read-only database);
+        # names are still compared.
+        if wanted[key] is not None and live[key] != wanted[key]:
             out.append(
                 f"changed check constraint {key[0]}.{key[1]}: "
                 f"database has {live[key]!r}, models say {wanted[key]!r}"
@@ -137,20 +140,26 @@ def _compiled(conn: Connection, constraint: sa.CheckConstraint) -> str:
     )
 
 
-def _model_checks(conn: Connection) -> dict[tuple[str, str], str]:
+def _model_checks(conn: Connection) -> dict[tuple[str, str], str | None]:
     checks = _model_check_constraints()
     if conn.dialect.name != "postgresql":
         return {
             (table.name, str(constraint.name)): normalise_sql(_compiled(conn, constraint))
             for table, constraint in checks
         }
-    return _postgresql_spelling(conn, checks)
+    spelled = _postgresql_spelling(conn, checks)
+    if spelled is None:
+        return {(table.name, str(constraint.name)): None for table, constraint in checks}
+    return dict(spelled)
 
 
 def _postgresql_spelling(
     conn: Connection, checks: list[tuple[sa.Table, sa.CheckConstraint]]
-) -> dict[tuple[str, str], str]:
-    """The models' CHECKs as PostgreSQL prints them, from temporary tables rolled back."""
+) -> dict[tuple[str, str], str] | None:
+    """The models' CHECKs as PostgreSQL prints them, from temporary tables rolled back.
+
+    None on a database that takes no temporary table (a read-only one, a hot standby).
+    """
     out: dict[tuple[str, str], str] = {}
     probe = sa.MetaData()
     probes: dict[str, sa.Table] = {}
@@ -182,6 +191,8 @@ def _postgresql_spelling(
             ).all()
             for name, definition in rows:
                 out[(table_name, name)] = normalise_sql(definition)
+    except sa.exc.DBAPIError:
+        return None
     finally:
         transaction.rollback()
     return out

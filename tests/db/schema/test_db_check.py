@@ -167,3 +167,21 @@ def test_the_check_leaves_nothing_behind(backend, db_settings):
         tables = set(sa.inspect(conn).get_table_names())
     engine.dispose()
     assert not any(t.startswith("arenadb_probe") for t in tables)
+
+
+def test_a_read_only_postgresql_database_is_still_checked(backend, db_settings):
+    if backend != "postgresql":
+        pytest.skip("read-only databases (hot standbys) are PostgreSQL's")
+    name = db_settings.url.database
+    from arenadb.db.admin import maintenance_connection
+
+    with maintenance_connection(db_settings) as conn:
+        conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    assert check_database(db_settings).ok  # no temporary table for CHECK texts: names only
+    with maintenance_connection(db_settings) as conn:
+        conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET default_transaction_read_only = off')
+    execute(db_settings, "alter table games drop constraint ck_games_status")
+    with maintenance_connection(db_settings) as conn:
+        conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    (difference,) = failed_report(db_settings)["differences"]
+    assert difference == "missing check constraint games.ck_games_status"
