@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from alembic.script import ScriptDirectory
 
-from arenadb.errors import ConflictError, UsageError
+from arenadb.errors import ConflictError, InvalidArgumentError
 
 SYMBOLIC = ("head", "heads", "base")
 
@@ -73,8 +73,10 @@ def resolve(script: ScriptDirectory, revision: str) -> str | None:
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
-        raise UsageError(f"revision {revision!r} is ambiguous: {', '.join(matches)}")
-    raise UsageError(f"unknown revision {revision!r}: this arenadb knows {describe_code(script)}")
+        raise InvalidArgumentError(f"revision {revision!r} is ambiguous: {', '.join(matches)}")
+    raise InvalidArgumentError(
+        f"unknown revision {revision!r}: this arenadb knows {describe_code(script)}"
+    )
 
 
 def _relative_steps(revision: str, sign: str) -> int | None:
@@ -163,24 +165,24 @@ def offline_range(
     """
     lower, sep, upper = revision_range.partition(":")
     if not sep:
-        raise UsageError(
+        raise InvalidArgumentError(
             f"revision range {revision_range!r} needs FROM:TO, e.g. base:head or head:base"
         )
     start, end = resolve(script, lower), resolve(script, upper)
     if start == end:
-        raise UsageError(
+        raise InvalidArgumentError(
             f"revision range {revision_range!r} is empty: FROM and TO are one revision"
         )
     goes_down = end is None or (start is not None and end in ancestors(script, start))
     if not goes_down and not (start is None or start in ancestors(script, end)):
-        raise UsageError(
+        raise InvalidArgumentError(
             f"revision range {revision_range!r}: {lower} and {upper} are on different branches"
         )
     if down is not None and down != goes_down:
         wanted = "a downgrade goes from the higher revision to the lower, e.g. head:base"
         if not down:
             wanted = "an upgrade goes from the lower revision to the higher, e.g. base:head"
-        raise UsageError(
+        raise InvalidArgumentError(
             f"revision range {revision_range!r} goes {'down' if goes_down else 'up'}: {wanted}"
         )
     return f"{start or 'base'}:{end or 'base'}", goes_down
