@@ -234,7 +234,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ratings": (
         "arenadb.cli.commands.ratings",
         "app",
-        "Rebuild agent ratings from game history.",
+        "Ratings: rebuild them, compare two agents, the pairwise matrix.",
     ),
     "models": (
         "arenadb.cli.commands.models",

@@ -33,14 +33,16 @@ from sqlalchemy.orm import Session
 
 from arenadb.db.bulk import copy_rows, pg_type_name
 from arenadb.errors import ConflictError, NotFoundError
-from arenadb.models import Game, GamePlayer, Rating, RatingEvent, UTCDateTime, utcnow
+from arenadb.models import Game, GamePlayer, GameType, Rating, RatingEvent, UTCDateTime, utcnow
 from arenadb.ratings.systems import (
+    SHARED_FIRST_DEFAULT,
     SYSTEMS,
     Match,
     Seat,
     build_match,
     check_systems,
     rating_system,
+    shared_first_setting,
 )
 
 # pg_advisory_xact_lock key of the rating writer lock ("arenarat"; any fixed 64-bit number).
@@ -107,23 +109,35 @@ class RatingBook:
 
     states: dict[RatingKey, RatingState] = field(default_factory=dict)
     dirty: set[RatingKey] = field(default_factory=set)
+    shared_first: dict[int, str] = field(default_factory=dict)  # game type id -> setting
 
     def apply(
         self, game: RatedGame, systems: Sequence[str], scopes: Sequence[Scope]
     ) -> list[RatingChange]:
-        """Rate `game` in every system and scope; returns the changes (empty: nothing to rate)."""
-        match = build_match(game.id, game.outcome, game.winning_side, game.seats)
+        """Rate `game` in every system and scope; returns the changes (empty: nothing to rate).
+
+        An agent seated more than once (self-play, or on both sides of one game) is not moved
+        by the game and gets no rating event; the game stays recorded, and the other agents
+        are rated against it as usual.
+        """
+        match = build_match(
+            game.id,
+            game.outcome,
+            game.winning_side,
+            game.seats,
+            self.shared_first.get(game.game_type_id, SHARED_FIRST_DEFAULT),
+        )
         if match is None:
             return []
-        self_play = len({s.agent_id for s in game.seats}) < len(game.seats)
+        unmoved = repeated_agents(game.seats)
         changes: list[RatingChange] = []
         for system in systems:
             for scope in scopes:
-                changes += self._apply_one(game, match, system, scope, self_play)
+                changes += self._apply_one(game, match, system, scope, unmoved)
         return changes
 
     def _apply_one(
-        self, game: RatedGame, match: Match, system_name: str, scope: Scope, self_play: bool
+        self, game: RatedGame, match: Match, system_name: str, scope: Scope, unmoved: set[int]
     ) -> list[RatingChange]:
         system = rating_system(system_name)
         states = self.states
@@ -140,10 +154,10 @@ class RatingBook:
                 row.append((state.mu, state.sigma))
             before.append(row)
         after = [r for team in system.rate(before, match.ranks, match.weights) for r in team]
-        if self_play:
-            seated, after = _merge_seats_of_one_agent(seated, after)
         changes = []
         for (seat, state, result), (mu, sigma) in zip(seated, after, strict=True):
+            if seat.agent_id in unmoved:
+                continue
             changes.append(
                 RatingChange(
                     game.id,
@@ -171,24 +185,14 @@ class RatingBook:
         return changes
 
 
-def _merge_seats_of_one_agent(
-    seated: list[tuple[Seat, RatingState, str]], after: list[tuple[float, float]]
-) -> tuple[list[tuple[Seat, RatingState, str]], list[tuple[float, float]]]:
-    """Self-play: an agent in several seats moves once, by the mean of its seats' updates; its
-    first seat names the event and the result."""
-    by_agent: dict[int, list[int]] = {}
-    for index, (seat, _, _) in enumerate(seated):
-        by_agent.setdefault(seat.agent_id, []).append(index)
-    merged_seated, merged_after = [], []
-    for indexes in by_agent.values():
-        merged_seated.append(seated[indexes[0]])
-        merged_after.append(
-            (
-                sum(after[i][0] for i in indexes) / len(indexes),
-                sum(after[i][1] for i in indexes) / len(indexes),
-            )
-        )
-    return merged_seated, merged_after
+def repeated_agents(seats: Sequence[Seat]) -> set[int]:
+    """Agents seated more than once in one game: ratings never learn from an agent playing
+    itself (batch boards leave them out the same way)."""
+    seen: set[int] = set()
+    repeated: set[int] = set()
+    for seat in seats:
+        (repeated if seat.agent_id in seen else seen).add(seat.agent_id)
+    return repeated
 
 
 def is_ratable(*, status: str, rated: bool, outcome: str | None, environment_crashed: bool) -> bool:
@@ -269,6 +273,7 @@ def rate_game(
     game = RatedGame(game_id, row.game_type_id, row.outcome, row.winning_side, seats)
     scopes: list[Scope] = [None, row.game_type_id]
     book = _load_book(session, {s.agent_id for s in seats}, systems, row.game_type_id)
+    book.shared_first = shared_first_settings(session, row.game_type_id)
     changes = book.apply(game, systems, scopes)
     if changes:
         _write_book(session.connection(), book, changes)
@@ -540,6 +545,16 @@ class RebuildResult:
 ProgressCallback = Callable[[int, int], None]  # (games done, games in total)
 
 
+def shared_first_settings(
+    conn: Connection | Session, game_type_id: int | None = None
+) -> dict[int, str]:
+    """Game type id -> its shared-first rule (one type, or all of them)."""
+    query = sa.select(GameType.id, GameType.config)
+    if game_type_id is not None:
+        query = query.where(GameType.id == game_type_id)
+    return {r.id: shared_first_setting(r.config) for r in conn.execute(query)}
+
+
 def resolve_game_type(conn: Connection | Session, game_type: str | int | None) -> int | None:
     """A game type id from its id, env id or name (`arenadb.catalog.refs`); None stays None."""
     from arenadb.catalog.refs import resolve_game_type_id
@@ -585,7 +600,7 @@ def rebuild_ratings(
         else:
             conn.execute(delete_events)
             conn.execute(delete_ratings)
-        book = RatingBook()
+        book = RatingBook(shared_first=shared_first_settings(conn))
         now = utcnow()
         total = len(games)
         events_written = 0

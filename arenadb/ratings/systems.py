@@ -56,15 +56,40 @@ class Match:
     results: tuple[str, ...]  # per team: "win", "draw" or "loss"
 
 
+# How a shared first place counts in a game type (its config key `shared_first`): "draw" (a draw
+# among the leaders, arenadb's default) or "win" (a win for each, as TextArena reports it). The
+# rating libraries see the same ranks either way; it decides the W/D/L a leader is credited with.
+SHARED_FIRST_KEY = "shared_first"
+SHARED_FIRST_DRAW = "draw"
+SHARED_FIRST_WIN = "win"
+SHARED_FIRST_DEFAULT = SHARED_FIRST_DRAW
+
+
+def shared_first_setting(config: dict[str, Any] | None) -> str:
+    """A game type's shared-first rule from its config (default: a draw among the leaders)."""
+    value = (config or {}).get(SHARED_FIRST_KEY, SHARED_FIRST_DEFAULT)
+    if value not in (SHARED_FIRST_DRAW, SHARED_FIRST_WIN):
+        raise InvalidDataError(
+            f"game type setting {SHARED_FIRST_KEY}={value!r}: use "
+            f"{SHARED_FIRST_DRAW!r} or {SHARED_FIRST_WIN!r}"
+        )
+    return str(value)
+
+
 def build_match(
-    game_id: int, outcome: str | None, winning_side: str | None, seats: Sequence[Seat]
+    game_id: int,
+    outcome: str | None,
+    winning_side: str | None,
+    seats: Sequence[Seat],
+    shared_first: str = SHARED_FIRST_DEFAULT,
 ) -> Match | None:
     """Teams, ranks and weights of a completed game; None when there is nothing to rate.
 
     Players with the same `side` form a team; a player without a side plays alone
     (free-for-all). A draw ties every team. Otherwise the team named by `winning_side` comes
     first and the other teams are ordered by their players' best `rank`, or else by their mean
-    `reward` (higher is better), or else tie for second place.
+    `reward` (higher is better), or else tie for second place. Teams sharing first place are
+    credited per `shared_first` (SHARED_FIRST_DRAW or SHARED_FIRST_WIN).
     """
     groups: dict[str, list[Seat]] = {}
     for seat in sorted(seats, key=lambda s: s.seat):
@@ -82,7 +107,10 @@ def build_match(
     weights = tuple(smallest / len(t) for t in teams)
     best = min(ranks)
     shared = ranks.count(best) > 1
-    results = tuple(("draw" if shared else "win") if r == best else "loss" for r in ranks)
+    leader = "draw" if shared and shared_first == SHARED_FIRST_DRAW else "win"
+    if outcome == "draw":
+        leader = "draw"
+    results = tuple(leader if r == best else "loss" for r in ranks)
     return Match(tuple(teams), tuple(ranks), weights, results)
 
 

@@ -42,7 +42,7 @@ def played(engine):
 
 def test_agents_top_json_ranks_by_conservative_score(db_settings, played):
     agents, _ = played
-    result = run(db_settings, "agents", "top", "--json")
+    result = run(db_settings, "agents", "top", "--method", "trueskill", "--json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert {"agent_id", "mu", "sigma", "score", "games", "wins", "win_rate"} <= set(rows[0])
@@ -56,21 +56,25 @@ def test_agents_top_json_ranks_by_conservative_score(db_settings, played):
 
 def test_agents_top_filters(db_settings, played):
     agents, _ = played
-    result = run(db_settings, "agents", "top", "--min-games", "2", "--json")
+    result = run(db_settings, "agents", "top", "-s", "trueskill", "--min-games", "2", "--json")
     assert {r["agent_id"] for r in json.loads(result.stdout)} == set(agents[:4])
-    result = run(db_settings, "agents", "top", "--min-games", "3", "--json")
+    result = run(db_settings, "agents", "top", "-s", "trueskill", "--min-games", "3", "--json")
     assert [r["agent_id"] for r in json.loads(result.stdout)] == [agents[0]]
     result = run(db_settings, "--json", "agents", "top", "--limit", "2", "--system", "openskill")
     assert len(json.loads(result.stdout)) == 2
-    result = run(db_settings, "agents", "top", "--game-type", "SecretMafia-v0", "--json")
+    result = run(
+        db_settings, "agents", "top", "-s", "trueskill", "--game-type", "SecretMafia-v0", "--json"
+    )
     rows = json.loads(result.stdout)
     assert len(rows) == 6 and all(r["games"] == 1 for r in rows)
     assert {r["agent_id"] for r in rows[:2]} == {agents[5], agents[6]}  # the winning mafia
-    result = run(db_settings, "agents", "top", "--csv")
+    result = run(db_settings, "agents", "top", "-s", "trueskill", "--csv")
     table = list(csv.DictReader(io.StringIO(result.stdout)))
     assert table[0]["agent_id"] == str(agents[0]) and "score" in table[0]
     wide = runner.invoke(
-        app, ["--database-url", db_settings.database_url, "agents", "top"], env={"COLUMNS": "160"}
+        app,
+        ["--database-url", db_settings.database_url, "agents", "top", "-s", "trueskill"],
+        env={"COLUMNS": "160"},
     )
     assert wide.exit_code == 0 and "agent-model-0" in wide.stdout and "mu - 3σ" in wide.stdout
 

@@ -104,12 +104,33 @@ def test_unrateable_games():
         check_systems(["elo"])
 
 
-def test_an_agent_in_several_seats_moves_once():
+def test_an_agent_in_several_seats_never_moves():
+    """Issue 17 reverses the old rule (an agent in several seats moved once, by the mean of
+    its seats): an agent playing itself learns nothing, so it does not move at all; the other
+    agents of the game are rated as usual."""
     from arenadb.ratings.book import RatedGame, RatingBook
 
     seats = [Seat(0, 1, rank=1), Seat(1, 2, rank=2), Seat(2, 1, rank=3)]
     book = RatingBook()
     changes = book.apply(RatedGame(5, 9, "win", None, seats), ["trueskill"], [None])
-    assert [(c.agent_id, c.seat, c.result) for c in changes] == [(1, 0, "win"), (2, 1, "loss")]
-    state = book.states[("trueskill", None, 1)]
-    assert state.games == 1 and state.wins == 1 and state.mu == changes[0].mu_after
+    assert [(c.agent_id, c.seat, c.result) for c in changes] == [(2, 1, "loss")]
+    assert book.states[("trueskill", None, 1)].games == 0
+    assert book.states[("trueskill", None, 2)].sigma < 25 / 3  # it learned from the game
+    # Pure self-play (one agent in both seats of a 1v1) changes nothing at all.
+    selfplay = [Seat(0, 7, rank=1), Seat(1, 7, rank=2)]
+    assert (
+        book.apply(RatedGame(6, 9, "win", None, selfplay), ["trueskill", "openskill"], [None]) == []
+    )
+
+
+def test_shared_first_place_is_a_draw_or_a_win_per_game_type():
+    tied = [Seat(0, 1, rank=1), Seat(1, 2, rank=1), Seat(2, 3, rank=2)]
+    assert build_match(1, "win", None, tied).results == ("draw", "draw", "loss")
+    assert build_match(1, "win", None, tied, "win").results == ("win", "win", "loss")
+    assert build_match(1, "draw", None, tied, "win").results == ("draw", "draw", "draw")
+    from arenadb.errors import InvalidDataError as Invalid
+    from arenadb.ratings.systems import shared_first_setting
+
+    assert shared_first_setting(None) == "draw" and shared_first_setting({"shared_first": "win"})
+    with pytest.raises(Invalid, match="shared_first"):
+        shared_first_setting({"shared_first": "both"})

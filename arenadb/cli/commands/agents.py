@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -39,16 +39,29 @@ def _preview(text: str, width: int = 70) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+MethodOption = Annotated[
+    str,
+    typer.Option(
+        "--method",
+        "--system",
+        "-s",
+        help="bt: the Bradley-Terry board (batch fit, 95% bootstrap intervals, tier ranks); "
+        "trueskill or openskill: the online ratings that finishing a game updates.",
+    ),
+]
+METHODS = ("bt", "trueskill", "openskill")
+
+
 @app.command("top")
 def top(
     ctx: typer.Context,
-    system: SystemOption = "trueskill",
+    method: MethodOption = "bt",
     game_type: Annotated[
         str | None,
         typer.Option(
             "--game-type",
             "-g",
-            help="Rank within one game type (id, env id or name).",
+            help="One game type (id, env id or name); default: one board per game type.",
             show_default=False,
         ),
     ] = None,
@@ -56,26 +69,113 @@ def top(
         int, typer.Option("--min-games", min=0, help="Only agents with at least N rated games.")
     ] = 1,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many agents.")] = 20,
+    rounds: Annotated[
+        int, typer.Option("--rounds", min=1, help="Bootstrap rounds of the bt intervals.")
+    ] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed (reproducible).")] = 17,
+    provisional_games: Annotated[
+        int | None,
+        typer.Option(
+            "--provisional-games",
+            min=0,
+            help="Mark agents with fewer games provisional (default: the game type's "
+            "provisional_games setting, else 20).",
+            show_default=False,
+        ),
+    ] = None,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
 ) -> None:
-    """Agents ranked by conservative score mu - 3 sigma, with games played and win rate."""
-    from arenadb.cli.render.output import render_rows
+    """The leaderboard: Bradley-Terry per game type by default (rating, 95% interval, tier
+    rank, games, win rate, cost), or the online conservative score mu - 3 sigma."""
     from arenadb.db import engine_scope
+    from arenadb.errors import UsageError
+
+    if method not in METHODS:
+        raise UsageError(f"unknown rating system {method!r}: use one of {', '.join(METHODS)}")
+    fmt = output_format(ctx, json_output, csv_output)
+    with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
+        if method != "bt":
+            _online_top(engine, method, game_type, min_games, limit, fmt)
+            return
+        from arenadb.ratings.board import bradley_terry_boards
+
+        boards = bradley_terry_boards(
+            engine,
+            game_type=game_type,
+            rounds=rounds,
+            seed=seed,
+            provisional_games=provisional_games,
+            min_games=min_games,
+            limit=limit,
+        )
+    _render_boards(boards, fmt, one=game_type is not None)
+
+
+def _online_top(
+    engine: Any, system: str, game_type: str | None, min_games: int, limit: int, fmt: str
+) -> None:
+    from arenadb.cli.render.output import render_rows
     from arenadb.ratings.leaderboard import top_agents
 
-    with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
-        rows = top_agents(
-            engine, system=system, game_type=game_type, min_games=min_games, limit=limit
-        )
-    title = f"top agents, {system}, {game_type or 'all game types'}"
+    rows = top_agents(engine, system=system, game_type=game_type, min_games=min_games, limit=limit)
     render_rows(
         rows,
         ["rank", "agent_id", "alias", "model", "score", "mu", "sigma", "games", "wins", "win_rate"],
-        output_format(ctx, json_output, csv_output),
-        title=title,
+        fmt,
+        title=f"top agents, {system}, {game_type or 'all game types'}",
         headers={"agent_id": "agent", "score": "mu - 3σ"},
     )
+
+
+def _money(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:,.4f}"
+
+
+def _render_boards(boards: Sequence[Any], fmt: str, *, one: bool) -> None:
+    from arenadb.cli.render.output import print_json, render_rows, to_plain
+
+    if fmt == "json":
+        print_json(boards[0] if one and boards else boards)
+        return
+    if fmt == "csv":
+        rows = [{"game_type": b.game_type, **to_plain(r)} for b in boards for r in b.rows]
+        render_rows(rows, ["game_type", "rank", "agent_id", "alias", "rating"], fmt)
+        return
+    for board in boards:
+        cells = [
+            {
+                "rank": r.rank,
+                "agent": r.agent_id,
+                "alias": r.alias,
+                "model": r.model,
+                "rating": f"{r.rating:.0f}",
+                "95% CI": f"{r.ci_low:.0f} to {r.ci_high:.0f}",
+                "games": r.games,
+                "win rate": "" if r.win_rate is None else f"{r.win_rate:.0%}",
+                "": "provisional" if r.provisional else "",
+                "cost/game": _money(r.cost_per_game) if r.cost is None or r.games else "",
+                "cost/win": _money(r.cost_per_win) if r.cost is None or r.wins else "no wins",
+            }
+            for r in board.rows
+        ]
+        render_rows(
+            cells,
+            list(cells[0]) if cells else ["rank", "agent", "rating"],
+            fmt,
+            title=f"{board.game_type}: Bradley-Terry, {board.games} games",
+        )
+        for term in board.sides.terms:
+            typer.echo(
+                f"side term: {term.side} {term.rating:+.0f} Elo "
+                f"(95% CI {term.ci_low:+.0f} to {term.ci_high:+.0f}) over "
+                f"{board.sides.reference}, P(win | equal agents) {term.win_probability:.2f}"
+            )
+        typer.echo(
+            f"tier rank: 1 + agents whose interval lies above; {board.rounds} bootstrap rounds "
+            f"({board.bootstrap}), seed {board.seed}; provisional: < {board.provisional_games} "
+            "games"
+        )
 
 
 @agent_app.command("info")

@@ -1,4 +1,4 @@
-"""`arenadb ratings ...`: rebuild ratings from the recorded history."""
+"""`arenadb ratings ...`: rebuild the online ratings; compare two agents; the pairwise matrix."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from typing import Annotated
 import typer
 
 from arenadb.cli.common import YesOption, app_context, confirm_destructive
-from arenadb.cli.render.output import JsonOption, output_format, print_json
+from arenadb.cli.render.output import CsvOption, JsonOption, output_format, print_json
 
-app = typer.Typer(help="Rebuild agent ratings from game history.", no_args_is_help=True)
+app = typer.Typer(
+    help="Ratings: rebuild them, compare two agents, the pairwise matrix.", no_args_is_help=True
+)
 
 SystemsOption = Annotated[
     list[str] | None,
@@ -66,4 +68,82 @@ def rebuild(
         f"rebuilt {', '.join(result.systems)} ({scope}): {result.games} games, "
         f"{result.ratings} ratings, {result.events} rating events in {result.seconds:.2f}s",
         err=True,
+    )
+
+
+@app.command("compare")
+def compare(
+    ctx: typer.Context,
+    agent_a: Annotated[int, typer.Argument(help="Agent id (A).")],
+    agent_b: Annotated[int, typer.Argument(help="Agent id (B).")],
+    game_type: Annotated[
+        str | None,
+        typer.Option(
+            "--game-type",
+            "-g",
+            help="Game type (env id or id); default: the one both agents played.",
+            show_default=False,
+        ),
+    ] = None,
+    rounds: Annotated[int, typer.Option("--rounds", min=1, help="Bootstrap rounds.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed (reproducible).")] = 17,
+    json_output: JsonOption = False,
+) -> None:
+    """Head-to-head record of A and B, the fitted P(A beats B) with its 95% interval, and
+    whether the difference is significant (Bradley-Terry)."""
+    from arenadb.cli.render.output import render_object
+    from arenadb.db import engine_scope
+    from arenadb.ratings.board import compare_agents
+
+    with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
+        result = compare_agents(
+            engine, agent_a, agent_b, game_type=game_type, rounds=rounds, seed=seed
+        )
+    if output_format(ctx, json_output) == "json":
+        print_json(result)
+        return
+    render_object(
+        {
+            "game type": result.game_type,
+            "head to head": f"{result.games} games: A {result.a_wins} wins, "
+            f"{result.draws} draws, B {result.b_wins} wins",
+            "ratings": f"A {result.rating_a:.0f}, B {result.rating_b:.0f}",
+            "P(A beats B)": f"{result.probability:.2f} "
+            f"(95% CI {result.ci_low:.2f} to {result.ci_high:.2f})",
+            "significant": result.significant,
+            "bootstrap": f"{result.rounds} rounds, seed {result.seed}",
+        },
+        "table",
+        title=f"agent {agent_a} (A) vs agent {agent_b} (B)",
+    )
+
+
+@app.command("matrix")
+def matrix(
+    ctx: typer.Context,
+    game_type: Annotated[
+        str | None,
+        typer.Option(
+            "--game-type",
+            "-g",
+            help="One game type (env id or id); default: every game type.",
+            show_default=False,
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+    csv_output: CsvOption = False,
+) -> None:
+    """Pairwise records: for every ordered pair of opponents, games, wins, draws, losses and
+    A's win rate (draws count half), per game type."""
+    from arenadb.cli.render.output import render_rows
+    from arenadb.db import engine_scope
+    from arenadb.ratings.board import pairwise_matrix
+
+    with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
+        cells = pairwise_matrix(engine, game_type=game_type)
+    render_rows(
+        cells,
+        ["game_type", "agent_a", "agent_b", "games", "wins", "draws", "losses", "win_rate"],
+        output_format(ctx, json_output, csv_output),
+        title="pairwise records (row agent A against agent B)",
     )

@@ -1,0 +1,484 @@
+"""The batch leaderboard a researcher reads: Bradley-Terry per game type (`agents top`), a
+head-to-head comparison (`ratings compare`) and the pairwise matrix (`ratings matrix`).
+
+Games become pairwise comparisons between opponents: every player of one team against every
+player of every other team, scored 1 / 0.5 / 0 by the teams' places, each pair weighted
+1 / (pairs in the game) so that every game counts once, whatever its seat count. A player's
+"side" for the side / seat advantage term is its side when it has one, else its seat. An agent
+seated more than once in a game is left out of that game (as the online ratings do). Pools that
+never meet are never put on one scale: every board is one game type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from arenadb.errors import NotFoundError, UsageError
+from arenadb.models import Agent, Game, GamePlayer, GameType, LLMCall, LLMModel
+from arenadb.ratings import bradley_terry as bt
+from arenadb.ratings.book import RatedGame, load_rated_history, repeated_agents
+from arenadb.ratings.book import resolve_game_type as _resolve_game_type
+from arenadb.ratings.systems import build_match, shared_first_setting
+
+# An agent with fewer games than this in a game type is marked provisional (a game type's
+# config key `provisional_games` overrides it).
+DEFAULT_PROVISIONAL_GAMES = 20
+PROVISIONAL_KEY = "provisional_games"
+METHOD = "bradley-terry"
+
+
+def resolve_game_type(conn: Connection, reference: str | int | None) -> int | None:
+    """The one place this module resolves game-type references (swap for catalog.refs)."""
+    return _resolve_game_type(conn, reference)
+
+
+@dataclass
+class AgentRecord:
+    games: int = 0
+    wins: int = 0
+    draws: int = 0
+    losses: int = 0
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One game type's rated games as comparisons, and each agent's W/D/L in it."""
+
+    game_type_id: int
+    env_id: str
+    config: dict[str, object]
+    games: int
+    comparisons: list[bt.Comparison]
+    records: dict[int, AgentRecord]
+    game_ids: list[int]
+
+
+def reduce_games(
+    games: Sequence[RatedGame], shared_first: str
+) -> tuple[list[bt.Comparison], dict[int, AgentRecord], list[int]]:
+    """Pairwise comparisons (game index = position in the returned game ids), W/D/L records."""
+    comparisons: list[bt.Comparison] = []
+    records: dict[int, AgentRecord] = {}
+    game_ids: list[int] = []
+    for game in games:
+        match = build_match(game.id, game.outcome, game.winning_side, game.seats, shared_first)
+        if match is None:
+            continue
+        skip = repeated_agents(game.seats)
+        pairs = []
+        for i, team in enumerate(match.teams):
+            for j in range(i + 1, len(match.teams)):
+                ri, rj = match.ranks[i], match.ranks[j]
+                score = 1.0 if ri < rj else 0.5 if ri == rj else 0.0
+                for a in team:
+                    for b in match.teams[j]:
+                        if a.agent_id not in skip and b.agent_id not in skip:
+                            pairs.append((a, b, score))
+        if not pairs:
+            continue
+        index = len(game_ids)
+        game_ids.append(game.id)
+        weight = 1.0 / len(pairs)
+        for a, b, score in pairs:
+            comparisons.append(
+                bt.Comparison(index, a.agent_id, _side(a), b.agent_id, _side(b), score, weight)
+            )
+        for team, result in zip(match.teams, match.results, strict=True):
+            for seat in team:
+                if seat.agent_id in skip:
+                    continue
+                record = records.setdefault(seat.agent_id, AgentRecord())
+                record.games += 1
+                if result == "win":
+                    record.wins += 1
+                elif result == "draw":
+                    record.draws += 1
+                else:
+                    record.losses += 1
+    return comparisons, records, game_ids
+
+
+def _side(seat: object) -> str:
+    side = getattr(seat, "side", None)
+    return str(side) if side is not None else f"seat {getattr(seat, 'seat', '?')}"
+
+
+def load_pools(conn: Connection, game_type: str | int | None) -> list[Pool]:
+    """One pool per game type with rated games (or just the one asked for)."""
+    game_type_id = resolve_game_type(conn, game_type)
+    query = sa.select(GameType.id, GameType.env_id, GameType.config).order_by(GameType.env_id)
+    if game_type_id is not None:
+        query = query.where(GameType.id == game_type_id)
+    pools = []
+    for type_id, env_id, config in conn.execute(query).all():
+        history = load_rated_history(conn, game_type_id=type_id)
+        if not history and game_type_id is None:
+            continue
+        comparisons, records, game_ids = reduce_games(history, shared_first_setting(config))
+        pools.append(
+            Pool(type_id, env_id, config or {}, len(game_ids), comparisons, records, game_ids)
+        )
+    return pools
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One agent on a Bradley-Terry board (Elo scale, 95% bootstrap interval, tier rank)."""
+
+    rank: int
+    agent_id: int
+    alias: str | None
+    model: str
+    rating: float
+    ci_low: float
+    ci_high: float
+    games: int
+    wins: int
+    draws: int
+    losses: int
+    win_rate: float | None  # draws count half
+    provisional: bool
+    cost: float | None  # None: unknown (some call has no cost, or no calls were logged)
+    cost_per_game: float | None
+    cost_per_win: float | None
+
+
+@dataclass(frozen=True)
+class SideTerm:
+    """A side's (or seat's) advantage over the reference side, with equal agents."""
+
+    side: str
+    rating: float  # Elo points over the reference side
+    ci_low: float
+    ci_high: float
+    win_probability: float  # P(this side's agent beats the reference side's, equal skill)
+
+
+@dataclass(frozen=True)
+class Sides:
+    reference: str | None
+    terms: list[SideTerm] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Board:
+    game_type: str
+    game_type_id: int
+    method: str
+    games: int
+    rounds: int
+    seed: int
+    bootstrap: str  # "refit" (every round refitted) or "linearised" (one Newton step a round)
+    provisional_games: int
+    shared_first: str
+    sides: Sides
+    rows: list[BoardRow]
+
+
+def bradley_terry_boards(
+    engine: Engine,
+    *,
+    game_type: str | int | None = None,
+    rounds: int = bt.DEFAULT_ROUNDS,
+    seed: int = bt.DEFAULT_SEED,
+    provisional_games: int | None = None,
+    min_games: int = 0,
+    limit: int | None = None,
+) -> list[Board]:
+    """One Bradley-Terry board per game type (or for `game_type`), best first.
+
+    Ranks are statistical tiers over every agent of the pool: 1 + the number of agents whose
+    interval lies wholly above this agent's. `min_games` and `limit` only trim what is shown.
+    """
+    if rounds < 1:
+        raise UsageError("bootstrap rounds must be at least 1")
+    with engine.connect() as conn:
+        pools = load_pools(conn, game_type)
+        boards = []
+        for pool in pools:
+            boards.append(_board(conn, pool, rounds, seed, provisional_games, min_games, limit))
+    return boards
+
+
+def _board(
+    conn: Connection,
+    pool: Pool,
+    rounds: int,
+    seed: int,
+    provisional_games: int | None,
+    min_games: int,
+    limit: int | None,
+) -> Board:
+    threshold = provisional_games
+    if threshold is None:
+        threshold = int(pool.config.get(PROVISIONAL_KEY, DEFAULT_PROVISIONAL_GAMES))  # type: ignore[call-overload]
+    shared_first = shared_first_setting(pool.config)
+    if not pool.comparisons:
+        return Board(
+            game_type=pool.env_id,
+            game_type_id=pool.game_type_id,
+            method=METHOD,
+            games=0,
+            rounds=rounds,
+            seed=seed,
+            bootstrap="refit",
+            provisional_games=threshold,
+            shared_first=shared_first,
+            sides=Sides(None),
+            rows=[],
+        )
+    table = bt.collapse(pool.comparisons, pool.games)
+    result = bt.bootstrap(table, rounds=rounds, seed=seed)
+    names = _agent_names(conn, result.agents)
+    costs = _agent_costs(conn, pool)
+    tiers = bt.tier_ranks(result.ratings)
+    rows = []
+    for agent_id, interval, tier in zip(result.agents, result.ratings, tiers, strict=True):
+        record = pool.records.get(agent_id, AgentRecord())
+        cost = costs.get(agent_id)  # absent: no call logged, unknown
+        rows.append(
+            BoardRow(
+                rank=tier,
+                agent_id=agent_id,
+                alias=names[agent_id][0],
+                model=names[agent_id][1],
+                rating=interval.estimate,
+                ci_low=interval.low,
+                ci_high=interval.high,
+                games=record.games,
+                wins=record.wins,
+                draws=record.draws,
+                losses=record.losses,
+                win_rate=(record.wins + record.draws / 2) / record.games if record.games else None,
+                provisional=record.games < threshold,
+                cost=cost,
+                cost_per_game=cost / record.games if cost is not None and record.games else None,
+                cost_per_win=cost / record.wins if cost is not None and record.wins else None,
+            )
+        )
+    rows.sort(key=lambda r: (-r.rating, r.agent_id))
+    shown = [r for r in rows if r.games >= min_games][:limit]
+    reference = result.sides[0]
+    terms = [
+        SideTerm(side, t.estimate, t.low, t.high, bt.win_probability(t.estimate))
+        for side, t in zip(result.sides[1:], result.side_terms[1:], strict=True)
+    ]
+    return Board(
+        game_type=pool.env_id,
+        game_type_id=pool.game_type_id,
+        method=METHOD,
+        games=pool.games,
+        rounds=rounds,
+        seed=seed,
+        bootstrap="refit" if result.refit else "linearised",
+        provisional_games=threshold,
+        shared_first=shared_first,
+        sides=Sides(reference, terms),
+        rows=shown,
+    )
+
+
+def _agent_names(conn: Connection, agent_ids: Sequence[int]) -> dict[int, tuple[str | None, str]]:
+    rows = conn.execute(
+        sa.select(Agent.id, Agent.alias, LLMModel.name)
+        .join(LLMModel, LLMModel.id == Agent.model_id)
+        .where(Agent.id.in_(list(agent_ids)))
+    )
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def _agent_costs(conn: Connection, pool: Pool) -> dict[int, float | None]:
+    """Agent -> the summed cost of its LLM calls in the pool's games, or None (unknown) when a
+    call's cost is unknown or one of its counted games has no call logged (a cost that leaves
+    games out would look cheaper than it was)."""
+    calls = (
+        sa.select(
+            GamePlayer.agent_id,
+            sa.func.count(LLMCall.id).label("calls"),
+            sa.func.count(LLMCall.cost).label("priced"),
+            sa.func.sum(LLMCall.cost).label("cost"),
+            sa.func.count(sa.distinct(LLMCall.game_id)).label("logged_games"),
+        )
+        .join(
+            GamePlayer,
+            sa.and_(GamePlayer.game_id == LLMCall.game_id, GamePlayer.seat == LLMCall.seat),
+        )
+        .where(LLMCall.game_id.in_(pool.game_ids))
+        .group_by(GamePlayer.agent_id)
+    )
+    costs: dict[int, float | None] = {}
+    for r in conn.execute(calls):
+        record = pool.records.get(r.agent_id)
+        complete = record is not None and r.logged_games >= record.games
+        costs[r.agent_id] = float(r.cost) if complete and r.priced == r.calls else None
+    return costs
+
+
+@dataclass(frozen=True)
+class HeadToHead:
+    """`ratings compare A B`: their record against each other and the fitted odds."""
+
+    game_type: str
+    agent_a: int
+    agent_b: int
+    games: int  # games in which they were opponents
+    a_wins: int
+    draws: int
+    b_wins: int
+    rating_a: float
+    rating_b: float
+    probability: float  # fitted P(A beats B)
+    ci_low: float
+    ci_high: float
+    significant: bool  # the 95% interval of the probability excludes 1/2
+    rounds: int
+    seed: int
+
+
+def compare_agents(
+    engine: Engine,
+    agent_a: int,
+    agent_b: int,
+    *,
+    game_type: str | int | None = None,
+    rounds: int = bt.DEFAULT_ROUNDS,
+    seed: int = bt.DEFAULT_SEED,
+) -> HeadToHead:
+    """Head-to-head record and the Bradley-Terry P(A beats B) with its bootstrap interval, in
+    one game type (the only one both agents played, unless named)."""
+    if agent_a == agent_b:
+        raise UsageError("compare two different agents")
+    with engine.connect() as conn:
+        for agent_id in (agent_a, agent_b):
+            if _missing(conn, agent_id):
+                raise NotFoundError(f"agent {agent_id} not found")
+        if game_type is None:
+            game_type = _common_game_type(conn, agent_a, agent_b)
+        (pool,) = load_pools(conn, game_type)
+    for agent_id in (agent_a, agent_b):
+        if agent_id not in pool.records:
+            raise NotFoundError(f"agent {agent_id} has no rated games in {pool.env_id}")
+    table = bt.collapse(pool.comparisons, pool.games)
+    result = bt.bootstrap(table, rounds=rounds, seed=seed)
+    ia, ib = result.agents.index(agent_a), result.agents.index(agent_b)
+    differences = result.draws[:, ia] - result.draws[:, ib]
+    low, high = np.percentile(differences, [2.5, 97.5])
+    estimate = result.ratings[ia].estimate - result.ratings[ib].estimate
+    a_wins = draws = b_wins = 0
+    games: set[int] = set()
+    for c in pool.comparisons:
+        if {c.agent_a, c.agent_b} != {agent_a, agent_b}:
+            continue
+        if c.game in games:
+            continue
+        games.add(c.game)
+        a_score = c.score if c.agent_a == agent_a else 1 - c.score
+        if a_score == 1:
+            a_wins += 1
+        elif a_score == 0:
+            b_wins += 1
+        else:
+            draws += 1
+    p_low, p_high = bt.win_probability(low), bt.win_probability(high)
+    return HeadToHead(
+        game_type=pool.env_id,
+        agent_a=agent_a,
+        agent_b=agent_b,
+        games=len(games),
+        a_wins=a_wins,
+        draws=draws,
+        b_wins=b_wins,
+        rating_a=result.ratings[ia].estimate,
+        rating_b=result.ratings[ib].estimate,
+        probability=bt.win_probability(estimate),
+        ci_low=p_low,
+        ci_high=p_high,
+        significant=p_low > 0.5 or p_high < 0.5,
+        rounds=rounds,
+        seed=seed,
+    )
+
+
+def _missing(conn: Connection, agent_id: int) -> bool:
+    return conn.execute(sa.select(Agent.id).where(Agent.id == agent_id)).first() is None
+
+
+def _common_game_type(conn: Connection, agent_a: int, agent_b: int) -> int:
+    played = [
+        sa.select(Game.game_type_id)
+        .join(GamePlayer, GamePlayer.game_id == Game.id)
+        .where(GamePlayer.agent_id == agent_id, Game.status == "completed")
+        .distinct()
+        for agent_id in (agent_a, agent_b)
+    ]
+    common = sorted(set(conn.execute(played[0]).scalars()) & set(conn.execute(played[1]).scalars()))
+    if not common:
+        raise NotFoundError(f"agents {agent_a} and {agent_b} never played the same game type")
+    if len(common) > 1:
+        names = conn.execute(
+            sa.select(GameType.env_id).where(GameType.id.in_(common)).order_by(GameType.env_id)
+        ).scalars()
+        raise UsageError(
+            f"agents {agent_a} and {agent_b} played several game types ({', '.join(names)}): "
+            "name one"
+        )
+    return common[0]
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    """A's record against B in one game type (FastChat's heatmap data, one row per ordered
+    pair)."""
+
+    game_type: str
+    agent_a: int
+    alias_a: str | None
+    agent_b: int
+    alias_b: str | None
+    games: int
+    wins: int
+    draws: int
+    losses: int
+    win_rate: float  # draws count half
+
+
+def pairwise_matrix(engine: Engine, *, game_type: str | int | None = None) -> list[MatrixCell]:
+    """Every ordered pair of opponents in each game type (or in `game_type`)."""
+    with engine.connect() as conn:
+        pools = load_pools(conn, game_type)
+        agent_ids = sorted({a for pool in pools for a in pool.records})
+        names = _agent_names(conn, agent_ids)
+    cells: list[MatrixCell] = []
+    for pool in pools:
+        tally: dict[tuple[int, int], list[int]] = {}
+        seen: set[tuple[int, int, int]] = set()
+        for c in pool.comparisons:
+            both_ways = ((c.agent_a, c.agent_b, c.score), (c.agent_b, c.agent_a, 1 - c.score))
+            for a, b, score in both_ways:
+                if (c.game, a, b) in seen:
+                    continue
+                seen.add((c.game, a, b))
+                counts = tally.setdefault((a, b), [0, 0, 0])
+                counts[0 if score == 1 else 1 if score == 0.5 else 2] += 1
+        for (a, b), (wins, draws, losses) in sorted(tally.items()):
+            games = wins + draws + losses
+            cells.append(
+                MatrixCell(
+                    game_type=pool.env_id,
+                    agent_a=a,
+                    alias_a=names[a][0],
+                    agent_b=b,
+                    alias_b=names[b][0],
+                    games=games,
+                    wins=wins,
+                    draws=draws,
+                    losses=losses,
+                    win_rate=(wins + draws / 2) / games,
+                )
+            )
+    return cells
