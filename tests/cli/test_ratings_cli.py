@@ -134,3 +134,79 @@ def test_sparkline():
     assert sparkline([1, 2, 3]) == "▁▅█"
     assert sparkline([5, 5]) == "▁▁"
     assert len(sparkline(list(range(500)), width=40)) == 40
+
+
+def test_agents_top_is_the_bradley_terry_board_per_game_type(db_settings, played):
+    agents, _ = played
+    result = run(db_settings, "agents", "top", "--json", "--rounds", "50")
+    assert result.exit_code == 0, result.output
+    boards = json.loads(result.stdout)
+    assert [b["game_type"] for b in boards] == ["ColonelBlotto-v0", "SecretMafia-v0"]
+    blotto = boards[0]
+    assert blotto["method"] == "bradley-terry" and blotto["rounds"] == 50 and blotto["seed"] == 17
+    row = blotto["rows"][0]
+    keys = {"rank", "agent_id", "alias", "rating", "ci_low", "ci_high", "games", "win_rate"}
+    assert keys | {"provisional"} <= set(row)
+    assert row["agent_id"] == agents[0] and row["games"] == 3 and row["win_rate"] == 1.0
+    assert row["provisional"] and row["ci_low"] <= row["rating"] <= row["ci_high"]
+    assert blotto["sides"]["reference"] == "seat 0"
+    assert [t["side"] for t in blotto["sides"]["terms"]] == ["seat 1"]
+    assert "sides" not in row  # the side term once per board, not per row
+    mafia = boards[1]
+    assert mafia["sides"]["reference"] == "mafia" and len(mafia["rows"]) == 6
+
+    result = run(db_settings, "agents", "top", "-g", "SecretMafia-v0", "--json", "--rounds", "20")
+    board = json.loads(result.stdout)
+    assert (
+        board["game_type"] == "SecretMafia-v0" and board["sides"]["terms"][0]["side"] == "village"
+    )
+    again = json.loads(
+        run(db_settings, "agents", "top", "-g", "SecretMafia-v0", "--json", "--rounds", "20").stdout
+    )
+    assert again == board  # seeded: the same board twice
+
+    result = run(db_settings, "agents", "top", "--csv", "--rounds", "20")
+    table = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert {r["game_type"] for r in table} == {"ColonelBlotto-v0", "SecretMafia-v0"}
+    assert {"rank", "agent_id", "rating", "ci_low", "ci_high", "provisional"} <= set(table[0])
+
+    wide = runner.invoke(
+        app,
+        ["--database-url", db_settings.database_url, "agents", "top", "--rounds", "20"],
+        env={"COLUMNS": "200"},
+    )
+    assert wide.exit_code == 0, wide.output
+    assert "ColonelBlotto-v0: Bradley-Terry, 3 games" in wide.stdout
+    assert "provisional" in wide.stdout and "95% CI" in wide.stdout
+    assert "side term: village" in wide.stdout and "seed 17" in wide.stdout
+    assert "unknown" in wide.stdout  # no LLM calls logged: cost unknown, not $0
+
+
+def test_ratings_compare_and_matrix(db_settings, played):
+    agents, _ = played
+    compare = ("ratings", "compare", "--rounds", "50")
+    result = run(db_settings, *compare, str(agents[0]), str(agents[1]), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["game_type"] == "ColonelBlotto-v0"  # the only type both played
+    assert (report["games"], report["a_wins"], report["b_wins"]) == (1, 1, 0)
+    assert report["ci_low"] <= report["probability"] <= report["ci_high"]
+    assert report["probability"] > 0.5 and report["significant"] in (True, False)
+    result = run(db_settings, *compare, str(agents[0]), str(agents[1]))
+    assert result.exit_code == 0 and "P(A beats B)" in result.stdout
+    result = run(db_settings, *compare, str(agents[1]), str(agents[2]))
+    assert result.exit_code == 2 and "several game types" in result.stderr  # name one
+    result = run(db_settings, *compare, str(agents[0]), "999")
+    assert result.exit_code == 1 and "agent 999 not found" in result.stderr
+
+    result = run(db_settings, "ratings", "matrix", "-g", "ColonelBlotto-v0", "--json")
+    cells = json.loads(result.stdout)
+    assert len(cells) == 6  # 3 pairs, both ways
+    first = next(c for c in cells if c["agent_a"] == agents[0] and c["agent_b"] == agents[1])
+    assert first["games"] == 1 and first["wins"] == 1 and first["win_rate"] == 1.0
+    result = run(db_settings, "ratings", "matrix", "--csv")
+    table = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(table) == 6 + 2 * 4 * 2  # mafia: 4 villagers x 2 mafia opponents, both ways
+    assert {"agent_a", "agent_b", "games", "win_rate"} <= set(table[0])
+    result = run(db_settings, "ratings", "matrix")
+    assert result.exit_code == 0 and "win rate" in result.stdout
