@@ -143,7 +143,10 @@ class BoardRow:
     losses: int
     win_rate: float | None  # draws count half
     provisional: bool
-    cost: float | None  # None: unknown (some call has no cost, or no calls were logged)
+    # The known cost of its LLM calls in these games; None: unknown (no call priced). When
+    # `cost_complete` is false it is a lower bound (unpriced calls, or games without calls).
+    cost: float | None
+    cost_complete: bool
     cost_per_game: float | None
     cost_per_win: float | None
 
@@ -240,7 +243,8 @@ def _board(
     rows = []
     for agent_id, interval, tier in zip(result.agents, result.ratings, tiers, strict=True):
         record = pool.records.get(agent_id, AgentRecord())
-        cost = costs.get(agent_id)  # absent: no call logged, unknown
+        cost = costs.get(agent_id, AgentCost(None, False))  # absent: no call logged
+        known = cost.known
         rows.append(
             BoardRow(
                 rank=tier,
@@ -256,9 +260,10 @@ def _board(
                 losses=record.losses,
                 win_rate=(record.wins + record.draws / 2) / record.games if record.games else None,
                 provisional=record.games < threshold,
-                cost=cost,
-                cost_per_game=cost / record.games if cost is not None and record.games else None,
-                cost_per_win=cost / record.wins if cost is not None and record.wins else None,
+                cost=known,
+                cost_complete=cost.complete,
+                cost_per_game=known / record.games if known is not None and record.games else None,
+                cost_per_win=known / record.wins if known is not None and record.wins else None,
             )
         )
     rows.sort(key=lambda r: (-r.rating, r.agent_id))
@@ -292,10 +297,16 @@ def _agent_names(conn: Connection, agent_ids: Sequence[int]) -> dict[int, tuple[
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
-def _agent_costs(conn: Connection, pool: Pool) -> dict[int, float | None]:
-    """Agent -> the summed cost of its LLM calls in the pool's games, or None (unknown) when a
-    call's cost is unknown or one of its counted games has no call logged (a cost that leaves
-    games out would look cheaper than it was)."""
+@dataclass(frozen=True)
+class AgentCost:
+    known: float | None  # the sum of the priced calls; None when no call is priced
+    complete: bool  # every call priced, and a call logged in every counted game
+
+
+def _agent_costs(conn: Connection, pool: Pool) -> dict[int, AgentCost]:
+    """Agent -> the cost of its LLM calls in the pool's games. A call without a cost (a failed
+    call the provider reported no usage for, say) makes the sum a lower bound, and so does a
+    counted game without a single logged call: never a silent $0."""
     calls = (
         sa.select(
             GamePlayer.agent_id,
@@ -311,11 +322,11 @@ def _agent_costs(conn: Connection, pool: Pool) -> dict[int, float | None]:
         .where(LLMCall.game_id.in_(pool.game_ids))
         .group_by(GamePlayer.agent_id)
     )
-    costs: dict[int, float | None] = {}
+    costs: dict[int, AgentCost] = {}
     for r in conn.execute(calls):
         record = pool.records.get(r.agent_id)
-        complete = record is not None and r.logged_games >= record.games
-        costs[r.agent_id] = float(r.cost) if complete and r.priced == r.calls else None
+        complete = record is not None and r.logged_games >= record.games and r.priced == r.calls
+        costs[r.agent_id] = AgentCost(float(r.cost) if r.priced else None, complete)
     return costs
 
 

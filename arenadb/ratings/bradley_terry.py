@@ -39,9 +39,9 @@ RIDGE = 0.01
 DEFAULT_ROUNDS = 1000
 DEFAULT_SEED = 17
 CONFIDENCE = 0.95
-# Refit every bootstrap round while rows x rounds stays below this (about a second of work);
-# larger tables take the linearised bootstrap.
-REFIT_LIMIT = 1_000_000
+# Refit every bootstrap round while rows x rounds stays below this (a second or so of work);
+# larger tables take the linearised bootstrap (within a few Elo points of refits, see tests).
+REFIT_LIMIT = 250_000
 CHUNK = 64  # bootstrap rounds resampled at once (a rows x CHUNK weight matrix)
 
 

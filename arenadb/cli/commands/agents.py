@@ -128,8 +128,11 @@ def _online_top(
     )
 
 
-def _money(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:,.4f}"
+def _money(value: float | None, complete: bool) -> str:
+    """A cost, "≥ $x" when it is a lower bound, "unknown" when nothing was priced."""
+    if value is None:
+        return "unknown"
+    return f"${value:,.4f}" if complete else f"≥ ${value:,.4f}"
 
 
 def _render_boards(boards: Sequence[Any], fmt: str, *, one: bool) -> None:
@@ -154,8 +157,10 @@ def _render_boards(boards: Sequence[Any], fmt: str, *, one: bool) -> None:
                 "games": r.games,
                 "win rate": "" if r.win_rate is None else f"{r.win_rate:.0%}",
                 "": "provisional" if r.provisional else "",
-                "cost/game": _money(r.cost_per_game) if r.cost is None or r.games else "",
-                "cost/win": _money(r.cost_per_win) if r.cost is None or r.wins else "no wins",
+                "cost/game": _money(r.cost_per_game, r.cost_complete),
+                "cost/win": _money(r.cost_per_win, r.cost_complete)
+                if r.cost is None or r.wins
+                else "no wins",
             }
             for r in board.rows
         ]

@@ -11,6 +11,8 @@ from arenadb import Seat, SeatResult
 from arenadb.errors import NotFoundError, UsageError
 from arenadb.models import GameType, Rating, RatingEvent
 from arenadb.ratings.board import bradley_terry_boards, compare_agents, pairwise_matrix
+from arenadb.ratings.book import rebuild_ratings
+from tests.support.ratings_factory import ratings_snapshot
 from tests.support.skill_arena import register_agents
 
 
@@ -51,6 +53,9 @@ def test_self_play_and_both_sides_never_move_an_agent(engine, arena):
         evented = set(conn.execute(sa.select(RatingEvent.agent_id).distinct()).scalars())
     assert a not in moved and g not in moved and a not in evented and g not in evented
     assert {b, c, d, e} <= moved
+    before = ratings_snapshot(engine)  # a rebuild replays the same rule
+    rebuild_ratings(engine)
+    assert ratings_snapshot(engine) == before
     boards = {board.game_type: board for board in bradley_terry_boards(engine, rounds=50)}
     assert set(boards) == {"Duel-v0", "Teams-v0"}  # one board per type; Race-v0 has no games
     duel_board = boards["Duel-v0"]
@@ -99,12 +104,16 @@ def test_cost_per_game_and_per_win_unknown_is_unknown(engine, arena):
     duel(arena, "Duel-v0", c, a, calls=False)  # no call logged: c's and a's cost unknown
     (board,) = bradley_terry_boards(engine, game_type="Duel-v0", rounds=20)
     rows = {r.agent_id: r for r in board.rows}
-    assert rows[b].cost is None and rows[b].cost_per_game is None and rows[b].cost_per_win is None
-    assert rows[c].cost is None and rows[a].cost is None  # never $0
+    # b: one call unpriced, so its known cost is a lower bound; c: nothing priced, unknown.
+    assert rows[b].cost == pytest.approx(0.5) and not rows[b].cost_complete
+    assert rows[b].cost_per_game == pytest.approx(0.25) and rows[b].cost_per_win == 0.5
+    assert rows[c].cost is None and rows[c].cost_per_game is None  # never $0
+    assert rows[c].cost_per_win is None and not rows[c].cost_complete
+    assert rows[a].cost == pytest.approx(1.0) and not rows[a].cost_complete  # game 3: no calls
     duel(arena, "Duel-v0", b, c, cost_a=0.5, cost_b=0.125)
     (board,) = bradley_terry_boards(engine, game_type="Duel-v0", rounds=20)
     rows = {r.agent_id: r for r in board.rows}
-    assert rows[c].cost is None  # its first game still has no call logged
+    assert rows[c].cost == pytest.approx(0.125) and not rows[c].cost_complete
     # Recount on a type where everything is priced.
     arena.register_game_type("Priced-v0", min_seats=2, max_seats=2)
     duel(arena, "Priced-v0", a, b, cost_a=0.25, cost_b=0.5)
@@ -112,6 +121,7 @@ def test_cost_per_game_and_per_win_unknown_is_unknown(engine, arena):
     duel(arena, "Priced-v0", b, a, first_wins=False, cost_a=0.5, cost_b=0.5)
     (board,) = bradley_terry_boards(engine, game_type="Priced-v0", rounds=20)
     rows = {r.agent_id: r for r in board.rows}
+    assert rows[a].cost_complete and rows[b].cost_complete
     assert rows[a].cost == pytest.approx(1.5) and rows[a].cost_per_game == pytest.approx(0.5)
     assert rows[a].wins == 2 and rows[a].cost_per_win == pytest.approx(0.75)
     assert rows[b].cost == pytest.approx(1.5) and rows[b].wins == 1
