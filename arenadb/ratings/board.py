@@ -1,5 +1,5 @@
-"""The batch leaderboard a researcher reads: Bradley-Terry per game type (`agents top`), a
-head-to-head comparison (`ratings compare`) and the pairwise matrix (`ratings matrix`).
+"""The batch leaderboard a researcher reads: Bradley-Terry per game type (`agents top`), and the
+pools of pairwise comparisons it, `ratings compare` and `ratings matrix` are computed from.
 
 Games become pairwise comparisons between opponents: every player of one team against every
 player of every other team, scored 1 / 0.5 / 0 by the teams' places, each pair weighted
@@ -14,12 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from arenadb.errors import NotFoundError, UsageError
-from arenadb.models import Agent, Game, GamePlayer, GameType, LLMCall, LLMModel
+from arenadb.errors import UsageError
+from arenadb.models import Agent, GamePlayer, GameType, LLMCall, LLMModel
 from arenadb.ratings import bradley_terry as bt
 from arenadb.ratings.book import RatedGame, load_rated_history, repeated_agents
 from arenadb.ratings.book import resolve_game_type as _resolve_game_type
@@ -237,7 +236,7 @@ def _board(
         )
     table = bt.collapse(pool.comparisons, pool.games)
     result = bt.bootstrap(table, rounds=rounds, seed=seed)
-    names = _agent_names(conn, result.agents)
+    names = agent_names(conn, result.agents)
     costs = _agent_costs(conn, pool)
     tiers = bt.tier_ranks(result.ratings)
     rows = []
@@ -288,7 +287,7 @@ def _board(
     )
 
 
-def _agent_names(conn: Connection, agent_ids: Sequence[int]) -> dict[int, tuple[str | None, str]]:
+def agent_names(conn: Connection, agent_ids: Sequence[int]) -> dict[int, tuple[str | None, str]]:
     rows = conn.execute(
         sa.select(Agent.id, Agent.alias, LLMModel.name)
         .join(LLMModel, LLMModel.id == Agent.model_id)
@@ -328,168 +327,3 @@ def _agent_costs(conn: Connection, pool: Pool) -> dict[int, AgentCost]:
         complete = record is not None and r.logged_games >= record.games and r.priced == r.calls
         costs[r.agent_id] = AgentCost(float(r.cost) if r.priced else None, complete)
     return costs
-
-
-@dataclass(frozen=True)
-class HeadToHead:
-    """`ratings compare A B`: their record against each other and the fitted odds."""
-
-    game_type: str
-    agent_a: int
-    agent_b: int
-    games: int  # games in which they were opponents
-    a_wins: int
-    draws: int
-    b_wins: int
-    rating_a: float
-    rating_b: float
-    probability: float  # fitted P(A beats B)
-    ci_low: float
-    ci_high: float
-    significant: bool  # the 95% interval of the probability excludes 1/2
-    rounds: int
-    seed: int
-
-
-def compare_agents(
-    engine: Engine,
-    agent_a: int,
-    agent_b: int,
-    *,
-    game_type: str | int | None = None,
-    rounds: int = bt.DEFAULT_ROUNDS,
-    seed: int = bt.DEFAULT_SEED,
-) -> HeadToHead:
-    """Head-to-head record and the Bradley-Terry P(A beats B) with its bootstrap interval, in
-    one game type (the only one both agents played, unless named)."""
-    if agent_a == agent_b:
-        raise UsageError("compare two different agents")
-    with engine.connect() as conn:
-        for agent_id in (agent_a, agent_b):
-            if _missing(conn, agent_id):
-                raise NotFoundError(f"agent {agent_id} not found")
-        if game_type is None:
-            game_type = _common_game_type(conn, agent_a, agent_b)
-        (pool,) = load_pools(conn, game_type)
-    for agent_id in (agent_a, agent_b):
-        if agent_id not in pool.records:
-            raise NotFoundError(f"agent {agent_id} has no rated games in {pool.env_id}")
-    table = bt.collapse(pool.comparisons, pool.games)
-    result = bt.bootstrap(table, rounds=rounds, seed=seed)
-    ia, ib = result.agents.index(agent_a), result.agents.index(agent_b)
-    differences = result.draws[:, ia] - result.draws[:, ib]
-    low, high = np.percentile(differences, [2.5, 97.5])
-    estimate = result.ratings[ia].estimate - result.ratings[ib].estimate
-    a_wins = draws = b_wins = 0
-    games: set[int] = set()
-    for c in pool.comparisons:
-        if {c.agent_a, c.agent_b} != {agent_a, agent_b}:
-            continue
-        if c.game in games:
-            continue
-        games.add(c.game)
-        a_score = c.score if c.agent_a == agent_a else 1 - c.score
-        if a_score == 1:
-            a_wins += 1
-        elif a_score == 0:
-            b_wins += 1
-        else:
-            draws += 1
-    p_low, p_high = bt.win_probability(low), bt.win_probability(high)
-    return HeadToHead(
-        game_type=pool.env_id,
-        agent_a=agent_a,
-        agent_b=agent_b,
-        games=len(games),
-        a_wins=a_wins,
-        draws=draws,
-        b_wins=b_wins,
-        rating_a=result.ratings[ia].estimate,
-        rating_b=result.ratings[ib].estimate,
-        probability=bt.win_probability(estimate),
-        ci_low=p_low,
-        ci_high=p_high,
-        significant=p_low > 0.5 or p_high < 0.5,
-        rounds=rounds,
-        seed=seed,
-    )
-
-
-def _missing(conn: Connection, agent_id: int) -> bool:
-    return conn.execute(sa.select(Agent.id).where(Agent.id == agent_id)).first() is None
-
-
-def _common_game_type(conn: Connection, agent_a: int, agent_b: int) -> int:
-    played = [
-        sa.select(Game.game_type_id)
-        .join(GamePlayer, GamePlayer.game_id == Game.id)
-        .where(GamePlayer.agent_id == agent_id, Game.status == "completed")
-        .distinct()
-        for agent_id in (agent_a, agent_b)
-    ]
-    common = sorted(set(conn.execute(played[0]).scalars()) & set(conn.execute(played[1]).scalars()))
-    if not common:
-        raise NotFoundError(f"agents {agent_a} and {agent_b} never played the same game type")
-    if len(common) > 1:
-        names = conn.execute(
-            sa.select(GameType.env_id).where(GameType.id.in_(common)).order_by(GameType.env_id)
-        ).scalars()
-        raise UsageError(
-            f"agents {agent_a} and {agent_b} played several game types ({', '.join(names)}): "
-            "name one"
-        )
-    return common[0]
-
-
-@dataclass(frozen=True)
-class MatrixCell:
-    """A's record against B in one game type (FastChat's heatmap data, one row per ordered
-    pair)."""
-
-    game_type: str
-    agent_a: int
-    alias_a: str | None
-    agent_b: int
-    alias_b: str | None
-    games: int
-    wins: int
-    draws: int
-    losses: int
-    win_rate: float  # draws count half
-
-
-def pairwise_matrix(engine: Engine, *, game_type: str | int | None = None) -> list[MatrixCell]:
-    """Every ordered pair of opponents in each game type (or in `game_type`)."""
-    with engine.connect() as conn:
-        pools = load_pools(conn, game_type)
-        agent_ids = sorted({a for pool in pools for a in pool.records})
-        names = _agent_names(conn, agent_ids)
-    cells: list[MatrixCell] = []
-    for pool in pools:
-        tally: dict[tuple[int, int], list[int]] = {}
-        seen: set[tuple[int, int, int]] = set()
-        for c in pool.comparisons:
-            both_ways = ((c.agent_a, c.agent_b, c.score), (c.agent_b, c.agent_a, 1 - c.score))
-            for a, b, score in both_ways:
-                if (c.game, a, b) in seen:
-                    continue
-                seen.add((c.game, a, b))
-                counts = tally.setdefault((a, b), [0, 0, 0])
-                counts[0 if score == 1 else 1 if score == 0.5 else 2] += 1
-        for (a, b), (wins, draws, losses) in sorted(tally.items()):
-            games = wins + draws + losses
-            cells.append(
-                MatrixCell(
-                    game_type=pool.env_id,
-                    agent_a=a,
-                    alias_a=names[a][0],
-                    agent_b=b,
-                    alias_b=names[b][0],
-                    games=games,
-                    wins=wins,
-                    draws=draws,
-                    losses=losses,
-                    win_rate=(wins + draws / 2) / games,
-                )
-            )
-    return cells

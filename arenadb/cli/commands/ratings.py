@@ -93,7 +93,7 @@ def compare(
     whether the difference is significant (Bradley-Terry)."""
     from arenadb.cli.render.output import render_object
     from arenadb.db import engine_scope
-    from arenadb.ratings.board import compare_agents
+    from arenadb.ratings.head_to_head import compare_agents
 
     with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
         result = compare_agents(
@@ -137,7 +137,7 @@ def matrix(
     A's win rate (draws count half), per game type."""
     from arenadb.cli.render.output import render_rows
     from arenadb.db import engine_scope
-    from arenadb.ratings.board import pairwise_matrix
+    from arenadb.ratings.head_to_head import pairwise_matrix
 
     with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
         cells = pairwise_matrix(engine, game_type=game_type)

@@ -10,8 +10,9 @@ import arenadb
 from arenadb import Seat, SeatResult
 from arenadb.errors import NotFoundError, UsageError
 from arenadb.models import GameType, Rating, RatingEvent
-from arenadb.ratings.board import bradley_terry_boards, compare_agents, pairwise_matrix
+from arenadb.ratings.board import bradley_terry_boards
 from arenadb.ratings.book import rebuild_ratings
+from arenadb.ratings.head_to_head import compare_agents, pairwise_matrix
 from tests.support.ratings_factory import ratings_snapshot
 from tests.support.skill_arena import register_agents
 
