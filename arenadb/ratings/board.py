@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from arenadb.errors import UsageError
+from arenadb.catalog.refs import resolve_game_type_id
+from arenadb.errors import InvalidArgumentError
 from arenadb.models import Agent, GamePlayer, GameType, LLMCall, LLMModel
 from arenadb.ratings import bradley_terry as bt
 from arenadb.ratings.book import RatedGame, load_rated_history, repeated_agents
-from arenadb.ratings.book import resolve_game_type as _resolve_game_type
 from arenadb.ratings.systems import build_match, shared_first_setting
 
 # An agent with fewer games than this in a game type is marked provisional (a game type's
@@ -32,8 +32,8 @@ METHOD = "bradley-terry"
 
 
 def resolve_game_type(conn: Connection, reference: str | int | None) -> int | None:
-    """The one place this module resolves game-type references (swap for catalog.refs)."""
-    return _resolve_game_type(conn, reference)
+    """A game type id from its id, env id or name (`arenadb.catalog.refs`); None stays None."""
+    return None if reference is None else resolve_game_type_id(conn, reference)
 
 
 @dataclass
@@ -198,7 +198,7 @@ def bradley_terry_boards(
     interval lies wholly above this agent's. `min_games` and `limit` only trim what is shown.
     """
     if rounds < 1:
-        raise UsageError("bootstrap rounds must be at least 1")
+        raise InvalidArgumentError("bootstrap rounds must be at least 1", parameter="rounds")
     with engine.connect() as conn:
         pools = load_pools(conn, game_type)
         boards = []

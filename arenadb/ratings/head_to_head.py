@@ -10,8 +10,9 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from arenadb.errors import NotFoundError, UsageError
-from arenadb.models import Agent, Game, GamePlayer, GameType
+from arenadb.catalog.refs import resolve_agent_id
+from arenadb.errors import InvalidArgumentError, NotFoundError
+from arenadb.models import Game, GamePlayer, GameType
 from arenadb.ratings import bradley_terry as bt
 from arenadb.ratings.board import agent_names, load_pools
 
@@ -39,21 +40,20 @@ class HeadToHead:
 
 def compare_agents(
     engine: Engine,
-    agent_a: int,
-    agent_b: int,
+    agent_a: int | str,
+    agent_b: int | str,
     *,
     game_type: str | int | None = None,
     rounds: int = bt.DEFAULT_ROUNDS,
     seed: int = bt.DEFAULT_SEED,
 ) -> HeadToHead:
     """Head-to-head record and the Bradley-Terry P(A beats B) with its bootstrap interval, in
-    one game type (the only one both agents played, unless named)."""
-    if agent_a == agent_b:
-        raise UsageError("compare two different agents")
+    one game type (the only one both agents played, unless named). Agents are ids or aliases.
+    """
     with engine.connect() as conn:
-        for agent_id in (agent_a, agent_b):
-            if _missing(conn, agent_id):
-                raise NotFoundError(f"agent {agent_id} not found")
+        agent_a, agent_b = resolve_agent_id(conn, agent_a), resolve_agent_id(conn, agent_b)
+        if agent_a == agent_b:
+            raise InvalidArgumentError("compare two different agents", parameter="agent_b")
         if game_type is None:
             game_type = _common_game_type(conn, agent_a, agent_b)
         (pool,) = load_pools(conn, game_type)
@@ -101,10 +101,6 @@ def compare_agents(
     )
 
 
-def _missing(conn: Connection, agent_id: int) -> bool:
-    return conn.execute(sa.select(Agent.id).where(Agent.id == agent_id)).first() is None
-
-
 def _common_game_type(conn: Connection, agent_a: int, agent_b: int) -> int:
     played = [
         sa.select(Game.game_type_id)
@@ -120,9 +116,10 @@ def _common_game_type(conn: Connection, agent_a: int, agent_b: int) -> int:
         names = conn.execute(
             sa.select(GameType.env_id).where(GameType.id.in_(common)).order_by(GameType.env_id)
         ).scalars()
-        raise UsageError(
+        raise InvalidArgumentError(
             f"agents {agent_a} and {agent_b} played several game types ({', '.join(names)}): "
-            "name one"
+            "name one",
+            parameter="game_type",
         )
     return common[0]
 

@@ -74,8 +74,8 @@ def rebuild(
 @app.command("compare")
 def compare(
     ctx: typer.Context,
-    agent_a: Annotated[int, typer.Argument(help="Agent id (A).")],
-    agent_b: Annotated[int, typer.Argument(help="Agent id (B).")],
+    agent_a: Annotated[str, typer.Argument(metavar="A", help="Agent id or alias (A).")],
+    agent_b: Annotated[str, typer.Argument(metavar="B", help="Agent id or alias (B).")],
     game_type: Annotated[
         str | None,
         typer.Option(
@@ -114,7 +114,7 @@ def compare(
             "bootstrap": f"{result.rounds} rounds, seed {result.seed}",
         },
         "table",
-        title=f"agent {agent_a} (A) vs agent {agent_b} (B)",
+        title=f"agent {result.agent_a} (A) vs agent {result.agent_b} (B)",
     )
 
 

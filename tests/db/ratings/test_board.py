@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 import arenadb
 from arenadb import Seat, SeatResult
-from arenadb.errors import NotFoundError, UsageError
+from arenadb.errors import InvalidArgumentError, NotFoundError
 from arenadb.models import GameType, Rating, RatingEvent
 from arenadb.ratings.board import bradley_terry_boards
 from arenadb.ratings.book import rebuild_ratings
@@ -151,10 +151,13 @@ def test_compare_and_reproducible_intervals(engine, arena):
     assert not near.significant and near.a_wins == 20
     arena.register_game_type("Other-v0", min_seats=2, max_seats=2)
     duel(arena, "Other-v0", a, b, calls=False)
-    with pytest.raises(UsageError, match="several game types"):
+    with pytest.raises(InvalidArgumentError, match="several game types"):
         compare_agents(engine, a, b)
     assert compare_agents(engine, a, b, game_type="Duel-v0", rounds=10).games == 40
-    with pytest.raises(NotFoundError, match="agent 999"):
+    with pytest.raises(NotFoundError, match="999"):
         compare_agents(engine, a, 999)
+    assert compare_agents(engine, "cmp-0", "cmp-1", game_type="Duel-v0", rounds=10).games == 40
+    with pytest.raises(InvalidArgumentError, match="two different agents"):
+        compare_agents(engine, a, "cmp-0")
     with pytest.raises(NotFoundError, match="never played"):
         compare_agents(engine, a, register_agents(arena, 1, "idle")[0])
