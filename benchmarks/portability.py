@@ -29,7 +29,8 @@ from pathlib import Path
 import arenadb
 from arenadb.config import Settings, load_settings, parse_url
 from arenadb.db import create_database, create_engine, drop_database
-from arenadb.portability.exchange import export_games, import_games
+from arenadb.portability.export import export_games
+from arenadb.portability.importing import import_games
 from arenadb.schema.migrations import upgrade
 from tests.support.synthetic import build_arena
 

@@ -77,7 +77,7 @@ def export(
 
     from arenadb.db import engine_scope
     from arenadb.errors import UsageError
-    from arenadb.portability.exchange import export_games
+    from arenadb.portability.export import export_games
 
     to_stdout = output == "-"
     fmt = output_format(ctx, json_output)
@@ -121,7 +121,7 @@ def import_file(
     """
     from arenadb.db import engine_scope
     from arenadb.errors import InvalidDataError
-    from arenadb.portability.exchange import import_games
+    from arenadb.portability.importing import import_games
 
     fmt = output_format(ctx, json_output)
     settings = app_context(ctx).settings()

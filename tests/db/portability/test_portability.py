@@ -19,7 +19,8 @@ from arenadb.config import Settings
 from arenadb.db import create_engine, drop_database
 from arenadb.errors import InvalidDataError
 from arenadb.models import Agent, Game, GameTurn, Prompt
-from arenadb.portability.exchange import GameFilter, export_games, export_records, import_games
+from arenadb.portability.export import GameFilter, export_games, export_records
+from arenadb.portability.importing import import_games
 from tests.support.synthetic import build_arena
 
 runner = CliRunner()
