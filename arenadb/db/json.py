@@ -57,7 +57,7 @@ def canonical_json(state: Any) -> str:
         if _FRAGILE_FLOAT.search(text):
             text = _encode_canonical(_normalise_floats(state))
     except (TypeError, ValueError) as exc:
-        raise InvalidDataError(f"state is not canonical JSON: {exc}") from None
+        raise InvalidDataError(f"state is not canonical JSON: {_reason(exc)}") from None
     return text
 
 
@@ -73,4 +73,39 @@ def json_text(value: Any, what: str = "value", prefix: str = "") -> str | None:
     try:
         return prefix + _encode(value)
     except (TypeError, ValueError) as exc:
+        raise InvalidDataError(f"{what} is not JSON: {_reason(exc)}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    # The C encoder's "Out of range float values are not JSON compliant" does not say which.
+    if isinstance(exc, ValueError) and "Out of range float" in str(exc):
+        return "NaN and Infinity are not JSON numbers (finite numbers only)"
+    return str(exc)
+
+
+def _not_finite(text: str) -> Any:
+    raise ValueError(f"{text} is not a finite number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (_INF, -_INF):  # 1e400: valid JSON text, but no float holds it
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+_INF = float("inf")
+_decode_checked = json.JSONDecoder(parse_constant=_not_finite, parse_float=_finite_float).decode
+
+
+def checked_json_text(text: str | None, what: str = "value") -> str | None:
+    """JSON text read from a database, unchanged, once checked against the same policy as
+    `json_text` (JSON, finite numbers only): a copy does not carry NaN that an older version
+    let into a SQLite file over to the other backend."""
+    if text is None:
+        return None
+    try:
+        _decode_checked(text)
+    except ValueError as exc:  # JSONDecodeError is a ValueError
         raise InvalidDataError(f"{what} is not JSON: {exc}") from None
+    return text

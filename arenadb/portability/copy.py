@@ -29,14 +29,15 @@ from sqlalchemy.engine import Connection
 
 from arenadb.config import Settings
 from arenadb.db.admin import create_database, database_exists
+from arenadb.db.bulk import insert_rows, is_json, select_json_as_text
 from arenadb.db.engine import SQLITE_BEGIN, create_engine
+from arenadb.db.json import checked_json_text
 from arenadb.errors import (
     DatabaseMissingError,
     IntegrityCheckError,
     InvalidArgumentError,
     RefusedError,
 )
-from arenadb.portability.bulk import insert_rows, select_json_as_text
 
 DEFAULT_BATCH_ROWS = 5_000
 
@@ -235,8 +236,14 @@ def _copy_table(
         progress(table.name, 0, total)
     if total == 0:
         return
+    # The one JSON policy holds for copied rows too: JSON text is checked, not re-encoded.
+    json_columns = [(i, f"{table.name}.{c.name}") for i, c in enumerate(table.c) if is_json(c)]
     rows = reader.execution_options(yield_per=batch_rows).execute(select_json_as_text(table))
     for batch in rows.partitions():
+        if json_columns:
+            for row in batch:
+                for index, what in json_columns:
+                    checked_json_text(row[index], what)
         done += insert_rows(writer, table, columns, (tuple(r) for r in batch))
         if progress is not None:
             progress(table.name, done, total)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import math
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,7 +32,9 @@ from typing import IO, Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from arenadb.db.bulk import insert_rows, text_json_table
 from arenadb.db.engine import write_transaction
+from arenadb.db.json import json_text
 from arenadb.errors import InvalidArgumentError, InvalidDataError
 from arenadb.models import (
     FINISHED_STATUSES,
@@ -46,7 +49,6 @@ from arenadb.models import (
     Prompt,
 )
 from arenadb.models.base import UTCDateTime
-from arenadb.portability.bulk import insert_rows, json_text, text_json_table
 from arenadb.portability.export import (
     CATALOG_TYPES,
     CHILDREN,
@@ -75,7 +77,10 @@ def _decode_value(column: sa.Column[Any], value: Any, where: str) -> Any:
             raise _Invalid(f"{where}: must not be null")
         return None
     if isinstance(kind, sa.JSON):
-        return json_text(value)
+        try:
+            return json_text(value, where)
+        except InvalidDataError as exc:  # NaN or Infinity: not JSON, refused on both backends
+            raise _Invalid(str(exc)) from None
     if isinstance(kind, sa.Boolean):
         if not isinstance(value, bool):
             raise _Invalid(f"{where}: expected true or false, got {value!r}")
@@ -87,6 +92,8 @@ def _decode_value(column: sa.Column[Any], value: Any, where: str) -> Any:
     if isinstance(kind, sa.Float):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _Invalid(f"{where}: expected a number, got {value!r}")
+        if not math.isfinite(value):  # json.loads reads NaN, Infinity (and 1e400) as floats
+            raise _Invalid(f"{where}: {value!r} is not a finite number")
         return float(value)
     if isinstance(kind, UTCDateTime):
         if not isinstance(value, str):

@@ -18,11 +18,8 @@ and its rating for the game's type; each update writes one rating event.
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, cast
@@ -31,9 +28,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from arenadb.db.bulk import copy_rows, pg_type_name
+from arenadb.db.bulk import bulk_writer, insert_rows
 from arenadb.errors import ConflictError, NotFoundError
-from arenadb.models import Game, GamePlayer, GameType, Rating, RatingEvent, UTCDateTime, utcnow
+from arenadb.models import Game, GamePlayer, GameType, Rating, RatingEvent, utcnow
 from arenadb.ratings.systems import (
     SHARED_FIRST_DEFAULT,
     SYSTEMS,
@@ -363,8 +360,8 @@ def _write_book(conn: Connection, book: RatingBook, changes: Sequence[RatingChan
             )
     if updates:
         conn.execute(sa.update(RATINGS).where(RATINGS.c.id == sa.bindparam("row_id")), updates)
-    bulk_insert(conn, RATINGS, RATING_COLUMNS, inserts)
-    bulk_insert(conn, RATING_EVENTS, EVENT_COLUMNS, _event_rows(changes, now))
+    insert_rows(conn, RATINGS, RATING_COLUMNS, inserts)
+    insert_rows(conn, RATING_EVENTS, EVENT_COLUMNS, _event_rows(changes, now))
     book.dirty.clear()
 
 
@@ -406,128 +403,6 @@ def _event_rows(changes: Sequence[RatingChange], now: datetime) -> list[tuple[An
         )
         for c in changes
     ]
-
-
-def bulk_insert(
-    conn: Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """Insert many rows, in order, through the driver (see `bulk_writer`)."""
-    if rows:
-        with bulk_writer(conn, table, columns) as write:
-            write(rows)
-
-
-@contextmanager
-def bulk_writer(
-    conn: Connection, table: sa.Table, columns: Sequence[str], *, background: bool = False
-) -> Iterator[Callable[[Sequence[tuple[Any, ...]]], None]]:
-    """A function that inserts rows (tuples in `columns` order) as they are produced.
-
-    PostgreSQL: binary COPY, fed while the caller computes the next rows, so the server inserts
-    in parallel; with `background`, in chunks from a second thread (`_BackgroundCopy`), so that
-    the server also checks the foreign keys in parallel. SQLite: one executemany at the end (the
-    work happens in this process anyway). Rebuilds write tens of thousands of events:
-    SQLAlchemy's per-row parameter processing would cost more than the rating math. Values must
-    be what the driver accepts; timestamps go through the column type's own bind processor, once
-    per value.
-    """
-    dialect = conn.dialect
-    converters = []
-    for index, name in enumerate(columns):
-        column_type = table.c[name].type
-        processor = column_type.bind_processor(dialect)
-        if processor is not None and isinstance(column_type, UTCDateTime):
-            converters.append((index, processor, dict[Any, Any]()))
-
-    def convert(rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
-        for index, processor, done in converters:
-            for row in rows:
-                if row[index] not in done:
-                    done[row[index]] = processor(row[index])
-            rows = [(*row[:index], done[row[index]], *row[index + 1 :]) for row in rows]
-        return rows
-
-    column_list = ", ".join(columns)
-    if dialect.name == "postgresql":
-        driver: Any = conn.connection.driver_connection
-        # Binary COPY: no float -> text -> float round trip (exact, and 3x cheaper to send).
-        copy_sql = f"COPY {table.name} ({column_list}) FROM STDIN (FORMAT BINARY)"
-        types = [pg_type_name(table.c[name].type, dialect) for name in columns]
-        if background:
-            with _BackgroundCopy(driver, copy_sql, types) as copier:
-                yield lambda rows: copier.send(convert(rows))
-            return
-        with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
-            copy.set_types(types)
-
-            def send(rows: Sequence[tuple[Any, ...]]) -> None:
-                for row in convert(rows):
-                    copy.write_row(row)
-
-            yield send
-        return
-    buffered: list[tuple[Any, ...]] = []
-    yield lambda rows: buffered.extend(convert(rows))
-    if buffered:
-        marks = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES ({marks})", buffered)
-
-
-class _BackgroundCopy:
-    """Binary COPY of rows in chunks, each its own COPY statement, run by a second thread.
-
-    Why: PostgreSQL checks a COPY's foreign keys when the statement ends. A rebuild writes about
-    35,000 rating events with three keys each, and those checks took 0.5 s after the last row
-    was sent, a fifth of the rebuild (benchmarks/ratings.py). Ending a COPY every `CHUNK_ROWS`
-    rows on another thread lets the server check one chunk while this thread computes the next
-    ratings (the thread waits for the server without the GIL). The caller's thread must not use
-    the connection until the `with` block ends; rows are written in order, all in the caller's
-    transaction. The first error stops the writing and is raised to the caller.
-    """
-
-    CHUNK_ROWS = 2_000
-    QUEUED_CHUNKS = 4  # then send() waits: memory stays bounded when the server is slower
-
-    def __init__(self, driver: Any, copy_sql: str, types: Sequence[str]) -> None:
-        self._driver = driver
-        self._copy_sql = copy_sql
-        self._types = list(types)
-        self._chunks: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(self.QUEUED_CHUNKS)
-        self._pending: list[tuple[Any, ...]] = []
-        self._failure: BaseException | None = None
-        self._abandoned = False
-        self._thread = threading.Thread(target=self._run, name="arenadb-copy", daemon=True)
-
-    def __enter__(self) -> _BackgroundCopy:
-        self._thread.start()
-        return self
-
-    def send(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        if self._failure is not None:
-            raise self._failure
-        self._pending.extend(rows)
-        if len(self._pending) >= self.CHUNK_ROWS:
-            self._chunks.put(self._pending)
-            self._pending = []
-
-    def __exit__(self, exc_type: Any, exc: BaseException | None, _tb: Any) -> None:
-        if exc is None and self._pending:
-            self._chunks.put(self._pending)
-        self._abandoned = exc is not None  # the transaction rolls back: skip what is queued
-        self._chunks.put(None)
-        self._thread.join()
-        if exc is None and self._failure is not None:
-            raise self._failure
-
-    def _run(self) -> None:
-        with self._driver.cursor() as cursor:
-            while (chunk := self._chunks.get()) is not None:
-                if self._failure is not None or self._abandoned:
-                    continue
-                try:
-                    copy_rows(cursor, self._copy_sql, self._types, chunk)
-                except BaseException as exc:  # handed to the caller's thread
-                    self._failure = exc
 
 
 @dataclass(frozen=True)
@@ -616,7 +491,7 @@ def rebuild_ratings(
                 if progress is not None and (done % step == 0 or done == total):
                     progress(done, total)
         rating_rows = [_rating_row(key, book.states[key], now) for key in _ordered(book)]
-        bulk_insert(conn, RATINGS, RATING_COLUMNS, rating_rows)
+        insert_rows(conn, RATINGS, RATING_COLUMNS, rating_rows)
     return RebuildResult(
         systems=systems,
         game_type_id=game_type_id,

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from arenadb.cli import app
 from arenadb.config import Settings
 from arenadb.db import create_database, create_engine, drop_database, write_transaction
-from arenadb.errors import InvalidArgumentError, RefusedError
+from arenadb.errors import InvalidArgumentError, InvalidDataError, RefusedError
 from arenadb.models import Game, Prompt, metadata
 from arenadb.portability.copy import copy_database
 from arenadb.schema.migrations import migration_status, upgrade
@@ -171,3 +171,26 @@ def test_copy_cli_prints_counts_and_asks_before_force(tmp_path: Path, _templates
     forced = runner.invoke(app, [*args, "--force", "--yes"])
     assert forced.exit_code == 0, forced.output
     assert "copied" in forced.stderr
+
+
+@pytest.mark.parametrize("target_backend", ["sqlite", "postgresql"])
+def test_copy_refuses_json_with_nan_naming_the_column_and_writes_nothing(
+    tmp_path: Path, _templates, pg_target: Settings, target_backend: str
+) -> None:
+    # An older import could leave NaN in a SQLite file (invalid JSON text): the one JSON policy
+    # holds for copies too, on both target backends, instead of carrying it over (SQLite) or
+    # failing with a raw driver error (PostgreSQL).
+    source = _templates.sqlite(tmp_path / "source.db")
+    engine = create_engine(source)
+    try:
+        build_arena(engine, games=3)
+        with write_transaction(engine) as conn:
+            conn.exec_driver_sql("UPDATE games SET info = '{\"score\": NaN}' WHERE id = 2")
+    finally:
+        engine.dispose()
+    target = pg_target if target_backend == "postgresql" else _templates.sqlite(tmp_path / "t.db")
+
+    with pytest.raises(InvalidDataError, match=r"games\.info is not JSON: NaN"):
+        copy_database(source, target, force=True)
+
+    assert all(not rows for rows in _rows(target).values())

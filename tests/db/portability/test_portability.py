@@ -181,6 +181,43 @@ def test_a_bad_record_is_reported_by_line_and_nothing_of_it_is_written(
     assert _count(other_engine, GameTurn.__table__) == good_turns
 
 
+def test_nan_or_infinity_in_a_json_field_is_refused_naming_the_field(
+    engine: Engine, other_engine: Engine, tmp_path: Path
+) -> None:
+    # NaN and Infinity are not JSON: SQLite used to store them as invalid JSON text, PostgreSQL
+    # refused the whole chunk. Both now refuse the game, say which field, and store none of it.
+    build_arena(engine, games=6)
+    path = tmp_path / "games.jsonl"
+    export_games(engine, path)
+
+    def nan_in_request(record: dict[str, Any]) -> None:
+        record["llm_calls"][0]["request"] = {"temperature": float("nan")}
+
+    def infinity_in_info(record: dict[str, Any]) -> None:
+        record["info"] = {"score": float("-inf")}
+
+    def nan_reward(record: dict[str, Any]) -> None:
+        record["players"][0]["reward"] = float("nan")
+
+    _rewrite(path, {0: nan_in_request, 2: infinity_in_info, 4: nan_reward})
+    assert "NaN" in path.read_text() and "-Infinity" in path.read_text()
+    bad = [_game_line(path, i) for i in (0, 2, 4)]
+
+    result = import_games(other_engine, path, chunk_games=4)
+
+    assert (result.imported, result.rejected) == (3, 3)
+    messages = [p.message for p in result.problems]
+    assert messages[0].startswith("llm_calls[0].request is not JSON"), messages[0]
+    assert "NaN and Infinity" in messages[0]
+    assert messages[1].startswith("game.info is not JSON: NaN and Infinity")
+    assert messages[2] == "players[0].reward: nan is not a finite number"
+    for _line, game_uuid in bad:
+        assert not _has_game(other_engine, game_uuid)
+    with other_engine.connect() as conn:
+        infos = conn.execute(sa.select(sa.cast(Game.info, sa.Text))).scalars().all()
+    assert len(infos) == 3 and not any("NaN" in i or "Infinity" in i for i in infos if i)
+
+
 def test_a_prompt_missing_from_file_and_database_rejects_its_games(
     engine: Engine, other_engine: Engine, tmp_path: Path
 ) -> None:

@@ -163,15 +163,15 @@ def test_rebuild_reproduces_incremental_ratings_exactly(engine, arena):
 def test_rebuild_written_in_many_chunks_is_the_same(engine, arena, monkeypatch):
     # PostgreSQL writes a rebuild's events in chunks from a second thread: small chunks and a
     # short queue make this history take many of them, in order, with the caller waiting.
-    from arenadb.ratings.book import _BackgroundCopy
+    from arenadb.db.bulk import BackgroundCopy
 
     agents, types = arena
     for plan in random_history(engine, types, agents, 30, seed=11):
         game_id = plan.pop("game_id")
         finish_and_rate(engine, game_id, **plan)
     incremental, history = ratings_snapshot(engine), event_history(engine)
-    monkeypatch.setattr(_BackgroundCopy, "CHUNK_ROWS", 7)
-    monkeypatch.setattr(_BackgroundCopy, "QUEUED_CHUNKS", 1)
+    monkeypatch.setattr(BackgroundCopy, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(BackgroundCopy, "QUEUED_CHUNKS", 1)
     result = rebuild_ratings(engine)
     assert result.events == len(history) > 10 * 7
     assert ratings_snapshot(engine) == incremental
@@ -218,7 +218,8 @@ def test_a_failed_background_chunk_is_raised_and_nothing_is_kept(engine, arena, 
 
     import psycopg
 
-    from arenadb.ratings.book import EVENT_COLUMNS, RATING_EVENTS, _BackgroundCopy, bulk_writer
+    from arenadb.db.bulk import BackgroundCopy, bulk_writer
+    from arenadb.ratings.book import EVENT_COLUMNS, RATING_EVENTS
 
     agents, types = arena
     game_id = make_game(engine, types["ColonelBlotto-v0"], agents[:2])
@@ -232,8 +233,8 @@ def test_a_failed_background_chunk_is_raised_and_nothing_is_kept(engine, arena, 
         engine.begin() as conn,
         bulk_writer(conn, RATING_EVENTS, EVENT_COLUMNS, background=True) as write,
     ):
-        write([row(game_id)] * _BackgroundCopy.CHUNK_ROWS)  # a good chunk
-        write([row(game_id + 1000)] * _BackgroundCopy.CHUNK_ROWS)  # no such game
+        write([row(game_id)] * BackgroundCopy.CHUNK_ROWS)  # a good chunk
+        write([row(game_id + 1000)] * BackgroundCopy.CHUNK_ROWS)  # no such game
         write([row(game_id)] * 10)
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(RatingEvent)).scalar() == 0
