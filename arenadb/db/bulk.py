@@ -8,6 +8,7 @@ rules are the same everywhere:
   `arenadb.db.json.json_text` (finite numbers only) or None for SQL NULL. A Python None in a
   JSON column would otherwise be a JSON `null` on SQLite, not SQL NULL, and a copy would not
   round-trip;
+- a column left out gets its Python-side default (a timestamp, a status), once per batch;
 - SQLAlchemy's per-row parameter processing is skipped (it would cost more than the work that
   produced the rows): only the columns whose type needs it (timestamps, UUIDs on SQLite) are
   converted, each distinct value once;
@@ -103,6 +104,16 @@ class _Plan:
 
     def __init__(self, table: sa.Table, columns: tuple[str, ...], dialect: Any) -> None:
         self.table = table.name
+        # Columns left out that have a Python-side default (created_at, status, ...) get it, as
+        # an ORM or Core insert would give them: evaluated once per batch (a batch's "now").
+        self.defaults: list[Any] = [
+            c.default
+            for c in table.c
+            if c.name not in columns
+            and c.default is not None
+            and (c.default.is_scalar or c.default.is_callable)
+        ]
+        columns = columns + tuple(c.name for c in table.c if c.default in self.defaults)
         self.columns = columns
         self.backend = dialect.name
         self.converters: list[tuple[int, Callable[[Any], Any], bool]] = []  # index, f, cached
@@ -135,6 +146,9 @@ class _Plan:
             self.types = []
 
     def convert(self, rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
+        if self.defaults:
+            filled = tuple(d.arg if d.is_scalar else d.arg(None) for d in self.defaults)
+            rows = [(*row, *filled) for row in rows]
         if not self.converters:
             return rows
         converted = [list(row) for row in rows]

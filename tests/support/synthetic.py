@@ -1,4 +1,4 @@
-"""A deterministic synthetic arena, bulk-inserted with Core executemany: for benchmarks and tests.
+"""A deterministic synthetic arena, written through `arenadb.db.bulk`: for benchmarks and tests.
 
 `build_arena(engine, games=20_000)` fills an empty, migrated database with a catalog (game types,
 models, kinds, prompts, agents), games of three shapes (6-seat Secret Mafia, 2-seat Colonel
@@ -8,14 +8,14 @@ TrueSkill ratings and rating events. The same seed gives the same arena on both 
 It writes rows directly (not through the recording API) because it has to be fast: 20,000 games
 (about a million rows) build in well under a minute on SQLite. Game ids are assigned here, so that
 child rows of a whole batch of games go in without reading generated ids back; on PostgreSQL the
-id sequence is moved past them afterwards. JSON columns that stay empty are left out of the rows
-rather than given None, which SQLAlchemy would store as a JSON `null` instead of SQL NULL.
+id sequence is moved past them afterwards. Rows go through THE bulk writer (`arenadb.db.bulk`,
+executemany / binary COPY) and JSON through the one JSON policy (`arenadb.db.json`), as import and
+seeding do; snapshot hashes are `state_hash` of the state, as the recorder's.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -25,7 +25,9 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from arenadb.db.bulk import insert_dicts, is_json
 from arenadb.db.engine import write_transaction
+from arenadb.db.json import canonical_json, json_text, state_hash
 from arenadb.models import (
     Agent,
     AgentKind,
@@ -166,12 +168,8 @@ class _Batch:
             (_table(RatingEvent), self.rating_events),
         )
         for table, rows in tables:
-            if not rows:
-                continue
-            if conn.dialect.name == "postgresql":
-                _copy_rows(conn, table, rows)
-            else:
-                conn.execute(sa.insert(table), rows)
+            if rows:
+                insert_dicts(conn, table, _json_as_text(table, rows))
 
     def add_to(self, summary: SyntheticArena) -> None:
         summary.games += len(self.games)
@@ -183,31 +181,12 @@ class _Batch:
         summary.rating_events += len(self.rating_events)
 
 
-def _copy_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """COPY rows into `table` on the connection's own transaction (PostgreSQL, psycopg 3).
-
-    psycopg's executemany sends one INSERT per row; COPY is about ten times faster here.
-    """
-    from psycopg.types.json import Jsonb
-
-    columns = list(rows[0])
-    json_columns = {name for name in columns if isinstance(table.c[name].type, sa.JSON)}
-    dbapi_connection = conn.connection.driver_connection
-    assert dbapi_connection is not None
-    names = ", ".join(columns)
-    with (
-        dbapi_connection.cursor() as cursor,
-        cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(
-                [
-                    Jsonb(row[name])
-                    if name in json_columns and row[name] is not None
-                    else row[name]
-                    for name in columns
-                ]
-            )
+def _json_as_text(table: sa.Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with their JSON values as text, by the one JSON policy (what db/bulk takes)."""
+    names = [c.name for c in table.c if is_json(c) and c.name in rows[0]]
+    if not names:
+        return rows
+    return [{**row, **{n: json_text(row[n], f"{table.name}.{n}") for n in names}} for row in rows]
 
 
 def _insert_catalog(conn: Connection) -> _Catalog:
@@ -528,16 +507,17 @@ def _llm_calls(
 
 
 def _snapshot(game_id: int, turn: int, kind: str, rows: _Batch) -> None:
-    state = {"turn": turn, "cities": [turn, turn * 2], "game": game_id}
-    text = json.dumps(state, sort_keys=True, separators=(",", ":"))
+    # A non-ASCII name: the stored hash is the recorder's (`state_hash`), of UTF-8 canonical JSON.
+    state = {"turn": turn, "cities": [turn, turn * 2], "game": game_id, "capital": "Zürich"}
+    text = canonical_json(state)
     rows.snapshots.append(
         {
             "game_id": game_id,
             "turn": turn,
             "kind": kind,
             "state": state,
-            "sha256": _sha(text),
-            "size_bytes": len(text),
+            "sha256": state_hash(state),
+            "size_bytes": len(text.encode("utf-8")),
         }
     )
 
@@ -557,4 +537,4 @@ def _write_ratings(conn: Connection, mu: dict[int, float], record: dict[int, lis
         }
         for agent_id, value in mu.items()
     ]
-    conn.execute(sa.insert(_table(Rating)), rows)
+    insert_dicts(conn, _table(Rating), rows)
