@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
@@ -22,8 +25,25 @@ NAMING_CONVENTION = {
 }
 
 
+# A fixed "now" for the current thread's context, set by `clock_fixed_at` (seeding writes the
+# rows it inserts at the seed's clock, and only those: rows of other writers keep theirs).
+_fixed_now: ContextVar[datetime | None] = ContextVar("arenadb_fixed_now", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    fixed = _fixed_now.get()
+    return fixed if fixed is not None else datetime.now(timezone.utc)
+
+
+@contextmanager
+def clock_fixed_at(at: datetime | None) -> Iterator[None]:
+    """Within the block, `utcnow()` (the column defaults, and the library's "now") is `at`, in
+    this thread only (None: the wall clock again, e.g. for a caller's callback)."""
+    token = _fixed_now.set(at)
+    try:
+        yield
+    finally:
+        _fixed_now.reset(token)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

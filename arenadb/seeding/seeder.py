@@ -35,9 +35,9 @@ from arenadb.models import (
     GameType,
     LLMModel,
     Prompt,
-    UTCDateTime,
     metadata,
 )
+from arenadb.models.base import clock_fixed_at
 from arenadb.progress import Progress
 from arenadb.recording.recorder import GameRecord, LLMCallRecord, SeatRecord, TurnRecord, write_game
 from arenadb.seeding import generators as seedgen
@@ -72,6 +72,16 @@ def empty_all_tables(session: Session) -> None:
         conn.execute(table.delete())
 
 
+def _on_wall_clock(progress: Progress) -> Progress:
+    """The caller's callback, run outside the seed's clock (what it writes is not the seed's)."""
+
+    def report(what: str, done: int, total: int) -> None:
+        with clock_fixed_at(None):
+            progress(what, done, total)
+
+    return report
+
+
 def _file_error(file: SeedFile, exc: ArenaDBError) -> InvalidDataError:
     return InvalidDataError(f"{file.path}: {exc}")
 
@@ -80,9 +90,11 @@ class _Seeder:
     def __init__(self, session: Session, data: SeedData, progress: Progress | None) -> None:
         self.session = session
         self.data = data
-        self.progress = progress
+        self.progress = _on_wall_clock(progress) if progress is not None else None
         self.start: datetime = data.seed["start_time"]
-        self.run_started = datetime.now(timezone.utc)
+        # Identity keys of the rows this run inserted (for the counts in the result).
+        self.inserted: set[Any] = set()
+        sa.event.listen(session, "pending_to_persistent", self._inserted)
         self.result = SeedResult(data.env, data.seed["version"])
         self.models: dict[str, LLMModel] = {}
         self.prompts: dict[str, list[Prompt]] = {}
@@ -90,32 +102,13 @@ class _Seeder:
         self.game_types: dict[str, GameType] = {}
         self.seed_agents: dict[str, seedgen.SeedAgent] = {}
 
-    def _created(self, what: str, obj: Any) -> None:
-        if obj.created_at is None or obj.created_at >= self.run_started:
-            self.result.created[what] = self.result.created.get(what, 0) + 1
+    def _inserted(self, _session: Session, obj: Any) -> None:
+        self.inserted.add(sa.inspect(obj).identity_key)
 
-    def stamp_clock(self) -> None:
-        """Rows this run created get the seed's clock instead of the wall clock, so that two
-        fresh databases seeded alike are identical. Games and what they recorded carry their
-        own (generated) times already and are left alone."""
-        explicit = {"games", "game_turns", "game_snapshots", "llm_calls", "rating_events"}
-        self.session.flush()
-        for table in metadata.sorted_tables:
-            if table.name in explicit or table.name == ArenaMeta.__tablename__:
-                continue
-            if table.name == "ratings":  # stamped with their games' times by _stamp_ratings
-                continue
-            stamps = [c for c in table.c if isinstance(c.type, UTCDateTime)]
-            if not stamps:
-                continue
-            # One statement naming every timestamp column: a column left out would get its
-            # `onupdate` (the wall clock) again.
-            start = sa.literal(self.start, UTCDateTime())
-            self.session.execute(
-                table.update()
-                .where(sa.or_(*(c >= self.run_started for c in stamps)))
-                .values({c.name: sa.case((c >= self.run_started, start), else_=c) for c in stamps})
-            )
+    def _created(self, what: str, obj: Any) -> None:
+        state = sa.inspect(obj)
+        if state.pending or state.identity_key in self.inserted:
+            self.result.created[what] = self.result.created.get(what, 0) + 1
 
     def catalog(self) -> None:
         s = self.session
@@ -428,7 +421,10 @@ def seed_database(
         with engine.connect() as conn:
             if conn.dialect.name == "sqlite":
                 conn = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
-            with conn.begin():
+            # Rows this run inserts get the seed's clock as they are written (two fresh databases
+            # seeded alike are identical); nothing else is touched, so rows of other writers (a
+            # claimed event's lock, a user added meanwhile) keep their times.
+            with conn.begin(), clock_fixed_at(data.seed["start_time"]):
                 session = Session(bind=conn, expire_on_commit=False, autoflush=True)
                 try:
                     seeder = _Seeder(session, data, progress)
@@ -439,7 +435,6 @@ def seed_database(
                     seeder.event_types()
                     seeder.games()
                     seeder.social()
-                    seeder.stamp_clock()
                     seeder.record_meta()
                     session.flush()
                 finally:

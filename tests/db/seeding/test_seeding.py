@@ -208,3 +208,73 @@ def test_demo_seed_is_a_believable_arena(db_settings):
             assert one("select count(*) from agents where alias = 'market-maker'") == 1
     finally:
         engine.dispose()
+
+
+def test_seed_clocks_apply_only_to_rows_the_run_inserted(backend, db_settings):
+    # Issue 15: every seed run used to set every timestamp later than its start, in every
+    # table, to the seed's clock: a claimed event's lock moved into the past (another engine
+    # could take the event over) and other writers' rows got their created_at changed.
+    from datetime import datetime, timedelta, timezone
+
+    from arenadb.db import session_scope
+    from arenadb.events.queue import claim_next_event, enqueue_event, register_engine
+    from arenadb.models import AgentKind, User
+    from arenadb.models import Engine as EngineRow
+    from arenadb.seeding.files import load_seed
+
+    assert seed_database(db_settings, "test").changed
+    engine = create_engine(db_settings)
+    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    try:
+        me = register_engine(engine, "actor").id
+        with session_scope(engine, write=True) as session:
+            event_id = enqueue_event(session, "scenario.started", {})
+            # Written by someone else "after" the next run starts (a clock a little ahead).
+            session.add(User(name="ahead", created_at=later, updated_at=later))
+        claimed = claim_next_event(engine, me, lock_seconds=600)
+        assert claimed is not None and claimed.id == event_id
+        lock_until = _lock_until(engine, event_id)
+        assert lock_until > datetime.now(timezone.utc)
+
+        concurrent: list[datetime] = []
+
+        def insert_meanwhile(what: str, done: int, total: int) -> None:
+            # PostgreSQL: another connection writes while the seed's transaction is open
+            # (SQLite's writer lock makes it wait until the seed commits, so not there).
+            if backend == "postgresql" and what == "games" and not concurrent:
+                with session_scope(engine, write=True) as other:
+                    user = User(name="meanwhile")
+                    other.add(user)
+                    other.flush()
+                    concurrent.append(user.created_at)
+
+        again = seed_database(db_settings, "test", progress=insert_meanwhile)
+        assert not again.changed  # "already applied, nothing changed" still ran the stamping
+
+        assert _lock_until(engine, event_id) == lock_until
+        with engine.connect() as conn:
+            users = {
+                name: (created, updated)
+                for name, created, updated in conn.execute(
+                    sa.select(User.name, User.created_at, User.updated_at)
+                )
+            }
+        assert users["ahead"] == (later, later)
+        if backend == "postgresql":
+            assert users["meanwhile"][0] == concurrent[0]
+        # What the seed itself inserted still carries the seed's clock.
+        start = load_seed("test").seed["start_time"]
+        with engine.connect() as conn:
+            kinds = conn.execute(sa.select(AgentKind.created_at)).scalars().all()
+            engines = conn.execute(sa.select(EngineRow.registered_at)).scalars().all()
+        assert kinds and set(kinds) == {start}
+        assert engines and start not in engines  # registered by the test, not by the seed
+    finally:
+        engine.dispose()
+
+
+def _lock_until(engine, event_id):
+    from arenadb.models import Event
+
+    with engine.connect() as conn:
+        return conn.execute(sa.select(Event.lock_until).where(Event.id == event_id)).scalar_one()
