@@ -217,7 +217,7 @@ def test_seed_clocks_apply_only_to_rows_the_run_inserted(backend, db_settings):
     from datetime import datetime, timedelta, timezone
 
     from arenadb.db import session_scope
-    from arenadb.events.queue import claim_next_event, enqueue_event, register_engine
+    from arenadb.events import claim_next_event, enqueue_event, register_engine
     from arenadb.models import AgentKind, User
     from arenadb.models import Engine as EngineRow
     from arenadb.seeding.files import load_seed
