@@ -1,8 +1,9 @@
 """Deterministic game generators for seed data: believable Secret Mafia, Colonel Blotto, 4X.
 
-Generators are pure: given a `random.Random`, the agents and a start time, they return plain
-`GeneratedGame` values (seats, turns with their LLM calls and actions, snapshots, result). The
-seeding code writes them through the recording API. Same seed in, same games out.
+Generators are pure: given a `random.Random`, the agents (with their ids) and a start time, they
+return the recorder's whole-game record (`GameRecord`: seats, turns with their LLM calls and
+actions, snapshots, result), which the seeder writes with `write_game` as it is. Same seed in,
+same games out.
 
 Outcomes follow a hidden skill per agent (pricier models and thinking kinds play better), so the
 ratings the seed produces tell a story instead of noise.
@@ -13,16 +14,23 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from arenadb.recording.recorder import GameRecord, LLMCallRecord, SeatRecord, TurnRecord
 
 SEED_NAMESPACE = uuid.UUID("6c0f7a51-3b8e-4d7e-9a51-a7e4db0f5eed")
 
 
 @dataclass(frozen=True)
 class SeedAgent:
+    """An agent of the seed as the generators see it: its ids in the database being seeded (so
+    that they emit records ready to write), its model's prices and its prompt."""
+
     alias: str
+    agent_id: int
+    model_id: int
     model: str
     kind: str
     provider: str | None
@@ -39,72 +47,6 @@ class SeedAgent:
         """0..1: log of the output price (a proxy for model strength) plus a bonus for thinking."""
         base = math.log1p(self.output_price) / math.log1p(15.0)
         return min(1.0, 0.25 + 0.6 * base + (0.1 if self.thinks else 0.0))
-
-
-@dataclass
-class GenLLMCall:
-    started_at: datetime
-    first_token_at: datetime
-    finished_at: datetime
-    latency_ms: int
-    input_tokens: int | None
-    output_tokens: int | None
-    reasoning_tokens: int | None
-    cost: float | None
-    status: str
-    finish_reason: str | None
-    error: str | None
-    request: dict[str, Any]
-    response: dict[str, Any] | None
-    reasoning: str | None
-    attempt: int
-    provider: str | None
-    model: str
-
-
-@dataclass
-class GenTurn:
-    turn_number: int
-    phase: str
-    seat: int | None
-    observation: str
-    action: str
-    valid: bool
-    at: datetime
-    latency_ms: int | None
-    llm_calls: list[GenLLMCall] = field(default_factory=list)
-    actions: list[dict[str, Any]] = field(default_factory=list)
-    state_hash: str | None = None
-
-
-@dataclass
-class GenSeat:
-    agent: str
-    side: str | None = None
-    role: str | None = None
-    reward: float | None = None
-    rank: int | None = None
-    eliminated_turn: int | None = None
-    invalid_moves: int = 0
-
-
-@dataclass
-class GeneratedGame:
-    uuid: uuid.UUID
-    game_type: str
-    seed: int
-    started_at: datetime
-    seats: list[GenSeat]
-    turns: list[GenTurn] = field(default_factory=list)
-    snapshots: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-    status: str = "completed"
-    outcome: str | None = None
-    winning_side: str | None = None
-    end_reason: str | None = None
-    environment_crashed: bool = False
-    error: str | None = None
-    finished_at: datetime | None = None
-    info: dict[str, Any] = field(default_factory=dict)
 
 
 class _Clock:
@@ -124,9 +66,9 @@ def _llm_call(
     observation: str,
     action: str,
     history_tokens: int,
-) -> list[GenLLMCall]:
+) -> list[LLMCallRecord]:
     """One successful call, sometimes after a failed attempt (timeout or provider error)."""
-    calls: list[GenLLMCall] = []
+    calls: list[LLMCallRecord] = []
     attempts = 2 if rng.random() < 0.03 else 1
     for attempt in range(1, attempts + 1):
         failed = attempt < attempts
@@ -148,47 +90,43 @@ def _llm_call(
         if failed:
             timeout = rng.random() < 0.5
             calls.append(
-                GenLLMCall(
-                    started,
-                    started + timedelta(milliseconds=ttft),
-                    clock.now,
-                    latency,
-                    None,  # a failed call reports no usage: NULL, never a fake 0 or 1
-                    None,
-                    None,
-                    None,
-                    "timeout" if timeout else "error",
-                    None,
-                    "request timed out after 30 s" if timeout else "503 Service Unavailable",
-                    request,
-                    None,
-                    None,
-                    attempt,
-                    agent.provider,
-                    agent.model,
+                LLMCallRecord(
+                    model_id=agent.model_id,
+                    attempt=attempt,
+                    provider=agent.provider,
+                    request_model=agent.model,
+                    started_at=started,
+                    first_token_at=started + timedelta(milliseconds=ttft),
+                    finished_at=clock.now,
+                    latency_ms=latency,
+                    # a failed call reports no usage: NULL, never a fake 0 or 1
+                    status="timeout" if timeout else "error",
+                    error="request timed out after 30 s" if timeout else "503 Service Unavailable",
+                    request=request,
                 )
             )
             continue
         cost = (input_tokens * agent.input_price + output_tokens * agent.output_price) / 1e6
         calls.append(
-            GenLLMCall(
-                started,
-                started + timedelta(milliseconds=ttft),
-                clock.now,
-                latency,
-                input_tokens,
-                output_tokens,
-                reasoning_tokens,
-                round(cost, 8),
-                "ok",
-                "stop",
-                None,
-                request,
-                {"content": action, "model": agent.model},
-                "Weighing who benefits from each claim..." if agent.thinks else None,
-                attempt,
-                agent.provider,
-                agent.model,
+            LLMCallRecord(
+                model_id=agent.model_id,
+                attempt=attempt,
+                provider=agent.provider,
+                request_model=agent.model,
+                response_model=agent.model,
+                started_at=started,
+                first_token_at=started + timedelta(milliseconds=ttft),
+                finished_at=clock.now,
+                latency_ms=latency,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                reasoning_tokens=reasoning_tokens,
+                cost=round(cost, 8),
+                finish_reason="stop",
+                status="ok",
+                request=request,
+                response={"content": action, "model": agent.model},
+                reasoning="Weighing who benefits from each claim..." if agent.thinks else None,
             )
         )
     return calls
@@ -205,14 +143,37 @@ def _turn(
     action: str,
     valid: bool,
     history_tokens: int,
-) -> GenTurn:
+) -> TurnRecord:
     clock.advance(rng.randint(1500, 9000))  # the environment, and the other players, think too
     at = clock.now
     calls = []
     if agent is not None:
         calls = _llm_call(rng, clock, agent, agent.prompt, observation, action, history_tokens)
-    latency = sum(c.latency_ms for c in calls) if calls else None
-    return GenTurn(turn_number, phase, seat, observation, action, valid, at, latency, calls)
+    latency = sum(c.latency_ms or 0 for c in calls) if calls else None
+    return TurnRecord(
+        turn_number=turn_number,
+        seat=seat,
+        phase=phase,
+        observation=observation,
+        action=action,
+        valid=valid,
+        latency_ms=latency,
+        created_at=at,
+        llm_calls=calls,
+    )
+
+
+def _game(
+    game_id: uuid.UUID, game_type_id: int, seed: int, start: datetime, seats: list[SeatRecord]
+) -> GameRecord:
+    return GameRecord(
+        uuid=game_id,
+        game_type_id=game_type_id,
+        seats=seats,
+        seed=seed,
+        created_at=start,
+        started_at=start,
+    )
 
 
 def game_uuid(env: str, block: int, index: int) -> uuid.UUID:
@@ -240,17 +201,18 @@ def secret_mafia(
     game_id: uuid.UUID,
     rounds: tuple[int, int],
     *,
+    game_type_id: int,
     crash: bool = False,
     running: bool = False,
-) -> GeneratedGame:
+) -> GameRecord:
     seat_agents = rng.sample(agents, 6)
     roles = MAFIA_ROLES[:]
     rng.shuffle(roles)
     seats = [
-        GenSeat(a.alias, "Mafia" if r == "Mafia" else "Village", r)
-        for a, r in zip(seat_agents, roles, strict=True)
+        SeatRecord(i, a.agent_id, "Mafia" if r == "Mafia" else "Village", r)
+        for i, (a, r) in enumerate(zip(seat_agents, roles, strict=True))
     ]
-    game = GeneratedGame(game_id, "SecretMafia-v0", rng.randrange(2**31), start, seats)
+    game = _game(game_id, game_type_id, rng.randrange(2**31), start, seats)
     clock = _Clock(start)
     alive = set(range(6))
     max_rounds = rng.randint(*rounds)
@@ -385,12 +347,13 @@ def colonel_blotto(
     game_id: uuid.UUID,
     rounds: tuple[int, int],
     *,
+    game_type_id: int,
     crash: bool = False,
     running: bool = False,
-) -> GeneratedGame:
+) -> GameRecord:
     pair = rng.sample(agents, 2)
-    seats = [GenSeat(a.alias) for a in pair]
-    game = GeneratedGame(game_id, "ColonelBlotto-v0", rng.randrange(2**31), start, seats)
+    seats = [SeatRecord(i, a.agent_id) for i, a in enumerate(pair)]
+    game = _game(game_id, game_type_id, rng.randrange(2**31), start, seats)
     clock = _Clock(start)
     wins = [0, 0]
     n_rounds = rng.randint(*rounds)
@@ -463,11 +426,12 @@ def fourx(
     turns: int,
     snapshot_every: int,
     *,
+    game_type_id: int,
     running: bool = False,
-) -> GeneratedGame:
+) -> GameRecord:
     players = agents[:]
-    seats = [GenSeat(a.alias) for a in players]
-    game = GeneratedGame(game_id, "FourX-v0", rng.randrange(2**31), start, seats)
+    seats = [SeatRecord(i, a.agent_id) for i, a in enumerate(players)]
+    game = _game(game_id, game_type_id, rng.randrange(2**31), start, seats)
     clock = _Clock(start)
     empire = [{"cities": 1, "units": 2, "gold": 10, "science": 0, "score": 0} for _ in players]
     history = 500
@@ -512,16 +476,14 @@ def fourx(
             game.turns.append(turn)
             history = min(history + 80, 12000)
         if turn_number % snapshot_every == 0:
-            game.snapshots.append(
-                (
-                    turn_number,
-                    {
-                        "turn": turn_number,
-                        "map_seed": game.seed,
-                        "empires": [dict(e) for e in empire],
-                    },
-                )
-            )
+            # (turns included: every turn so far, kind, state, taken when the last turn ended)
+            snapshot = {
+                "turn": turn_number,
+                "map_seed": game.seed,
+                "empires": [dict(e) for e in empire],
+            }
+            last_at = game.turns[-1].created_at
+            game.snapshots.append((len(game.turns), "periodic", snapshot, last_at))
         if running and turn_number >= turns // 2:
             game.status = "running"
             return game

@@ -15,7 +15,6 @@ aside), and seeding again finds every game by its UUID and adds nothing.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -39,7 +38,7 @@ from arenadb.models import (
 )
 from arenadb.models.base import clock_fixed_at
 from arenadb.progress import Progress
-from arenadb.recording.recorder import GameRecord, LLMCallRecord, SeatRecord, TurnRecord, write_game
+from arenadb.recording.recorder import GameRecord, write_game
 from arenadb.seeding import generators as seedgen
 from arenadb.seeding.files import SeedData, SeedFile, load_seed
 
@@ -166,9 +165,17 @@ class _Seeder:
                 agent.active = row["active"]
             self.agents[row["alias"]] = agent
             self._created("agents", agent)
+        s.flush()
+        # The one resolving step: the generators emit records with database ids.
+        for row in self.data.rows("agents"):
+            agent = self.agents[row["alias"]]
             model = self.models[row["model"]]
+            versions = self.prompts[row["prompt"]]
+            prompt = versions[row.get("prompt_version", len(versions)) - 1]
             self.seed_agents[row["alias"]] = seedgen.SeedAgent(
                 alias=row["alias"],
+                agent_id=agent.id,
+                model_id=model.id,
                 model=model.name,
                 kind=row["kind"],
                 provider=model.provider,
@@ -176,7 +183,6 @@ class _Seeder:
                 output_price=model.output_price_per_mtok or 0.0,
                 prompt=prompt.content,
             )
-        s.flush()
 
     def event_types(self) -> None:
         from arenadb.events import ensure_event_types
@@ -216,8 +222,7 @@ class _Seeder:
             if game_uuid in existing:
                 self.result.games_existing += 1
                 continue
-            generated = self._generate(rng, row, clock, game_uuid)
-            game_id = write_game(self.session, self._record(generated, row))
+            game_id = write_game(self.session, self._generate(rng, row, clock, game_uuid))
             written_ids.append(game_id)
             self.result.games_written += 1
         if self.progress:
@@ -226,109 +231,46 @@ class _Seeder:
 
     def _generate(
         self, rng: random.Random, row: dict[str, Any], start: datetime, game_uuid: Any
-    ) -> seedgen.GeneratedGame:
+    ) -> GameRecord:
         agents = [self.seed_agents[a] for a in row["agents"]]
         rounds = tuple(row.get("rounds", [2, 3]))
         crash, running = bool(row.get("crash")), bool(row.get("running"))
-        if row["game"] == "secret_mafia":
-            return seedgen.secret_mafia(
-                rng, agents, start, game_uuid, rounds, crash=crash, running=running
-            )
-        if row["game"] == "colonel_blotto":
-            return seedgen.colonel_blotto(
-                rng, agents, start, game_uuid, rounds, crash=crash, running=running
-            )
-        return seedgen.fourx(
-            rng,
-            agents,
-            start,
-            game_uuid,
-            row.get("turns", 60),
-            row.get("snapshot_every", 10),
-            running=running,
-        )
-
-    def _record(self, game: seedgen.GeneratedGame, row: dict[str, Any]) -> GameRecord:
         type_id = self.game_types[row["game_type"]].id
-        seats = [
-            SeatRecord(
-                seat=i,
-                agent_id=self.agents[s.agent].id,
-                side=s.side,
-                role=s.role,
-                reward=s.reward,
-                rank=s.rank,
-                eliminated_turn=s.eliminated_turn,
-                invalid_moves=s.invalid_moves,
+        if row["game"] == "secret_mafia":
+            game = seedgen.secret_mafia(
+                rng,
+                agents,
+                start,
+                game_uuid,
+                rounds,
+                game_type_id=type_id,
+                crash=crash,
+                running=running,
             )
-            for i, s in enumerate(game.seats)
-        ]
-        turns = [
-            TurnRecord(
-                turn_number=t.turn_number,
-                seat=t.seat,
-                phase=t.phase,
-                observation=t.observation,
-                action=t.action,
-                valid=t.valid,
-                latency_ms=t.latency_ms,
-                created_at=t.at,
-                actions=t.actions,
-                llm_calls=[
-                    LLMCallRecord(
-                        model_id=self.models[c.model].id,
-                        attempt=c.attempt,
-                        provider=c.provider,
-                        request_model=c.model,
-                        response_model=c.model if c.status == "ok" else None,
-                        started_at=c.started_at,
-                        first_token_at=c.first_token_at,
-                        finished_at=c.finished_at,
-                        latency_ms=c.latency_ms,
-                        input_tokens=c.input_tokens,
-                        output_tokens=c.output_tokens,
-                        reasoning_tokens=c.reasoning_tokens,
-                        cost=c.cost,
-                        finish_reason=c.finish_reason,
-                        status=c.status,
-                        error=c.error,
-                        request=c.request,
-                        response=c.response,
-                        reasoning=c.reasoning,
-                    )
-                    for c in t.llm_calls
-                ],
+        elif row["game"] == "colonel_blotto":
+            game = seedgen.colonel_blotto(
+                rng,
+                agents,
+                start,
+                game_uuid,
+                rounds,
+                game_type_id=type_id,
+                crash=crash,
+                running=running,
             )
-            for t in game.turns
-        ]
-        last_turn_at: dict[int, datetime | None] = {n: None for n, _ in game.snapshots}
-        for turn in game.turns:
-            if turn.turn_number in last_turn_at:
-                last_turn_at[turn.turn_number] = turn.at
-        snapshots: list[tuple[int, str, Mapping[str, Any], datetime | None]] = []
-        for turn_number, state in game.snapshots:
-            included = sum(1 for t in game.turns if t.turn_number <= turn_number)
-            snapshots.append((included, "periodic", state, last_turn_at[turn_number]))
-        return GameRecord(
-            uuid=game.uuid,
-            game_type_id=type_id,
-            seats=seats,
-            turns=turns,
-            snapshots=snapshots,
-            status=game.status,
-            seed=game.seed,
-            created_at=game.started_at,
-            started_at=game.started_at,
-            finished_at=game.finished_at,
-            outcome=game.outcome,
-            winning_side=game.winning_side,
-            end_reason=game.end_reason,
-            environment_crashed=game.environment_crashed,
-            error=game.error,
-            info={**game.info, "seed_env": self.data.env}
-            if game.info
-            else {"seed_env": self.data.env},
-        )
+        else:
+            game = seedgen.fourx(
+                rng,
+                agents,
+                start,
+                game_uuid,
+                row.get("turns", 60),
+                row.get("snapshot_every", 10),
+                game_type_id=type_id,
+                running=running,
+            )
+        game.info = {**(game.info or {}), "seed_env": self.data.env}
+        return game
 
     def _stamp_ratings(self, game_ids: list[int]) -> None:
         """Rating rows and events written now get the finishing time of their game."""
