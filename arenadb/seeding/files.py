@@ -12,6 +12,7 @@ file of the environment has been read and checked.
 from __future__ import annotations
 
 import hashlib
+import math
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -143,6 +144,19 @@ def _check_row(file: SeedFile, section: str, index: int, row: Any) -> None:
             raise _fail(file.path, place, f"missing required key {key!r}")
 
 
+def _check_finite(path: Path, value: Any, place: str) -> None:
+    """TOML has nan and inf; seed values end up in JSON columns and numeric ones, where the one
+    JSON policy allows finite numbers only (arenadb.db.json): refused here, before writing."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _fail(path, place or "(top level)", f"{value!r} is not a finite number")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_finite(path, item, f"{place}.{key}" if place else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_finite(path, item, f"{place}[{index}]")
+
+
 def load_seed(env: str, root: Path | None = None) -> SeedData:
     """Read and validate every TOML file of `env` (and `common/`); raise before writing."""
     root = root or seeds_dir()
@@ -161,6 +175,7 @@ def load_seed(env: str, root: Path | None = None) -> SeedData:
             raise _fail(path, f"byte {exc.start}", "not UTF-8 text") from None
         except tomllib.TOMLDecodeError as exc:
             raise InvalidDataError(f"{path}: {exc}") from None
+        _check_finite(path, data, "")
         files.append(SeedFile(path, data))
 
     seed_blocks = [(f, f.data["seed"]) for f in files if "seed" in f.data]

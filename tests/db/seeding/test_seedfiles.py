@@ -59,6 +59,9 @@ def _break(seeds: Path, old: str, new: str) -> Path:
         ('game = "colonel_blotto"', 'game = "chess"', "generate[0].game: unknown generator"),
         ("input_price_per_mtok = 1.0", "input_price_per_mtok = true", "must be a number"),
         ("random_seed = 1", "", "[seed]: missing required key 'random_seed'"),
+        # TOML has nan and inf; JSON (and so arenadb) has finite numbers only.
+        ('alias = "a2"', 'alias = "a2"\nconfig = { t = nan }', "agents[1].config.t: nan is not"),
+        ("input_price_per_mtok = 1.0", "input_price_per_mtok = inf", "models[0].input_price_per"),
     ],
 )
 def test_broken_files_name_file_and_place(seeds, old, new, place):

@@ -156,6 +156,19 @@ def test_broken_seed_file_via_cli_names_file_and_place(db_settings, tmp_path, mo
     assert counts(db_settings) == before
 
 
+def test_nan_in_a_seed_value_is_refused_and_writes_nothing(db_settings, tmp_path, monkeypatch):
+    root = _copy_seeds(tmp_path)
+    arena = root / "test" / "arena.toml"
+    arena.write_text(arena.read_text().replace('alias = "a2"', 'alias = "a2"\nconfig = {t=nan}'))
+    import arenadb.seeding.files as seedfiles
+
+    monkeypatch.setattr(seedfiles, "seeds_dir", lambda: root)
+    before = counts(db_settings)
+    with pytest.raises(InvalidDataError, match=r"agents\[1\]\.config\.t: nan is not a finite"):
+        seed_database(db_settings, "test")
+    assert counts(db_settings) == before
+
+
 def test_unknown_environment_lists_known_ones(db_settings):
     result = cli(db_settings, "seed", "--env", "staging")
     assert result.exit_code == 2
