@@ -5,13 +5,13 @@
     result = import_games(engine, "games.jsonl.gz")   # twice: the second adds nothing
     print(result.imported, result.skipped, [str(p) for p in result.problems])
 
-Import validates each line against the schema (types, required keys, finite numbers, references
-between seats, turns and actions); a game that fails is reported as `FILE:LINE: problem` and
-nothing of it is written, the import carries on with the next game, and the result lists every
-problem. Games already present (same UUID) are skipped, so an import can be run again. Catalog
-rows are found by natural key, or created from the file. Valid games are written a chunk per
-transaction; if the database rejects a chunk, its games are retried one transaction each, so
-that only the offending game is left out.
+Import validates each line against the schema first (`arenadb.portability.decoding`: types,
+required keys, finite numbers, references between seats, turns and actions); a game that fails
+is reported as `FILE:LINE: problem` and nothing of it is written, the import carries on with the
+next game, and the result lists every problem. Games already present (same UUID) are skipped, so
+an import can be run again. Catalog rows are found by natural key, or created from the file.
+Valid games are written a chunk per transaction; if the database rejects a chunk, its games are
+retried one transaction each, so that only the offending game is left out.
 """
 
 from __future__ import annotations
@@ -19,13 +19,10 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import math
 import time
-import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -34,141 +31,25 @@ from sqlalchemy.engine import Connection, Engine
 
 from arenadb.db.bulk import insert_rows, text_json_table
 from arenadb.db.engine import write_transaction
-from arenadb.db.json import json_text
 from arenadb.errors import InvalidArgumentError, InvalidDataError
-from arenadb.models import (
-    FINISHED_STATUSES,
-    GAME_OUTCOMES,
-    GAME_STATUSES,
-    LLM_CALL_STATUSES,
-    SNAPSHOT_KINDS,
-    Agent,
-    AgentKind,
-    GameType,
-    LLMModel,
-    Prompt,
+from arenadb.models import Agent, AgentKind, GameType, LLMModel, Prompt
+from arenadb.portability.decoding import (
+    AgentKey,
+    CatalogDefinitions,
+    InvalidRecord,
+    PendingGame,
+    decode_game,
 )
-from arenadb.models.base import UTCDateTime
 from arenadb.portability.export import (
     CATALOG_TYPES,
     CHILDREN,
     CHUNK_GAMES,
     FORMAT,
     FORMAT_VERSION,
-    GAME_SKIP,
     GAMES,
     Progress,
     _table,
 )
-
-
-class _Invalid(Exception):
-    """A record does not fit the schema; the message says where and why."""
-
-
-_MISSING = object()
-
-
-def _decode_value(column: sa.Column[Any], value: Any, where: str) -> Any:
-    """Check one JSON value against a column's type; return what the database takes."""
-    kind = column.type
-    if value is None:
-        if not column.nullable:
-            raise _Invalid(f"{where}: must not be null")
-        return None
-    if isinstance(kind, sa.JSON):
-        try:
-            return json_text(value, where)
-        except InvalidDataError as exc:  # NaN or Infinity: not JSON, refused on both backends
-            raise _Invalid(str(exc)) from None
-    if isinstance(kind, sa.Boolean):
-        if not isinstance(value, bool):
-            raise _Invalid(f"{where}: expected true or false, got {value!r}")
-        return value
-    if isinstance(kind, sa.Integer):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _Invalid(f"{where}: expected an integer, got {value!r}")
-        return value
-    if isinstance(kind, sa.Float):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _Invalid(f"{where}: expected a number, got {value!r}")
-        if not math.isfinite(value):  # json.loads reads NaN, Infinity (and 1e400) as floats
-            raise _Invalid(f"{where}: {value!r} is not a finite number")
-        return float(value)
-    if isinstance(kind, UTCDateTime):
-        if not isinstance(value, str):
-            raise _Invalid(f"{where}: expected an ISO 8601 time, got {value!r}")
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise _Invalid(f"{where}: not an ISO 8601 time: {value!r}") from None
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=timezone.utc)
-        return parsed.astimezone(timezone.utc)
-    if isinstance(kind, sa.Uuid):
-        try:
-            return uuid.UUID(str(value))
-        except ValueError:
-            raise _Invalid(f"{where}: not a UUID: {value!r}") from None
-    if isinstance(kind, sa.String):
-        if not isinstance(value, str):
-            raise _Invalid(f"{where}: expected a string, got {value!r}")
-        if kind.length is not None and len(value) > kind.length:
-            raise _Invalid(f"{where}: longer than {kind.length} characters")
-        return value
-    raise _Invalid(f"{where}: unsupported column type {kind}")  # pragma: no cover
-
-
-def _default(column: sa.Column[Any]) -> Any:
-    default = column.default
-    if default is None:
-        return _MISSING
-    arg = getattr(default, "arg", None)
-    if getattr(default, "is_scalar", False):
-        return arg
-    if callable(arg):
-        return arg(None)  # SQLAlchemy wraps zero-argument callables to take a context
-    return _MISSING
-
-
-def _decode(
-    table: sa.Table,
-    data: Any,
-    skip: frozenset[str],
-    where: str,
-    extra: frozenset[str] = frozenset(),
-) -> dict[str, Any]:
-    """A record's columns as a row for `table`; missing nullable columns are NULL."""
-    if not isinstance(data, dict):
-        raise _Invalid(f"{where}: expected an object")
-    known = {c.name for c in table.c} - skip
-    unknown = sorted(set(data) - known - extra)
-    if unknown:
-        raise _Invalid(f"{where}: unknown key {unknown[0]!r}")
-    row: dict[str, Any] = {}
-    for column in table.c:
-        if column.name in skip:
-            continue
-        value = data.get(column.name, _MISSING)
-        if value is _MISSING:
-            value = None if column.nullable else _default(column)
-            if value is _MISSING:
-                raise _Invalid(f"{where}: missing required key {column.name!r}")
-            if isinstance(column.type, sa.JSON):
-                value = json_text(value)
-            row[column.name] = value
-            continue
-        row[column.name] = _decode_value(column, value, f"{where}.{column.name}")
-    return row
-
-
-def _string(data: Mapping[str, Any], key: str, where: str, *, optional: bool = False) -> Any:
-    value = data.get(key)
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not value:
-        raise _Invalid(f"{where}: {key!r} must be a non-empty string")
-    return value
 
 
 @dataclass
@@ -193,151 +74,6 @@ class ImportResult:
     created: dict[str, int] = field(default_factory=dict)  # catalog rows created, by type
     problems: list[ImportProblem] = field(default_factory=list)
     seconds: float = 0.0
-
-
-@dataclass
-class _PendingGame:
-    line: int
-    uuid: uuid.UUID
-    game_type: str
-    row: dict[str, Any]
-    agents: list[tuple[str, str, str, str]]  # per player, the agent's natural key
-    models: list[str | None]  # per LLM call
-    children: dict[str, list[dict[str, Any]]]
-
-    @property
-    def rows(self) -> int:
-        return 1 + sum(len(rows) for rows in self.children.values())
-
-
-AgentKey = tuple[str, str, str, str]  # kind, model, prompt name, prompt sha256
-
-
-def _agent_key(data: Any, where: str) -> AgentKey:
-    if not isinstance(data, dict):
-        raise _Invalid(f"{where}: expected the agent's natural key (kind, model, prompt, ...)")
-    return (
-        _string(data, "kind", where),
-        _string(data, "model", where),
-        _string(data, "prompt", where),
-        _string(data, "prompt_sha256", where),
-    )
-
-
-def _decode_game(record: dict[str, Any]) -> _PendingGame:
-    """Validate a game record completely, before anything touches the database."""
-    row = _decode(
-        GAMES, record, GAME_SKIP, "game", extra=frozenset({"type", *CHILDREN, "game_type"})
-    )
-    if row["status"] not in GAME_STATUSES:
-        raise _Invalid(f"game.status: {row['status']!r} is not one of {', '.join(GAME_STATUSES)}")
-    if row["outcome"] is not None and row["outcome"] not in GAME_OUTCOMES:
-        raise _Invalid(f"game.outcome: {row['outcome']!r} is not one of {', '.join(GAME_OUTCOMES)}")
-    if row["outcome"] is not None and row["status"] not in FINISHED_STATUSES:
-        raise _Invalid(f"game.outcome: a {row['status']} game has no outcome")
-    if record.get("uuid") is None:
-        raise _Invalid("game.uuid: missing required key 'uuid'")
-    game_type = _string(record, "game_type", "game")
-    children: dict[str, list[dict[str, Any]]] = {}
-    agents: list[AgentKey] = []
-    models: list[str | None] = []
-    for key, (table, skip, _order) in CHILDREN.items():
-        items = record.get(key, [])
-        if not isinstance(items, list):
-            raise _Invalid(f"game.{key}: expected a list")
-        extra = frozenset(
-            {"agent"} if key == "players" else {"model"} if key == "llm_calls" else ()
-        )
-        rows = []
-        for index, item in enumerate(items):
-            where = f"{key}[{index}]"
-            rows.append(_decode(table, item, skip, where, extra))
-            if key == "players":
-                agents.append(_agent_key(item.get("agent"), f"{where}.agent"))
-            elif key == "llm_calls":
-                models.append(_string(item, "model", where, optional=True))
-        children[key] = rows
-    _check_references(children)
-    return _PendingGame(0, row["uuid"], game_type, row, agents, models, children)
-
-
-def _check_references(children: dict[str, list[dict[str, Any]]]) -> None:
-    """What the foreign keys and unique constraints would refuse, said with record positions."""
-    seats: set[int] = set()
-    for i, player in enumerate(children["players"]):
-        if player["seat"] in seats:
-            raise _Invalid(f"players[{i}].seat: seat {player['seat']} appears twice")
-        seats.add(player["seat"])
-    seqs: set[int] = set()
-    for i, turn in enumerate(children["turns"]):
-        if turn["seq"] in seqs:
-            raise _Invalid(f"turns[{i}].seq: seq {turn['seq']} appears twice")
-        seqs.add(turn["seq"])
-        if turn["seat"] is not None and turn["seat"] not in seats:
-            raise _Invalid(f"turns[{i}].seat: seat {turn['seat']} is not a seat of this game")
-    indexes: set[tuple[int, int]] = set()
-    for i, action in enumerate(children["actions"]):
-        if action["turn_seq"] not in seqs:
-            raise _Invalid(f"actions[{i}].turn_seq: no turn with seq {action['turn_seq']}")
-        if (action["turn_seq"], action["idx"]) in indexes:
-            raise _Invalid(f"actions[{i}].idx: turn {action['turn_seq']} has idx twice")
-        indexes.add((action["turn_seq"], action["idx"]))
-    for i, call in enumerate(children["llm_calls"]):
-        if call["turn_seq"] is not None and call["turn_seq"] not in seqs:
-            raise _Invalid(f"llm_calls[{i}].turn_seq: no turn with seq {call['turn_seq']}")
-        if call["status"] not in LLM_CALL_STATUSES:
-            raise _Invalid(f"llm_calls[{i}].status: {call['status']!r} is not a call status")
-    snapshots: set[tuple[int, str]] = set()
-    for i, snapshot in enumerate(children["snapshots"]):
-        if snapshot["kind"] not in SNAPSHOT_KINDS:
-            raise _Invalid(f"snapshots[{i}].kind: {snapshot['kind']!r} is not a snapshot kind")
-        if (snapshot["turn"], snapshot["kind"]) in snapshots:
-            raise _Invalid(f"snapshots[{i}]: two {snapshot['kind']} snapshots at one turn")
-        snapshots.add((snapshot["turn"], snapshot["kind"]))
-
-
-@dataclass
-class CatalogDefinitions:
-    """Catalog records read from an export, by natural key (created in the target on demand)."""
-
-    game_types: dict[str, dict[str, Any]] = field(default_factory=dict)
-    models: dict[str, dict[str, Any]] = field(default_factory=dict)
-    kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
-    prompts: dict[tuple[str, str], tuple[dict[str, Any], tuple[str, str] | None]] = field(
-        default_factory=dict
-    )
-    agents: dict[AgentKey, dict[str, Any]] = field(default_factory=dict)
-
-    def add(self, record: dict[str, Any]) -> None:
-        kind = record["type"]
-        body = {k: v for k, v in record.items() if k != "type"}
-        if kind == "game_type":
-            row = _decode(_table(GameType), body, frozenset({"id"}), "game_type")
-            self.game_types[row["env_id"]] = row
-        elif kind == "model":
-            row = _decode(_table(LLMModel), body, frozenset({"id"}), "model")
-            self.models[row["name"]] = row
-        elif kind == "agent_kind":
-            row = _decode(_table(AgentKind), body, frozenset({"id"}), "agent_kind")
-            self.kinds[row["name"]] = row
-        elif kind == "prompt":
-            parent = body.pop("forked_from", None)
-            row = _decode(_table(Prompt), body, frozenset({"id", "forked_from_id"}), "prompt")
-            parent_key = None
-            if parent is not None:
-                if not isinstance(parent, dict):
-                    raise _Invalid("prompt.forked_from: expected {name, sha256} or null")
-                parent_key = (
-                    _string(parent, "name", "prompt.forked_from"),
-                    _string(parent, "sha256", "prompt.forked_from"),
-                )
-            self.prompts[(row["name"], row["sha256"])] = (row, parent_key)
-        elif kind == "agent":
-            key = _agent_key(body, "agent")
-            for name in ("kind", "model", "prompt", "prompt_sha256"):
-                body.pop(name)
-            skip = frozenset({"id", "kind_id", "model_id", "prompt_id"})
-            self.agents[key] = _decode(_table(Agent), body, skip, "agent")
 
 
 class CatalogResolver:
@@ -505,7 +241,7 @@ def import_games(
     size = Path(path).stat().st_size
     definitions = CatalogDefinitions()
     resolver = CatalogResolver(definitions)
-    pending: list[_PendingGame] = []
+    pending: list[PendingGame] = []
     with _input(path) as (text, raw):
         header_seen = False
         for number, line in enumerate(text, 1):
@@ -533,14 +269,14 @@ def import_games(
             try:
                 kind = record.get("type")
                 if kind == "game":
-                    game = _decode_game(record)
+                    game = decode_game(record)
                     game.line = number
                     pending.append(game)
                 elif kind in CATALOG_TYPES:
                     definitions.add(record)
                 else:
-                    raise _Invalid(f"unknown record type {kind!r}")
-            except _Invalid as exc:
+                    raise InvalidRecord(f"unknown record type {kind!r}")
+            except InvalidRecord as exc:
                 result.problems.append(ImportProblem(name, number, str(exc)))
                 result.rejected += 1
             if len(pending) >= chunk_games:
@@ -573,7 +309,7 @@ def _check_header(record: Any, name: str, number: int) -> None:
 
 
 def _write_chunk(
-    engine: Engine, games: list[_PendingGame], resolver: CatalogResolver, result: ImportResult
+    engine: Engine, games: list[PendingGame], resolver: CatalogResolver, result: ImportResult
 ) -> None:
     """Write a chunk of valid games in one transaction; isolate a game the database refuses."""
     try:
@@ -603,11 +339,11 @@ def _write_chunk(
 
 
 def _write_games(
-    conn: Connection, games: Sequence[_PendingGame], resolver: CatalogResolver
-) -> tuple[list[_PendingGame], int, list[tuple[int, str]]]:
+    conn: Connection, games: Sequence[PendingGame], resolver: CatalogResolver
+) -> tuple[list[PendingGame], int, list[tuple[int, str]]]:
     uuids = [g.uuid for g in games]
     present = set(conn.execute(sa.select(GAMES.c.uuid).where(GAMES.c.uuid.in_(uuids))).scalars())
-    ready: list[tuple[_PendingGame, list[int], list[int | None]]] = []
+    ready: list[tuple[PendingGame, list[int], list[int | None]]] = []
     skipped = 0
     problems: list[tuple[int, str]] = []
     for game in games:
