@@ -204,19 +204,27 @@ def bulk_writer(
             with BackgroundCopy(driver, plan.sql, plan.types) as copier:
                 yield lambda rows: copier.send(plan.convert(rows))
             return
-        with driver.cursor() as cursor, cursor.copy(plan.sql) as copy:
-            copy.set_types(plan.types)
+        import psycopg
 
-            def send(rows: Sequence[tuple[Any, ...]]) -> None:
-                converted = plan.convert(rows)
-                try:
-                    for row in converted:
-                        copy.write_row(row)
-                except (TypeError, ValueError, OverflowError) as exc:
-                    # A Python value the column's binary dumper cannot take.
-                    raise plan.bad_value(converted, exc) from None
+        try:
+            with driver.cursor() as cursor, cursor.copy(plan.sql) as copy:
+                copy.set_types(plan.types)
 
-            yield send
+                def send(rows: Sequence[tuple[Any, ...]]) -> None:
+                    converted = plan.convert(rows)
+                    try:
+                        for row in converted:
+                            copy.write_row(row)
+                    except (TypeError, ValueError, OverflowError) as exc:
+                        # A Python value the column's binary dumper cannot take.
+                        raise plan.bad_value(converted, exc) from None
+
+                yield send
+        except psycopg.Error as exc:
+            # What the server refused (a CHECK, a foreign key), as SQLAlchemy reports it for a
+            # statement, and as the SQLite executemany below reports it: callers that isolate
+            # a refused row (import's chunk retry) see one kind of error on both backends.
+            raise sa.exc.DBAPIError.instance(plan.sql, None, exc, psycopg.Error) from exc
         return
     buffered: list[tuple[Any, ...]] = []
     yield lambda rows: buffered.extend(plan.convert(rows))

@@ -218,6 +218,30 @@ def test_nan_or_infinity_in_a_json_field_is_refused_naming_the_field(
     assert len(infos) == 3 and not any("NaN" in i or "Infinity" in i for i in infos if i)
 
 
+def test_a_child_row_the_database_refuses_rejects_only_its_game(
+    engine: Engine, other_engine: Engine, tmp_path: Path
+) -> None:
+    # Issue 15: a CHECK violation in a COPY on PostgreSQL escaped the chunk retry as a raw driver
+    # error, and nothing was imported; SQLite imported the good games. Now both do.
+    build_arena(engine, games=8)
+    path = tmp_path / "games.jsonl"
+    export_games(engine, path)
+
+    def negative_seat(record: dict[str, Any]) -> None:
+        record["players"][0]["invalid_moves"] = -1  # CHECK invalid_moves >= 0
+
+    _rewrite(path, {5: negative_seat})
+    line, game_uuid = _game_line(path, 5)
+
+    result = import_games(other_engine, path, chunk_games=4)
+
+    assert (result.imported, result.rejected) == (7, 1)
+    assert [p.line for p in result.problems] == [line]
+    assert "refused" in result.problems[0].message
+    assert "invalid_moves" in result.problems[0].message
+    assert not _has_game(other_engine, game_uuid)
+
+
 def test_a_prompt_missing_from_file_and_database_rejects_its_games(
     engine: Engine, other_engine: Engine, tmp_path: Path
 ) -> None:
