@@ -20,6 +20,7 @@ import gzip
 import io
 import json
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -244,7 +245,13 @@ def import_games(
     pending: list[PendingGame] = []
     with _input(path) as (text, raw):
         header_seen = False
-        for number, line in enumerate(text, 1):
+        for number, line in enumerate(_lines(text), 1):
+            if isinstance(line, _Damage):
+                # Truncated or corrupt: the complete records before it are imported.
+                if not header_seen:
+                    raise InvalidDataError(f"{name}:{number}: {line.reason}")
+                result.problems.append(ImportProblem(name, number, line.reason))
+                break
             if not line.strip():
                 continue
             try:
@@ -294,6 +301,22 @@ def import_games(
     result.problems.sort(key=lambda p: p.line)
     result.seconds = time.perf_counter() - started
     return result
+
+
+@dataclass
+class _Damage:
+    reason: str
+
+
+def _lines(text: IO[str]) -> Iterator[str | _Damage]:
+    """The file's lines, then a `_Damage` in place of the line where the file stops making sense
+    (a truncated or corrupt gzip stream, bytes that are not UTF-8)."""
+    try:
+        yield from text
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        yield _Damage(f"the file is damaged here (truncated or corrupt gzip: {exc})")
+    except UnicodeDecodeError:
+        yield _Damage("the file is damaged here (not UTF-8 text)")
 
 
 def _check_header(record: Any, name: str, number: int) -> None:

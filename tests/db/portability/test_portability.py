@@ -242,6 +242,33 @@ def test_a_child_row_the_database_refuses_rejects_only_its_game(
     assert not _has_game(other_engine, game_uuid)
 
 
+def test_a_truncated_gzip_imports_the_records_before_the_damage_and_names_the_line(
+    engine: Engine, other_engine: Engine, tmp_path: Path
+) -> None:
+    # Issue 15: a truncated or corrupt gzip was an internal error and imported nothing.
+    build_arena(engine, games=30)
+    whole = tmp_path / "games.jsonl.gz"
+    export_games(engine, whole)
+    cut = tmp_path / "cut.jsonl.gz"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) * 2 // 3])
+
+    result = import_games(other_engine, cut, chunk_games=4)
+
+    assert 0 < result.imported < 30
+    damage = result.problems[-1]
+    assert "damaged" in damage.message and "gzip" in damage.message
+    with gzip.open(whole, "rt") as lines:
+        records = [json.loads(line) for line in lines]
+    # Every game read before the damaged line is in, whole; none after it.
+    before = [r for r in records[1 : damage.line - 1] if r["type"] == "game"]
+    assert result.imported == len(before)
+    for record in before:
+        assert _has_game(other_engine, record["uuid"])
+    expected_turns = sum(len(r["turns"]) for r in before)
+    assert _count(other_engine, GameTurn.__table__) == expected_turns
+
+
 def test_a_prompt_missing_from_file_and_database_rejects_its_games(
     engine: Engine, other_engine: Engine, tmp_path: Path
 ) -> None:
