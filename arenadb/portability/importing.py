@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from arenadb.db.bulk import insert_rows, text_json_table
 from arenadb.db.engine import write_transaction
-from arenadb.errors import InvalidArgumentError, InvalidDataError
+from arenadb.errors import ConflictError, InvalidArgumentError, InvalidDataError
 from arenadb.models import Agent, AgentKind, GameType, LLMModel, Prompt
 from arenadb.portability.decoding import (
     AgentKey,
@@ -240,6 +240,7 @@ def import_games(
     if not Path(path).is_file():
         raise InvalidArgumentError(f"no such file: {name}")
     size = Path(path).stat().st_size
+    _require_schema(engine)
     definitions = CatalogDefinitions()
     resolver = CatalogResolver(definitions)
     pending: list[PendingGame] = []
@@ -303,6 +304,16 @@ def import_games(
     return result
 
 
+def _require_schema(engine: Engine) -> None:
+    """One clear error for a database without arenadb's tables (instead of one per game)."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(GAMES.name):
+            raise ConflictError(
+                f"database {engine.url.render_as_string(hide_password=True)} has no arenadb "
+                "schema: run `arenadb migrate up` first"
+            )
+
+
 @dataclass
 class _Damage:
     reason: str
@@ -339,7 +350,9 @@ def _write_chunk(
         with write_transaction(engine) as conn:
             resolver.begin(conn)
             outcome = _write_games(conn, games, resolver)
-    except sa.exc.DBAPIError as exc:
+    except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
+        # The database refused a value (a CHECK, a key, a range): find the game and go on.
+        # Any other error (a lost connection, a missing table) is not one game's and stops here.
         resolver.rollback()
         if len(games) > 1:
             for game in games:

@@ -269,6 +269,33 @@ def test_a_truncated_gzip_imports_the_records_before_the_damage_and_names_the_li
     assert _count(other_engine, GameTurn.__table__) == expected_turns
 
 
+def test_import_into_an_unmigrated_database_is_one_clear_error(
+    engine: Engine, backend: str, tmp_path: Path
+) -> None:
+    # Issue 15: one "refused" line per game (159 on the demo) instead of one line.
+    from arenadb.db import create_database
+    from arenadb.errors import ConflictError
+    from tests.conftest import pg_settings, settings_for, unique_pg_name
+
+    build_arena(engine, games=5)
+    path = tmp_path / "games.jsonl"
+    export_games(engine, path)
+    if backend == "sqlite":
+        unmigrated = settings_for(f"sqlite:///{tmp_path / 'unmigrated.db'}")
+    else:
+        unmigrated = pg_settings(unique_pg_name())
+    create_database(unmigrated)  # exists, never migrated
+    empty = create_engine(unmigrated)
+    try:
+        with pytest.raises(ConflictError, match="has no arenadb schema"):
+            import_games(empty, path)
+        with empty.connect() as conn:
+            assert sa.inspect(conn).get_table_names() == []
+    finally:
+        empty.dispose()
+        drop_database(unmigrated, missing_ok=True)
+
+
 def test_a_prompt_missing_from_file_and_database_rejects_its_games(
     engine: Engine, other_engine: Engine, tmp_path: Path
 ) -> None:
