@@ -34,9 +34,11 @@ how the commands fit together.
 
 @dataclass(frozen=True)
 class CommandHelp:
-    """One command of the tree: its full path (`arenadb db check`) and its plain `--help`."""
+    """One command of the tree: its full path (`arenadb db check`), the click command, and its
+    plain `--help`."""
 
     path: str
+    command: Any
     help_text: str
     is_group: bool
 
@@ -62,7 +64,7 @@ def _context(command: Any, name: str, parent: click.Context | None) -> click.Con
 def _walk(command: Any, name: str, parent: click.Context | None) -> Iterator[CommandHelp]:
     ctx = _context(command, name, parent)
     is_group = isinstance(command, TyperGroup)
-    yield CommandHelp(ctx.command_path, _plain_help(command, ctx), is_group)
+    yield CommandHelp(ctx.command_path, command, _plain_help(command, ctx), is_group)
     if is_group:
         for sub_name in command.list_commands(ctx):
             yield from _walk(command.get_command(ctx, sub_name), sub_name, ctx)
@@ -77,7 +79,7 @@ def iter_commands() -> Iterator[CommandHelp]:
 
     root = get_command(app)
     root_ctx = _context(root, "arenadb", None)
-    yield CommandHelp("arenadb", _plain_help(root, root_ctx), True)
+    yield CommandHelp("arenadb", root, _plain_help(root, root_ctx), True)
     for name in COMMANDS:
         yield from _walk(load_command(name), name, root_ctx)
 

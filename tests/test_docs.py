@@ -1,0 +1,246 @@
+"""The docs are tested like code: the CLI reference is generated and current, every command is
+documented, every Python snippet runs against a real database, and the README's quick start runs.
+
+Snippets: every ```python block of README.md and docs/**/*.md runs, the blocks of one file in
+order in one namespace (a page reads top to bottom), on a fresh database of each backend seeded
+with the `test` environment, with ARENADB_DATABASE_URL naming it and a temporary working folder.
+A block that is not meant to run is fenced ```python no-run. Shell blocks (```bash) of the
+README and the CLI guide run through the CLI on SQLite unless fenced ```bash no-run.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from arenadb.cli import app
+from arenadb.cli.reference import iter_commands, render_reference
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+REFERENCE = DOCS / "cli-reference.md"
+REGENERATE = "python -m arenadb.cli.reference > docs/cli-reference.md"
+# Variables that would point the CLI somewhere else than the test's database.
+DATABASE_VARIABLES = (
+    "ARENADB_DATABASE_URL",
+    "DATABASE_URL",
+    "DB_HOST",
+    "DB_PORT",
+    "DB_NAME",
+    "DB_USER",
+    "DB_PASSWORD",
+    "DB_PATH",
+)
+
+FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
+runner = CliRunner()
+
+
+@dataclass(frozen=True)
+class Block:
+    file: Path
+    line: int
+    language: str
+    runs: bool
+    code: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.file.relative_to(ROOT)}:{self.line}"
+
+
+def doc_files() -> list[Path]:
+    return [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+
+
+def blocks(path: Path) -> list[Block]:
+    text = path.read_text(encoding="utf-8")
+    found = []
+    for match in FENCE.finditer(text):
+        words = match.group(1).split()
+        if not words:
+            continue
+        line = text.count("\n", 0, match.start()) + 1
+        found.append(Block(path, line, words[0], "no-run" not in words[1:], match.group(2)))
+    return found
+
+
+def python_blocks(path: Path) -> list[Block]:
+    return [b for b in blocks(path) if b.language == "python"]
+
+
+def _snippet_files() -> list[pytest.param]:
+    params = []
+    for path in doc_files():
+        runnable = [b for b in python_blocks(path) if b.runs]
+        if runnable:
+            name = str(path.relative_to(ROOT))
+            params.append(pytest.param(path, id=f"{name}[{len(runnable)} snippets]"))
+    return params
+
+
+# --- the CLI reference -------------------------------------------------------------------------
+
+
+def test_cli_reference_is_current():
+    assert REFERENCE.read_text(encoding="utf-8") == render_reference(), (
+        f"docs/cli-reference.md is stale: run `{REGENERATE}`"
+    )
+
+
+def test_cli_reference_does_not_depend_on_the_terminal(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "37")
+    monkeypatch.setenv("TERMINAL_WIDTH", "37")
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert render_reference() == REFERENCE.read_text(encoding="utf-8")
+
+
+def test_every_command_and_option_has_help_text():
+    commands = list(iter_commands())
+    paths = {c.path for c in commands}
+    # The walk reaches subcommands of groups, including the lazily loaded ones.
+    assert {"arenadb db check", "arenadb migrate check", "arenadb agents list"} <= paths
+    assert len(commands) > 40
+    for entry in commands:
+        assert (entry.command.help or "").strip(), f"{entry.path} has no help text"
+        for param in entry.command.params:
+            if param.param_type_name == "option" and not param.hidden:
+                assert (getattr(param, "help", None) or "").strip(), (
+                    f"{entry.path} {param.opts[0]} has no help text"
+                )
+
+
+def test_every_command_is_in_the_reference_and_the_guide():
+    reference = REFERENCE.read_text(encoding="utf-8")
+    guide = (DOCS / "cli-guide.md").read_text(encoding="utf-8")
+    for entry in iter_commands():
+        assert f"\n## {entry.path}\n" in reference, f"{entry.path} missing from the reference"
+        if entry.path != "arenadb":
+            assert f"`{entry.path}" in guide, f"docs/cli-guide.md does not mention {entry.path}"
+
+
+def test_docs_links_point_at_files_that_exist():
+    link = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+    for path in doc_files():
+        for target in link.findall(path.read_text(encoding="utf-8")):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            assert (path.parent / target).exists(), f"{path.relative_to(ROOT)}: broken {target}"
+
+
+def test_readme_stays_a_front_door():
+    assert len((ROOT / "README.md").read_bytes()) < 12 * 1024
+
+
+# --- Python snippets ---------------------------------------------------------------------------
+
+
+def test_every_python_block_is_runnable_or_marked():
+    ran = marked = 0
+    for path in doc_files():
+        for block in python_blocks(path):
+            compile(block.code, block.where, "exec")  # even a no-run block must be Python
+            if block.runs:
+                ran += 1
+            else:
+                marked += 1
+    print(f"{ran} Python snippets run in test_python_snippets_run, {marked} marked no-run")
+    assert ran >= 10, "the docs lost their runnable examples"
+
+
+@pytest.mark.parametrize("path", _snippet_files())
+def test_python_snippets_run(path, db_settings, tmp_path, monkeypatch):
+    from arenadb.seeding.seeder import seed_database
+
+    seed_database(db_settings, "test")
+    for name in DATABASE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ARENADB_DATABASE_URL", db_settings.database_url)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": "__docs__"}
+    ran = 0
+    for block in python_blocks(path):
+        if not block.runs:
+            continue
+        try:
+            exec(compile(block.code, block.where, "exec"), namespace)
+        except Exception as exc:
+            raise AssertionError(f"the snippet at {block.where} failed: {exc!r}") from exc
+        ran += 1
+    assert ran > 0
+
+
+# --- shell snippets ----------------------------------------------------------------------------
+
+
+def arenadb_commands(block: Block) -> list[list[str]]:
+    """The `arenadb ...` commands of a shell block (a line may chain them with &&)."""
+    commands = []
+    for line in block.code.splitlines():
+        line = line.split(" # ", 1)[0].strip()
+        for part in line.split("&&"):
+            part = part.strip()
+            if part.startswith("arenadb "):
+                assert not set("|<>;$`") & set(part), (
+                    f"{block.where}: `{part}` needs a shell; fence the block ```bash no-run"
+                )
+                commands.append(shlex.split(part)[1:])
+    return commands
+
+
+def _clean_env() -> dict[str, str | None]:
+    return dict.fromkeys(DATABASE_VARIABLES)
+
+
+def test_readme_quick_start_runs_on_the_default_sqlite_file(tmp_path, monkeypatch):
+    quick_start = [b for b in blocks(ROOT / "README.md") if b.language == "bash" and b.runs]
+    commands = [c for b in quick_start for c in arenadb_commands(b)]
+    assert ["init", "--seed", "demo"] in commands and ["games", "list"] in commands
+    monkeypatch.chdir(tmp_path)
+    for args in commands:
+        result = runner.invoke(app, args, env=_clean_env())
+        assert result.exit_code == 0, (args, result.output)
+    assert (tmp_path / "arenadb.db").is_file()
+    listing = runner.invoke(app, ["--json", "games", "list"], env=_clean_env())
+    assert listing.exit_code == 0 and '"status": "completed"' in listing.stdout
+
+
+def test_readme_install_and_test_commands_are_the_ones_ci_runs():
+    # .ci/run names the README's commands in its log lines: `install (README: ...)`.
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    promised = re.findall(r'README: ((?:[^()"]|\\")+)\)', ci)
+    promised = [p.replace('\\"', '"') for p in promised]
+    assert 'pip install -e ".[dev]"' in promised and "pytest" in promised
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shell = "\n".join(b.code for b in blocks(ROOT / "README.md") if b.language == "bash")
+    for command in promised:
+        assert command in readme
+    assert 'pip install -e ".[dev]"' in shell and re.search(r"(^|\s)pytest(\s|$)", shell)
+
+
+@pytest.fixture(scope="module")
+def demo_database(tmp_path_factory) -> str:
+    from arenadb.config import load_settings
+    from arenadb.schema.lifecycle import init_database
+
+    path = tmp_path_factory.mktemp("guide") / "demo.db"
+    url = f"sqlite:///{path}"
+    init_database(load_settings(url, environ={}, cwd=path.parent), seed="demo")
+    return url
+
+
+def test_cli_guide_examples_run(demo_database, tmp_path, monkeypatch):
+    guide = [b for b in blocks(DOCS / "cli-guide.md") if b.language == "bash" and b.runs]
+    commands = [c for b in guide for c in arenadb_commands(b)]
+    assert len(commands) >= 10
+    monkeypatch.chdir(tmp_path)
+    env = {**_clean_env(), "ARENADB_DATABASE_URL": demo_database}
+    for args in commands:
+        result = runner.invoke(app, args, env=env)
+        assert result.exit_code == 0, (args, result.output)
+    print(f"{len(commands)} commands of docs/cli-guide.md ran")
