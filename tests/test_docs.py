@@ -1,11 +1,15 @@
 """The docs are tested like code: the CLI reference is generated and current, every command is
 documented, every Python snippet runs against a real database, and the README's quick start runs.
 
-Snippets: every ```python block of README.md and docs/**/*.md runs, the blocks of one file in
-order in one namespace (a page reads top to bottom), on a fresh database of each backend seeded
-with the `test` environment, with ARENADB_DATABASE_URL naming it and a temporary working folder.
+Snippets: every ```python block of README.md and docs/**/*.md runs, the blocks of one page in
+order in one namespace (a page reads top to bottom), with ARENADB_DATABASE_URL naming a database
+seeded with the `test` environment and a temporary working folder of its own. The pages share
+one such database per backend (a PostgreSQL database costs seconds to drop: one per page would
+add half a minute to every run), so a page must not depend on what another page wrote.
 A block that is not meant to run is fenced ```python no-run. Shell blocks (```bash) of the
-README and the CLI guide run through the CLI on SQLite unless fenced ```bash no-run.
+README, the getting-started page and the CLI guide run through the CLI on SQLite (the README's
+on the default ./arenadb.db of an empty folder, the others on the demo database it seeds)
+unless fenced ```bash no-run.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import importlib
 import re
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +26,7 @@ from typer.testing import CliRunner
 
 from arenadb.cli import app
 from arenadb.cli.reference import iter_commands, render_reference
+from tests.conftest import BACKENDS, pg_server_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -182,14 +188,36 @@ def test_every_python_block_is_runnable_or_marked():
     assert ran >= 10, "the docs lost their runnable examples"
 
 
-@pytest.mark.parametrize("path", _snippet_files())
-def test_python_snippets_run(path, db_settings, tmp_path, monkeypatch):
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    # Module-scoped here (conftest's is per test), so that one seeded database serves every page.
+    if request.param == "postgresql" and pg_server_url() is None:
+        pytest.skip("ARENADB_TEST_POSTGRES_URL is not set: PostgreSQL tests need a server")
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def snippet_database(backend, _templates, tmp_path_factory) -> Iterator[str]:
+    """The URL of a database of `backend` migrated to head and seeded with `test`."""
+    from arenadb.db import drop_database
     from arenadb.seeding.seeder import seed_database
 
-    seed_database(db_settings, "test")
+    if backend == "sqlite":
+        settings = _templates.sqlite(tmp_path_factory.mktemp("snippets") / "arena.db")
+    else:
+        settings = _templates.postgresql()
+    try:
+        seed_database(settings, "test")
+        yield settings.database_url
+    finally:
+        drop_database(settings, missing_ok=True)
+
+
+@pytest.mark.parametrize("path", _snippet_files())
+def test_python_snippets_run(path, snippet_database, tmp_path, monkeypatch):
     for name in DATABASE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ARENADB_DATABASE_URL", db_settings.database_url)
+    monkeypatch.setenv("ARENADB_DATABASE_URL", snippet_database)
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": "__docs__"}
     ran = 0
@@ -239,16 +267,46 @@ def _clean_env() -> dict[str, str | None]:
     return dict.fromkeys(DATABASE_VARIABLES)
 
 
-def test_readme_quick_start_runs_on_the_default_sqlite_file(tmp_path, monkeypatch):
-    quick_start = [b for b in blocks(ROOT / "README.md") if b.language == "bash" and b.runs]
-    commands = [c for b in quick_start for c in arenadb_commands(b)]
+@dataclass(frozen=True)
+class QuickStart:
+    folder: Path
+    results: list[tuple[list[str], int, str]]
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.folder / 'arenadb.db'}"
+
+
+@pytest.fixture(scope="module")
+def quick_start(tmp_path_factory) -> QuickStart:
+    """The README's shell commands, run in an empty folder with no database configured."""
+    import os
+
+    shell = [b for b in blocks(ROOT / "README.md") if b.language == "bash" and b.runs]
+    folder = tmp_path_factory.mktemp("quick-start")
+    results = []
+    here = Path.cwd()
+    os.chdir(folder)
+    try:
+        for args in [c for b in shell for c in arenadb_commands(b)]:
+            result = runner.invoke(app, args, env=_clean_env())
+            results.append((args, result.exit_code, result.output))
+    finally:
+        os.chdir(here)
+    return QuickStart(folder, results)
+
+
+def test_readme_quick_start_runs_on_the_default_sqlite_file(quick_start):
+    commands = [args for args, _code, _output in quick_start.results]
     assert ["init", "--seed", "demo"] in commands and ["games", "list"] in commands
-    monkeypatch.chdir(tmp_path)
-    for args in commands:
-        result = runner.invoke(app, args, env=_clean_env())
-        assert result.exit_code == 0, (args, result.output)
-    assert (tmp_path / "arenadb.db").is_file()
-    listing = runner.invoke(app, ["--json", "games", "list"], env=_clean_env())
+    for args, code, output in quick_start.results:
+        assert code == 0, (args, output)
+    assert (quick_start.folder / "arenadb.db").is_file()
+    listing = runner.invoke(
+        app,
+        ["--json", "games", "list"],
+        env={**_clean_env(), "DB_PATH": str(quick_start.folder / "arenadb.db")},
+    )
     assert listing.exit_code == 0 and '"status": "completed"' in listing.stdout
 
 
@@ -265,24 +323,13 @@ def test_readme_install_and_test_commands_are_the_ones_ci_runs():
     assert 'pip install -e ".[dev]"' in shell and re.search(r"(^|\s)pytest(\s|$)", shell)
 
 
-@pytest.fixture(scope="module")
-def demo_database(tmp_path_factory) -> str:
-    from arenadb.config import load_settings
-    from arenadb.schema.lifecycle import init_database
-
-    path = tmp_path_factory.mktemp("guide") / "demo.db"
-    url = f"sqlite:///{path}"
-    init_database(load_settings(url, environ={}, cwd=path.parent), seed="demo")
-    return url
-
-
 @pytest.mark.parametrize("page", ["cli-guide.md", "getting-started.md"])
-def test_docs_shell_examples_run(page, demo_database, tmp_path, monkeypatch):
+def test_docs_shell_examples_run(page, quick_start, tmp_path, monkeypatch):
     shell = [b for b in blocks(DOCS / page) if b.language == "bash" and b.runs]
     commands = [c for b in shell for c in arenadb_commands(b)]
     assert len(commands) >= 5
     monkeypatch.chdir(tmp_path)
-    env = {**_clean_env(), "ARENADB_DATABASE_URL": demo_database}
+    env = {**_clean_env(), "ARENADB_DATABASE_URL": quick_start.database_url}
     for args in commands:
         result = runner.invoke(app, args, env=env)
         assert result.exit_code == 0, (args, result.output)
