@@ -168,6 +168,29 @@ def test_import_paths_in_the_docs_exist():
     assert len(seen) > 20
 
 
+def test_changelog_new_paths_exist():
+    # Every row of the "Moved import paths" table: old path | new path. The new one must import.
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    dotted = re.compile(r"`((?:arenadb|tests\.support)(?:\.[A-Za-z_]\w*)+)")
+    rows = [line for line in changelog.splitlines() if line.startswith("| `arenadb.")]
+    assert len(rows) > 30
+    for row in rows:
+        new = row.split(" | ")[1]
+        names = dotted.findall(new)
+        assert names, row
+        for name in names:
+            assert _resolves(name), f"CHANGELOG.md: {name} does not exist"
+
+
+def test_python_api_lists_the_whole_public_surface():
+    import arenadb
+
+    page = (DOCS / "python-api.md").read_text(encoding="utf-8")
+    surface = page[page.index("## The public surface") : page.index("## Connect")]
+    for name in arenadb.__all__:
+        assert f"`{name}`" in surface, f"docs/python-api.md does not list arenadb.{name}"
+
+
 def test_readme_stays_a_front_door():
     assert len((ROOT / "README.md").read_bytes()) < 12 * 1024
 
