@@ -13,15 +13,14 @@ from dataclasses import asdict, fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import typer
 
+from arenadb.cli.options import CsvOption, JsonOption  # noqa: F401 (declared there; old import path)
 from arenadb.errors import UsageError
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
-CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout.")]
 PIPE_WIDTH = 200
 
 
