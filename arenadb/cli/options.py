@@ -79,12 +79,20 @@ JsonOption = Annotated[
 CsvOption = Annotated[
     bool, typer.Option("--csv", help="Print CSV on stdout.", callback=_with_global)
 ]
-LimitOption = Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many rows.")]
+# Bounded, so a 30-digit count is a usage error here instead of an overflow in the database.
+COUNT_MAX = 1_000_000_000
+LimitOption = Annotated[
+    int, typer.Option("--limit", "-n", min=1, max=COUNT_MAX, help="At most this many rows.")
+]
 OptionalLimitOption = Annotated[
     int | None,
-    typer.Option("--limit", "-n", min=1, help="At most this many rows.", show_default=False),
+    typer.Option(
+        "--limit", "-n", min=1, max=COUNT_MAX, help="At most this many rows.", show_default=False
+    ),
 ]
-OffsetOption = Annotated[int, typer.Option("--offset", min=0, help="Skip this many rows first.")]
+OffsetOption = Annotated[
+    int, typer.Option("--offset", min=0, max=COUNT_MAX, help="Skip this many rows first.")
+]
 YesOption = Annotated[
     bool, typer.Option("--yes", "-y", help="Do it without asking (needed without a terminal).")
 ]

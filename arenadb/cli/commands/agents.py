@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from arenadb.cli.common import app_context
-from arenadb.cli.render.output import CsvOption, JsonOption, output_format
+from arenadb.cli.options import CsvOption, JsonOption, LimitOption
+from arenadb.cli.render.output import output_format
 
 app = typer.Typer(help="Agents: list them, rank them.", no_args_is_help=True)
 agent_app = typer.Typer(help="One agent: configuration, ratings, games.", no_args_is_help=True)
@@ -68,7 +69,7 @@ def top(
     min_games: Annotated[
         int, typer.Option("--min-games", min=0, help="Only agents with at least N rated games.")
     ] = 1,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many agents.")] = 20,
+    limit: LimitOption = 20,
     rounds: Annotated[
         int, typer.Option("--rounds", min=1, help="Bootstrap rounds of the bt intervals.")
     ] = 1000,
@@ -116,7 +117,7 @@ def _online_top(
     engine: Any, system: str, game_type: str | None, min_games: int, limit: int, fmt: str
 ) -> None:
     from arenadb.cli.render.output import render_rows
-    from arenadb.ratings.leaderboard import top_agents
+    from arenadb.ratings.leaderboard import LeaderboardRow, top_agents
 
     rows = top_agents(engine, system=system, game_type=game_type, min_games=min_games, limit=limit)
     render_rows(
@@ -125,6 +126,7 @@ def _online_top(
         fmt,
         title=f"top agents, {system}, {game_type or 'all game types'}",
         headers={"agent_id": "agent", "score": "mu - 3σ"},
+        csv_fields=LeaderboardRow,
     )
 
 
@@ -143,7 +145,10 @@ def _render_boards(boards: Sequence[Any], fmt: str, *, one: bool) -> None:
         return
     if fmt == "csv":
         rows = [{"game_type": b.game_type, **to_plain(r)} for b in boards for r in b.rows]
-        render_rows(rows, ["game_type", "rank", "agent_id", "alias", "rating"], fmt)
+        from arenadb.ratings.board import BoardRow
+
+        columns = ["game_type", "rank", "agent_id", "alias", "rating"]
+        render_rows(rows, columns, fmt, csv_fields=BoardRow)
         return
     for board in boards:
         cells = [
@@ -195,7 +200,7 @@ def info(
     """Configuration, ratings per system and game type, rating trajectory, recent games."""
     from arenadb.cli.render.output import print_json, render_object, render_rows
     from arenadb.db import engine_scope
-    from arenadb.ratings.leaderboard import agent_profile
+    from arenadb.ratings.leaderboard import AgentRating, agent_profile
 
     with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
         profile = agent_profile(engine, agent, system=system, recent=recent)
@@ -205,7 +210,7 @@ def info(
         return
     rating_columns = ["system", "game_type", "score", "mu", "sigma", "games", "wins", "win_rate"]
     if fmt == "csv":  # CSV is one table: the agent's ratings
-        render_rows(profile.ratings, rating_columns, fmt)
+        render_rows(profile.ratings, rating_columns, fmt, csv_fields=AgentRating)
         return
     render_object(
         {

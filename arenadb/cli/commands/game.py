@@ -219,6 +219,21 @@ def _turns_table(turns: list[TurnInfo]) -> Table:
     return table
 
 
+REPLAY_CSV = [
+    "game_id",
+    "seq",
+    "turn_number",
+    "phase",
+    "seat",
+    "agent",
+    "action",
+    "valid",
+    "latency_ms",
+    "observation",
+    "actions",
+]
+
+
 def replay_turn_rows(game: GameReplay) -> list[dict[str, Any]]:
     """One CSV row per turn of a replay."""
     return [

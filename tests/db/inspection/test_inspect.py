@@ -535,7 +535,7 @@ def test_cli_replay_json_csv_and_text(arena: Arena):
     assert data["turns"][0]["actions"][0]["payload"] == {"lane": "left"}
     result = run(arena, "game", "replay", str(arena.known), "--csv")
     rows = _csv(result.stdout)
-    assert [r["valid"] for r in rows] == ["True", "False", ""]
+    assert [r["valid"] for r in rows] == ["true", "false", ""]  # issue 15: CSV booleans
     # Text from the game is shown as written, never read as Rich markup.
     result = run(arena, "game", "replay", str(arena.known), "--observations")
     assert "I attack [bold]left[/bold]" in result.stdout
