@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from arenadb.cli import app
 from arenadb.cli.render.progress import progress_bar
-from arenadb.cli.render.tables import human_size
+from arenadb.cli.render.tables import human_size, one_line, sparkline
 
 runner = CliRunner()
 
@@ -74,3 +74,16 @@ def test_sqlite_backup_reports_pages(tmp_path):
     backup_database(load_settings(url), tmp_path / "arena.bak", progress=lambda *c: calls.append(c))
     assert calls and {what for what, _d, _t in calls} == {"pages"}
     assert calls[-1][1] == calls[-1][2] > 0
+
+
+# Moved from test_ratings_cli.py with sparkline itself (commands/agents.py -> render/tables.py).
+def test_sparkline():
+    assert sparkline([]) == ""
+    assert sparkline([1, 2, 3]) == "▁▅█"
+    assert sparkline([5, 5]) == "▁▁"
+    assert len(sparkline(list(range(500)), width=40)) == 40
+
+
+def test_one_line():
+    assert one_line("a\n  b") == "a b"
+    assert one_line("x" * 100, width=10) == "x" * 9 + "…"

@@ -18,27 +18,6 @@ SystemOption = Annotated[
     str, typer.Option("--system", "-s", help="Rating system: trueskill or openskill.")
 ]
 
-SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(values: Sequence[float], width: int = 60) -> str:
-    """Unicode block sparkline of `values`, resampled to at most `width` points."""
-    if not values:
-        return ""
-    if len(values) > width:
-        step = len(values) / width
-        values = [values[min(len(values) - 1, int((i + 1) * step) - 1)] for i in range(width)]
-    low, high = min(values), max(values)
-    span = (high - low) or 1.0
-    top = len(SPARK_BLOCKS) - 1
-    return "".join(SPARK_BLOCKS[round((v - low) / span * top)] for v in values)
-
-
-def _preview(text: str, width: int = 70) -> str:
-    """The start of a long text on one line."""
-    line = " ".join(text.split())
-    return line if len(line) <= width else line[: width - 1] + "…"
-
 
 MethodOption = Annotated[
     str,
@@ -199,6 +178,7 @@ def info(
 ) -> None:
     """Configuration, ratings per system and game type, rating trajectory, recent games."""
     from arenadb.cli.render.output import print_json, render_object, render_rows
+    from arenadb.cli.render.tables import one_line, sparkline
     from arenadb.db import engine_scope
     from arenadb.ratings.leaderboard import AgentRating, agent_profile
 
@@ -220,7 +200,7 @@ def info(
             "model": profile.model,
             "provider": profile.model_provider,
             "prompt": f"{profile.prompt} v{profile.prompt_version} ({profile.prompt_sha256[:12]})",
-            "prompt text": _preview(profile.prompt_content),
+            "prompt text": one_line(profile.prompt_content),
             "class": profile.agent_class,
             "config": profile.config,
             "active": profile.active,

@@ -59,7 +59,7 @@ def list_games(
     csv_output: CsvOption = False,
 ) -> None:
     """Games newest first: type, status, start, duration, seats, turns, result, crash."""
-    from arenadb.cli.commands.game import game_summary_rows
+    from arenadb.cli.render.games import game_summary_rows
     from arenadb.db import engine_scope
     from arenadb.inspection.games import GameSummary
     from arenadb.inspection.games import list_games as list_games_op
@@ -91,7 +91,7 @@ def info(
     csv_output: CsvOption = False,
 ) -> None:
     """Metadata, seats, turn count, tokens and cost, LLM latency, snapshots and crash data."""
-    from arenadb.cli.commands.game import game_detail_object, print_game_detail
+    from arenadb.cli.render.games import game_detail_object, print_game_detail
     from arenadb.db import engine_scope
     from arenadb.inspection.games import game_info
 
@@ -118,7 +118,7 @@ def replay(
     csv_output: CsvOption = False,
 ) -> None:
     """The game turn by turn: phases, who acted, what they said or did; invalid moves marked."""
-    from arenadb.cli.commands.game import REPLAY_CSV, print_replay, replay_turn_rows
+    from arenadb.cli.render.games import REPLAY_CSV, print_replay, replay_turn_rows
     from arenadb.db import engine_scope
     from arenadb.inspection.replay import game_replay
 

@@ -17,6 +17,7 @@ from arenadb.cli.render.json import to_plain
 
 PIPE_WIDTH = 200
 SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
+SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 
 
 @dataclass(frozen=True)
@@ -105,3 +106,22 @@ def print_key_values(obj: Mapping[str, Any], *, title: str | None = None) -> Non
     for key, value in obj.items():
         table.add_row(key.replace("_", " "), _cell(value))
     make_console().print(table)
+
+
+def sparkline(values: Sequence[float], width: int = 60) -> str:
+    """Unicode block sparkline of `values`, resampled to at most `width` points."""
+    if not values:
+        return ""
+    if len(values) > width:
+        step = len(values) / width
+        values = [values[min(len(values) - 1, int((i + 1) * step) - 1)] for i in range(width)]
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    top = len(SPARK_BLOCKS) - 1
+    return "".join(SPARK_BLOCKS[round((v - low) / span * top)] for v in values)
+
+
+def one_line(text: str, width: int = 70) -> str:
+    """The start of a long text on one line."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"

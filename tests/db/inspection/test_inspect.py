@@ -618,7 +618,7 @@ def test_cli_on_an_empty_database(db_settings: Settings):
 def test_replays_are_paged_only_on_a_terminal_when_longer_than_the_screen():
     from rich.console import Console
 
-    from arenadb.cli.commands.game import should_page
+    from arenadb.cli.render.games import should_page
 
     terminal = Console(file=io.StringIO(), force_terminal=True, height=40)
     pipe = Console(file=io.StringIO(), force_terminal=False, height=40)

@@ -17,7 +17,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from arenadb.cli.render.output import make_console, to_plain
+from arenadb.cli.render.json import to_plain
+from arenadb.cli.render.tables import make_console
 from arenadb.inspection.games import GameDetail, GameSummary, SeatInfo, TurnInfo
 from arenadb.inspection.replay import GameReplay
 
