@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from arenadb.config import Settings
 
 EXIT_INTERRUPTED = 130
+# The parser quotes the bad value; a 100,000-character one need not be printed whole.
+USAGE_MESSAGE_MAX = 300
 SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
 
 
@@ -66,6 +68,8 @@ def error_outcome(exc: BaseException, obj: AppContext) -> tuple[int, str]:
         return EXIT_INTERRUPTED, "interrupted"
     if isinstance(exc, click_exceptions.UsageError):  # the parser's: unknown option, bad value
         message = " ".join(exc.format_message().split()).rstrip(".")
+        if len(message) > USAGE_MESSAGE_MAX:
+            message = message[: USAGE_MESSAGE_MAX - 1] + "…"
         command = exc.ctx.command_path if exc.ctx is not None else "arenadb"
         return EXIT_USAGE, f"{message[:1].lower()}{message[1:]} (see '{command} --help')"
     if isinstance(exc, click_exceptions.ClickException):

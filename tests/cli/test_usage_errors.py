@@ -113,3 +113,19 @@ def test_completion_options_are_on_the_root_only():
     on_subcommand = runner.invoke(app, ["init", "--install-completion", "bash"])
     assert on_subcommand.exit_code == 2
     assert "no such option: --install-completion" in on_subcommand.stderr
+
+
+def test_a_huge_bad_value_gives_a_short_line(cli_env):
+    result = runner.invoke(app, ["games", "list", "--" + "x" * 100_000], env=cli_env)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: no such option: --xxx")
+    assert len(lines[0]) < 400 and lines[0].endswith("(see 'arenadb games list --help')")
+
+
+def test_a_password_in_a_bad_value_is_masked(cli_env):
+    result = runner.invoke(
+        app, ["conversations", "list", "--type", "postgresql://u:Sup3r-S3cret@h/db"], env=cli_env
+    )
+    assert result.exit_code == 2
+    assert "Sup3r-S3cret" not in result.output and "u:***@h" in result.stderr
