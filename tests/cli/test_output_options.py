@@ -203,3 +203,21 @@ def test_engines_list_shows_a_stale_engine_as_plain_text_in_every_format(db_sett
     assert [(e["status"], e["stale"]) for e in data] == [("active", True)]
     _header, rows = _csv(run(url, "--csv", "engines", "list").stdout)
     assert [(e["status"], e["stale"]) for e in rows] == [("active", "true")]
+
+
+SHARED = ("--json", "--csv", "--limit", "--offset", "--yes", "--force", "--since", "--until")
+
+
+def test_shared_options_are_declared_once():
+    # Declared once in cli/options.py: every command that has one has the same flags and help.
+    seen: dict[str, set[tuple[tuple[str, ...], str]]] = {flag: set() for flag in SHARED}
+    users: dict[str, int] = dict.fromkeys(SHARED, 0)
+    for command in every_command().values():
+        for param in command.params:
+            for flag in SHARED:
+                if flag in param.opts and not getattr(param, "hidden", False):
+                    seen[flag].add((tuple(param.opts + param.secondary_opts), param.help))
+                    users[flag] += 1
+    for flag in SHARED:
+        assert users[flag] >= 2, flag
+        assert len(seen[flag]) == 1, (flag, seen[flag])
