@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -156,31 +156,17 @@ def list_knowledge(
     csv_output: CsvOption = False,
 ) -> None:
     """Knowledge chunks by source and external id."""
-    from arenadb.social.knowledge import list_knowledge_chunks
+    from arenadb.social.knowledge import KnowledgeChunkSummary, list_knowledge_summaries
 
     fmt = output_format(ctx, json_output, csv_output)
     with _read_session(ctx) as session:
-        chunks = list_knowledge_chunks(
+        rows = list_knowledge_summaries(
             session, source=source, text=search, limit=limit, offset=offset
         )
-        rows: list[dict[str, Any]] = [
-            {
-                "id": c.id,
-                "source": c.source,
-                "external_id": c.external_id,
-                "title": c.title,
-                "chars": len(c.content),
-                "updated_at": c.updated_at,
-                "content": c.content,
-                "meta": c.meta,
-                "created_at": c.created_at,
-            }
-            for c in chunks
-        ]
     render_rows(
         rows,
         ["id", "source", "external_id", "title", "chars", "updated_at"],
         fmt,
         title="knowledge",
-        csv_fields=["content", "meta", "created_at"],
+        csv_fields=KnowledgeChunkSummary,
     )
