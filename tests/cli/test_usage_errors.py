@@ -129,3 +129,22 @@ def test_a_password_in_a_bad_value_is_masked(cli_env):
     )
     assert result.exit_code == 2
     assert "Sup3r-S3cret" not in result.output and "u:***@h" in result.stderr
+
+
+def test_exit_codes_are_decided_in_cli_app_only():
+    # Commands and the library raise; arenadb/cli/app.py alone turns that into an exit code.
+    from pathlib import Path
+
+    import arenadb
+
+    package = Path(arenadb.__file__).parent
+    allowed = {package / "cli" / "app.py", package / "__main__.py"}
+    offenders = []
+    for module in package.rglob("*.py"):
+        if module in allowed:
+            continue
+        text = module.read_text(encoding="utf-8")
+        for needle in ("typer.Exit(", "sys.exit(", "SystemExit(", "os._exit("):
+            if needle in text:
+                offenders.append(f"{module.relative_to(package)}: {needle}")
+    assert offenders == []
