@@ -40,6 +40,7 @@ ARGUMENTS: dict[tuple[str, ...], list[str]] = {
     ("clean",): ["--before", "90d", "--dry-run"],
     ("backup",): ["{out}.bak"],
     ("ratings", "rebuild"): ["--yes"],
+    ("ratings", "compare"): ["1", "2"],
 }
 
 
