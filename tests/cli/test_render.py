@@ -29,7 +29,8 @@ def test_no_bar_without_a_terminal():
 
 def test_long_operations_report_through_the_one_protocol(db_settings, engine, tmp_path):
     from arenadb.portability.copy import copy_database
-    from arenadb.portability.exchange import export_games, import_games
+    from arenadb.portability.export import export_games
+    from arenadb.portability.importing import import_games
     from arenadb.ratings.book import rebuild_ratings
 
     assert (
