@@ -17,12 +17,24 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from arenadb import __version__
-from arenadb.errors import EXIT_ERROR, ArenaDBError
+from arenadb.cli.options import (
+    DatabaseUrlOption,
+    DebugOption,
+    EnvFileOption,
+    GlobalCsvOption,
+    GlobalJsonOption,
+    click_exceptions,
+    refuse_undeclared_formats,
+)
+from arenadb.errors import EXIT_ERROR, EXIT_USAGE, ArenaDBError
 
 if TYPE_CHECKING:
     from arenadb.config import Settings
 
 EXIT_INTERRUPTED = 130
+# The parser quotes the bad value; a 100,000-character one need not be printed whole.
+USAGE_MESSAGE_MAX = 300
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
 
 
 @dataclass
@@ -50,20 +62,81 @@ class AppContext:
         return mask_text(text, secrets)
 
 
-def _is_cli_control_flow(exc: BaseException) -> bool:
-    """typer/click's own exceptions (Exit, Abort, usage errors) are handled by typer itself."""
-    if isinstance(exc, typer.Exit | typer.Abort):
-        return True
-    return hasattr(exc, "exit_code") and hasattr(exc, "show") and not isinstance(exc, ArenaDBError)
+def error_outcome(exc: BaseException, obj: AppContext) -> tuple[int, str]:
+    """THE table from an exception to (exit code, the one stderr line without `error: `)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED, "interrupted"
+    if isinstance(exc, click_exceptions.UsageError):  # the parser's: unknown option, bad value
+        message = " ".join(exc.format_message().split()).rstrip(".")
+        if len(message) > USAGE_MESSAGE_MAX:
+            message = message[: USAGE_MESSAGE_MAX - 1] + "…"
+        command = exc.ctx.command_path if exc.ctx is not None else "arenadb"
+        return EXIT_USAGE, f"{message[:1].lower()}{message[1:]} (see '{command} --help')"
+    if isinstance(exc, click_exceptions.ClickException):
+        return exc.exit_code, " ".join(exc.format_message().split())
+    if isinstance(exc, typer.Abort):
+        return EXIT_ERROR, "aborted"
+    error = _as_arenadb_error(exc, obj)
+    message = " ".join((str(error) or type(error).__name__).split("\n"))
+    if error.parameter:  # the option of the same name (see ArenaDBError)
+        message += f" (see --{error.parameter.replace('_', '-')})"
+    return error.exit_code, message
+
+
+def _as_arenadb_error(exc: BaseException, obj: AppContext) -> ArenaDBError:
+    if isinstance(exc, ArenaDBError):
+        return exc
+    if type(exc).__module__.startswith("sqlalchemy"):
+        from arenadb.db.engine import translate_error
+
+        translated = translate_error(exc, obj._settings)
+        if translated is not None:
+            return translated
+    error = ArenaDBError(
+        f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}"
+        " (run with --debug for the traceback)"
+    )
+    error.exit_code = EXIT_ERROR
+    return error
+
+
+def fail(exc: BaseException, obj: AppContext, *, debug: bool = False) -> typer.Exit:
+    """Print `exc` as one masked stderr line (after the traceback with --debug); the exit."""
+    code, message = error_outcome(exc, obj)
+    if debug:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        typer.echo(obj.mask(text).rstrip(), err=True)
+    typer.echo(f"error: {obj.mask(message)}", err=True)
+    return typer.Exit(code)
+
+
+def _is_control_flow(exc: BaseException) -> bool:
+    """Exit, and the parser's own errors: they go on up to `ArenaGroup.main`."""
+    return isinstance(exc, typer.Exit | click_exceptions.ClickException | typer.Abort)
 
 
 class _Listed(TyperCommand):
     """What `arenadb --help` lists for a command not loaded yet: its name and short help."""
 
 
+def _completion(install: bool) -> Any:
+    """The callback of `--show-completion SHELL` / `--install-completion SHELL`."""
+
+    def callback(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> None:
+        if value is None or ctx.resilient_parsing:
+            return
+        if value not in SHELLS:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(SHELLS)}")
+        from typer.completion import install_callback, show_callback
+
+        (install_callback if install else show_callback)(ctx, param, value)
+
+    return callback
+
+
 class ArenaGroup(TyperGroup):
-    """The root command: loads subcommands on first use, and maps every arenadb error raised
-    by any of them to one stderr line and an exit code."""
+    """The root command: loads subcommands on first use, and turns every error raised under it
+    (ours, the database's, the parser's) into one stderr line and an exit code."""
 
     def list_commands(self, ctx: Any) -> list[str]:
         return list(COMMANDS)
@@ -81,49 +154,53 @@ class ArenaGroup(TyperGroup):
             self.commands[name] = load_command(name)
         return super().resolve_command(ctx, args)
 
+    def _main_shell_completion(
+        self, ctx_args: Any, prog_name: str, complete_var: Any = None
+    ) -> None:
+        if complete_var is None:
+            complete_var = f"_{prog_name}_COMPLETE".replace("-", "_").upper()
+        if os.environ.get(complete_var):  # a shell asking for completions: teach click the shells
+            from typer._completion_classes import completion_init
+
+            completion_init()
+        super()._main_shell_completion(ctx_args, prog_name, complete_var)
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        forward = {"args": args, "prog_name": prog_name, "complete_var": complete_var, **extra}
+        if not standalone_mode:
+            return super().main(standalone_mode=False, **forward)
+        try:
+            result = super().main(standalone_mode=False, **forward)
+        except typer.Exit as exit_:
+            sys.exit(exit_.exit_code)
+        except click_exceptions.NoArgsIsHelpError as no_args:
+            no_args.show()  # `arenadb` or `arenadb migrate` alone: the help, as ever
+            sys.exit(EXIT_USAGE)
+        except (click_exceptions.ClickException, typer.Abort) as exc:
+            sys.exit(fail(exc, AppContext()).exit_code)
+        sys.exit(result if isinstance(result, int) else 0)
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except KeyboardInterrupt:
-            typer.echo("error: interrupted", err=True)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:
             # The reader went away (`arenadb games list | head`): not an error worth a message.
             # Point stdout at devnull so the interpreter's final flush does not fail again.
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(EXIT_ERROR) from None
-        except Exception as exc:
-            if _is_cli_control_flow(exc):
+        except (Exception, KeyboardInterrupt) as exc:
+            if _is_control_flow(exc):
                 raise
             obj = ctx.obj if isinstance(ctx.obj, AppContext) else AppContext()
-            debug = obj.debug or bool(ctx.params.get("debug"))
-            error = _as_arenadb_error(exc, obj)
-            if debug:
-                text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-                typer.echo(obj.mask(text).rstrip(), err=True)
-            message = obj.mask(str(error) or type(error).__name__)
-            if error.parameter:  # the option of the same name (see ArenaDBError)
-                message += f" (see --{error.parameter.replace('_', '-')})"
-            typer.echo(f"error: {message}", err=True)
-            raise typer.Exit(error.exit_code) from None
-
-
-def _as_arenadb_error(exc: Exception, obj: AppContext) -> ArenaDBError:
-    if isinstance(exc, ArenaDBError):
-        return exc
-    if type(exc).__module__.startswith("sqlalchemy"):
-        from arenadb.db.engine import translate_error
-
-        translated = translate_error(exc, obj._settings)
-        if translated is not None:
-            return translated
-    error = ArenaDBError(
-        f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}"
-        " (run with --debug for the traceback)"
-    )
-    error.exit_code = EXIT_ERROR
-    return error
+            raise fail(exc, obj, debug=obj.debug or bool(ctx.params.get("debug"))) from None
 
 
 app = typer.Typer(
@@ -131,7 +208,7 @@ app = typer.Typer(
     name="arenadb",
     help="The database of an LLM-agent arena: set it up, migrate it, seed it, inspect it.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=False,  # the root declares its own, which take the shell as a value
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -146,29 +223,39 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            help="Database URL; wins over ARENADB_DATABASE_URL, DATABASE_URL, DB_* and .env.",
-            show_default=False,
-        ),
-    ] = None,
-    env_file: Annotated[
-        Path | None,
-        typer.Option("--env-file", help="Read this .env file instead of ./.env."),
-    ] = None,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Machine-readable JSON on stdout.")
-    ] = False,
-    csv_output: Annotated[bool, typer.Option("--csv", help="CSV on stdout (lists).")] = False,
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks (passwords still masked).")
-    ] = False,
+    database_url: DatabaseUrlOption = None,
+    env_file: EnvFileOption = None,
+    json_output: GlobalJsonOption = False,
+    csv_output: GlobalCsvOption = False,
+    debug: DebugOption = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    show_completion: Annotated[
+        str | None,
+        typer.Option(
+            "--show-completion",
+            metavar="SHELL",
+            callback=_completion(install=False),
+            is_eager=True,
+            expose_value=False,
+            help=f"Print the completion script for SHELL ({', '.join(SHELLS)}).",
+            show_default=False,
+        ),
+    ] = None,
+    install_completion: Annotated[
+        str | None,
+        typer.Option(
+            "--install-completion",
+            metavar="SHELL",
+            callback=_completion(install=True),
+            is_eager=True,
+            expose_value=False,
+            help="Install completion for SHELL (edits its start-up file).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """arenadb: the database of an LLM-agent arena."""
     ctx.obj = AppContext(
@@ -311,10 +398,11 @@ def load_command(name: str) -> Any:
     if isinstance(target, typer.Typer):
         command = get_group(target)  # a group even when it has one command (`config show`)
     else:
-        single = typer.Typer()
+        single = typer.Typer(add_completion=False)  # completion belongs to the root only
         single.command(name)(target)
         command = get_command(single)
     command.name = name
+    refuse_undeclared_formats(command)
     return command
 
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
 
 import typer
 
 from arenadb.cli.app import AppContext
+from arenadb.cli.options import YesOption  # noqa: F401 (declared there; old import path)
 from arenadb.errors import RefusedError
-
-YesOption = Annotated[
-    bool, typer.Option("--yes", "-y", help="Do it without asking (needed without a terminal).")
-]
 
 
 def app_context(ctx: typer.Context) -> AppContext:

@@ -20,7 +20,6 @@ on PostgreSQL, one read transaction on SQLite), so writers may keep working whil
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,11 +37,11 @@ from arenadb.errors import (
     InvalidArgumentError,
     RefusedError,
 )
+from arenadb.progress import Progress
 
 DEFAULT_BATCH_ROWS = 5_000
 
-# progress(table, rows copied in this table so far, rows of this table in the source)
-CopyProgress = Callable[[str, int, int], None]
+# Progress here: (table, rows copied in this table so far, rows of this table in the source)
 
 
 @dataclass
@@ -107,7 +106,7 @@ def copy_database(
     *,
     force: bool = False,
     batch_rows: int = DEFAULT_BATCH_ROWS,
-    progress: CopyProgress | None = None,
+    progress: Progress | None = None,
 ) -> CopyResult:
     """Copy every table of `source` into `target` (created and migrated if needed).
 
@@ -228,7 +227,7 @@ def _copy_table(
     table: sa.Table,
     total: int,
     batch_rows: int,
-    progress: CopyProgress | None,
+    progress: Progress | None,
 ) -> None:
     columns = [c.name for c in table.c]
     done = 0

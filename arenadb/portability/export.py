@@ -31,7 +31,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -56,13 +56,11 @@ from arenadb.models import (
     PlayerAction,
     Prompt,
 )
+from arenadb.progress import Progress
 
 FORMAT = "arenadb-export"
 FORMAT_VERSION = 1
 CHUNK_GAMES = 200
-
-# progress(done, total): games for export, bytes of the file for import.
-Progress = Callable[[int, int], None]
 
 
 def _table(model: type[Any]) -> sa.Table:
@@ -298,7 +296,9 @@ def export_games(
     half-written file behind.
     """
     started = time.perf_counter()
-    total = count_games(engine, filters) if progress is not None else 0
+    # Counted first even without a progress callback: this resolves the filter's references, so
+    # an unknown agent or game type fails before the header is written.
+    total = count_games(engine, filters)
     name = destination if isinstance(destination, str | Path) else "<stream>"
     result = ExportResult(path=str(name))
     with _output(destination) as out:
@@ -310,11 +310,11 @@ def export_games(
                 result.games += 1
                 result.rows += 1 + sum(len(record[key]) for key in CHILDREN)
                 if progress is not None and (result.games % 100 == 0 or result.games == total):
-                    progress(result.games, total)
+                    progress("games", result.games, total)
             elif kind != "header":
                 result.catalog += 1
     if progress is not None:
-        progress(result.games, max(total, result.games))
+        progress("games", result.games, max(total, result.games))
     result.seconds = time.perf_counter() - started
     return result
 

@@ -48,9 +48,9 @@ from arenadb.portability.export import (
     FORMAT,
     FORMAT_VERSION,
     GAMES,
-    Progress,
     _table,
 )
+from arenadb.progress import Progress
 
 
 @dataclass
@@ -291,13 +291,13 @@ def import_games(
                 _write_chunk(engine, pending, resolver, result)
                 pending = []
                 if progress is not None:
-                    progress(raw.tell(), size)
+                    progress("bytes", raw.tell(), size)
         if not header_seen:
             raise InvalidDataError(f"{name}: empty file, not an arenadb export")
     if pending:
         _write_chunk(engine, pending, resolver, result)
     if progress is not None:
-        progress(size, size)
+        progress("bytes", size, size)
     result.created = dict(resolver.created)
     result.problems.sort(key=lambda p: p.line)
     result.seconds = time.perf_counter() - started

@@ -24,7 +24,7 @@ import shutil
 import sqlite3
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +43,7 @@ from arenadb.errors import (
     RefusedError,
 )
 from arenadb.models import Event, ExecutionLog, Game, GameSnapshot, LLMCall, SystemLog
+from arenadb.progress import Progress
 
 _WOULD = {"payloads set to NULL": "would set payloads to NULL", "deleted": "would delete"}
 CLEAN_CATEGORIES = ("llm-payloads", "logs", "events", "snapshots")
@@ -176,8 +177,7 @@ def _apply(conn: Connection, category: str, table: sa.Table, where: Any, dry_run
 
 # --------------------------------------------------------------------------- backup
 
-# progress(done, total): pages for SQLite; pg_dump reports nothing until it ends.
-BackupProgress = Callable[[int, int], None]
+# Progress: SQLite reports "pages"; pg_dump reports nothing until it ends.
 
 
 @dataclass
@@ -194,7 +194,7 @@ def backup_database(
     path: str | Path,
     *,
     force: bool = False,
-    progress: BackupProgress | None = None,
+    progress: Progress | None = None,
 ) -> BackupResult:
     """A consistent copy of the live database in `path`.
 
@@ -228,7 +228,7 @@ def backup_database(
     )
 
 
-def _sqlite_backup(settings: Settings, partial: Path, progress: BackupProgress | None) -> str:
+def _sqlite_backup(settings: Settings, partial: Path, progress: Progress | None) -> str:
     source_path = settings.url.sqlite_path
     if source_path is None:
         raise InvalidArgumentError("an in-memory SQLite database cannot be backed up")
@@ -241,7 +241,7 @@ def _sqlite_backup(settings: Settings, partial: Path, progress: BackupProgress |
 
         def report(_status: int, remaining: int, total: int) -> None:
             if progress is not None:
-                progress(total - remaining, total)
+                progress("pages", total - remaining, total)
 
         # Page by page, so writers are not held up for the whole copy; a write in the middle
         # restarts the copy, which still ends consistent.

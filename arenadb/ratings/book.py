@@ -19,7 +19,7 @@ and its rating for the game's type; each update writes one rating event.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, cast
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from arenadb.db.bulk import bulk_writer, insert_rows
 from arenadb.errors import ConflictError, NotFoundError
 from arenadb.models import Game, GamePlayer, GameType, Rating, RatingEvent, utcnow
+from arenadb.progress import Progress
 from arenadb.ratings.systems import (
     SHARED_FIRST_DEFAULT,
     SYSTEMS,
@@ -417,9 +418,6 @@ class RebuildResult:
     seconds: float
 
 
-ProgressCallback = Callable[[int, int], None]  # (games done, games in total)
-
-
 def shared_first_settings(
     conn: Connection | Session, game_type_id: int | None = None
 ) -> dict[int, str]:
@@ -442,7 +440,7 @@ def rebuild_ratings(
     *,
     systems: Sequence[str] = DEFAULT_SYSTEMS,
     game_type: str | int | None = None,
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
 ) -> RebuildResult:
     """Delete and recompute ratings and rating events from history, in one transaction.
 
@@ -489,7 +487,7 @@ def rebuild_ratings(
                 write_events(_event_rows(changes, now))
                 events_written += len(changes)
                 if progress is not None and (done % step == 0 or done == total):
-                    progress(done, total)
+                    progress("rated games", done, total)
         rating_rows = [_rating_row(key, book.states[key], now) for key in _ordered(book)]
         insert_rows(conn, RATINGS, RATING_COLUMNS, rating_rows)
     return RebuildResult(

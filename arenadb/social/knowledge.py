@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -214,6 +215,48 @@ def list_knowledge_chunks(
         )
     order = (KnowledgeChunk.source, KnowledgeChunk.external_id)
     return list(session.scalars(paged(stmt.order_by(*order), limit, offset)))
+
+
+@dataclass
+class KnowledgeChunkSummary:
+    """A chunk as `arenadb knowledge list` shows it: its size, then the full content."""
+
+    id: int
+    source: str
+    external_id: str | None
+    title: str | None
+    chars: int
+    updated_at: datetime | None
+    content: str
+    meta: Any
+    created_at: datetime | None
+
+
+def list_knowledge_summaries(
+    session: Session,
+    *,
+    source: str | None = None,
+    text: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> list[KnowledgeChunkSummary]:
+    """`list_knowledge_chunks` as plain summaries (usable after the session closes)."""
+    return [
+        KnowledgeChunkSummary(
+            id=c.id,
+            source=c.source,
+            external_id=c.external_id,
+            title=c.title,
+            chars=len(c.content),
+            updated_at=c.updated_at,
+            content=c.content,
+            meta=c.meta,
+            created_at=c.created_at,
+        )
+        for c in list_knowledge_chunks(
+            session, source=source, text=text, limit=limit, offset=offset
+        )
+    ]
 
 
 def search_knowledge_chunks_by_source(

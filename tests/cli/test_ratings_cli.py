@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from arenadb.cli import app
-from arenadb.cli.commands.agents import sparkline
 from tests.support.ratings_factory import (
     MAFIA_SIDES,
     finish_and_rate,
@@ -127,13 +126,6 @@ def test_ratings_rebuild_asks_then_rebuilds(engine, db_settings, played):
     assert report["systems"] == ["trueskill"] and report["game_type_id"] == 2
     assert report["games"] == 3 and report["events"] == 6
     assert ratings_snapshot(engine) == before
-
-
-def test_sparkline():
-    assert sparkline([]) == ""
-    assert sparkline([1, 2, 3]) == "▁▅█"
-    assert sparkline([5, 5]) == "▁▁"
-    assert len(sparkline(list(range(500)), width=40)) == 40
 
 
 def test_agents_top_is_the_bradley_terry_board_per_game_type(db_settings, played):

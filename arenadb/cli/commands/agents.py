@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from arenadb.cli.common import app_context
-from arenadb.cli.render.output import CsvOption, JsonOption, output_format
+from arenadb.cli.options import CsvOption, JsonOption, LimitOption
+from arenadb.cli.render.output import output_format
 
 app = typer.Typer(help="Agents: list them, rank them.", no_args_is_help=True)
 agent_app = typer.Typer(help="One agent: configuration, ratings, games.", no_args_is_help=True)
@@ -16,27 +17,6 @@ agent_app = typer.Typer(help="One agent: configuration, ratings, games.", no_arg
 SystemOption = Annotated[
     str, typer.Option("--system", "-s", help="Rating system: trueskill or openskill.")
 ]
-
-SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(values: Sequence[float], width: int = 60) -> str:
-    """Unicode block sparkline of `values`, resampled to at most `width` points."""
-    if not values:
-        return ""
-    if len(values) > width:
-        step = len(values) / width
-        values = [values[min(len(values) - 1, int((i + 1) * step) - 1)] for i in range(width)]
-    low, high = min(values), max(values)
-    span = (high - low) or 1.0
-    top = len(SPARK_BLOCKS) - 1
-    return "".join(SPARK_BLOCKS[round((v - low) / span * top)] for v in values)
-
-
-def _preview(text: str, width: int = 70) -> str:
-    """The start of a long text on one line."""
-    line = " ".join(text.split())
-    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 MethodOption = Annotated[
@@ -68,7 +48,7 @@ def top(
     min_games: Annotated[
         int, typer.Option("--min-games", min=0, help="Only agents with at least N rated games.")
     ] = 1,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many agents.")] = 20,
+    limit: LimitOption = 20,
     rounds: Annotated[
         int, typer.Option("--rounds", min=1, help="Bootstrap rounds of the bt intervals.")
     ] = 1000,
@@ -116,7 +96,7 @@ def _online_top(
     engine: Any, system: str, game_type: str | None, min_games: int, limit: int, fmt: str
 ) -> None:
     from arenadb.cli.render.output import render_rows
-    from arenadb.ratings.leaderboard import top_agents
+    from arenadb.ratings.leaderboard import LeaderboardRow, top_agents
 
     rows = top_agents(engine, system=system, game_type=game_type, min_games=min_games, limit=limit)
     render_rows(
@@ -125,6 +105,7 @@ def _online_top(
         fmt,
         title=f"top agents, {system}, {game_type or 'all game types'}",
         headers={"agent_id": "agent", "score": "mu - 3σ"},
+        csv_fields=LeaderboardRow,
     )
 
 
@@ -143,7 +124,10 @@ def _render_boards(boards: Sequence[Any], fmt: str, *, one: bool) -> None:
         return
     if fmt == "csv":
         rows = [{"game_type": b.game_type, **to_plain(r)} for b in boards for r in b.rows]
-        render_rows(rows, ["game_type", "rank", "agent_id", "alias", "rating"], fmt)
+        from arenadb.ratings.board import BoardRow
+
+        columns = ["game_type", "rank", "agent_id", "alias", "rating"]
+        render_rows(rows, columns, fmt, csv_fields=BoardRow)
         return
     for board in boards:
         cells = [
@@ -194,8 +178,9 @@ def info(
 ) -> None:
     """Configuration, ratings per system and game type, rating trajectory, recent games."""
     from arenadb.cli.render.output import print_json, render_object, render_rows
+    from arenadb.cli.render.tables import one_line, sparkline
     from arenadb.db import engine_scope
-    from arenadb.ratings.leaderboard import agent_profile
+    from arenadb.ratings.leaderboard import AgentRating, agent_profile
 
     with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
         profile = agent_profile(engine, agent, system=system, recent=recent)
@@ -205,7 +190,7 @@ def info(
         return
     rating_columns = ["system", "game_type", "score", "mu", "sigma", "games", "wins", "win_rate"]
     if fmt == "csv":  # CSV is one table: the agent's ratings
-        render_rows(profile.ratings, rating_columns, fmt)
+        render_rows(profile.ratings, rating_columns, fmt, csv_fields=AgentRating)
         return
     render_object(
         {
@@ -215,7 +200,7 @@ def info(
             "model": profile.model,
             "provider": profile.model_provider,
             "prompt": f"{profile.prompt} v{profile.prompt_version} ({profile.prompt_sha256[:12]})",
-            "prompt text": _preview(profile.prompt_content),
+            "prompt text": one_line(profile.prompt_content),
             "class": profile.agent_class,
             "config": profile.config,
             "active": profile.active,

@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from arenadb.cli.common import app_context
-from arenadb.cli.render.output import CsvOption, JsonOption, output_format, render_rows, to_plain
+from arenadb.cli.options import CsvOption, JsonOption, LimitOption, OffsetOption
+from arenadb.cli.render.output import output_format, render_rows, to_plain
 
 AGENT_COLUMNS = [
     "id",
@@ -36,14 +37,14 @@ def agents_list(
             "--active/--inactive", help="Only active (or inactive) agents.", show_default=False
         ),
     ] = None,
-    limit: Annotated[int, typer.Option(help="How many agents.")] = 100,
-    offset: Annotated[int, typer.Option(help="Skip this many agents first.")] = 0,
+    limit: LimitOption = 100,
+    offset: OffsetOption = 0,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
 ) -> None:
     """Agents by id: kind, model, prompt, active, rated games, rating mu, last game."""
     from arenadb.db import engine_scope
-    from arenadb.inspection.agents import list_agents
+    from arenadb.inspection.agents import AgentSummary, list_agents
 
     fmt = output_format(ctx, json_output, csv_output)
     with engine_scope(app_context(ctx).settings()) as engine:
@@ -68,4 +69,4 @@ def agents_list(
             headers={"last_game_id": "last game", "rating_mu": "mu", "rated_games": "rated games"},
         )
     else:
-        render_rows(to_plain(agents), AGENT_COLUMNS, fmt)
+        render_rows(to_plain(agents), AGENT_COLUMNS, fmt, csv_fields=AgentSummary)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 from arenadb.cli.common import app_context
-from arenadb.cli.render.output import JsonOption, output_format, render_rows
+from arenadb.cli.options import JsonOption
+from arenadb.cli.render.output import output_format, render_rows
 
 app = typer.Typer(help="Inspect the resolved configuration.", no_args_is_help=True)
 

@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from arenadb.cli.common import YesOption, app_context, confirm_destructive
+from arenadb.cli.common import app_context, confirm_destructive
+from arenadb.cli.options import CsvOption, JsonOption, YesOption
 from arenadb.cli.render.output import (
-    CsvOption,
-    JsonOption,
     info,
     output_format,
     print_json,
@@ -168,29 +167,21 @@ def stats(
     ctx: typer.Context, json_output: JsonOption = False, csv_output: CsvOption = False
 ) -> None:
     """Rows and size on disk (with indexes) of every table."""
+    from arenadb.cli.render.tables import human_size
     from arenadb.db import engine_scope
-    from arenadb.inspection.stats import db_stats
+    from arenadb.inspection.stats import TableStats, db_stats
 
     fmt = output_format(ctx, json_output, csv_output)
     with engine_scope(app_context(ctx).settings()) as engine:
         result = db_stats(engine)
     if fmt != "table":
-        render_rows(to_plain(result.tables), ["table", "rows", "size_bytes"], fmt)
+        render_rows(
+            to_plain(result.tables), ["table", "rows", "size_bytes"], fmt, csv_fields=TableStats
+        )
         return
     rows = [
-        {"table": t.table, "rows": f"{t.rows:,}", "size": _size(t.size_bytes)}
+        {"table": t.table, "rows": f"{t.rows:,}", "size": human_size(t.size_bytes)}
         for t in result.tables
     ]
-    rows.append({"table": "total", "rows": "", "size": _size(result.size_bytes)})
+    rows.append({"table": "total", "rows": "", "size": human_size(result.size_bytes)})
     render_rows(rows, ["table", "rows", "size"], fmt, title=f"{result.backend} tables")
-
-
-def _size(size_bytes: int | None) -> str:
-    if size_bytes is None:
-        return ""
-    value = float(size_bytes)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
-        value /= 1024
-    return f"{value:,.1f} TiB"  # pragma: no cover

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from arenadb.cli.common import app_context
+from arenadb.cli.options import CsvOption, JsonOption, LimitOption
 from arenadb.cli.render.output import (
-    CsvOption,
-    JsonOption,
+    Styled,
     info,
     output_format,
     print_json,
@@ -80,12 +80,12 @@ def list_(
     game: Annotated[
         str | None, typer.Option("--game", help="Game id, UUID or unique UUID prefix.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many.")] = 50,
+    limit: LimitOption = 50,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
 ) -> None:
     """Events, newest first (JSON and CSV carry payload, result and history too)."""
-    from arenadb.events import list_events
+    from arenadb.events import EventInfo, list_events
 
     fmt = output_format(ctx, json_output, csv_output)
     with _engine(ctx) as engine:
@@ -103,7 +103,9 @@ def list_(
         for row in plain:
             # The first block of the engine id is enough to tell engines apart on screen.
             row["locked_by"] = str(row["locked_by"])[:8] if row["locked_by"] else None
-    render_rows(plain, EVENT_COLUMNS, fmt, title="events", headers=EVENT_HEADERS)
+    render_rows(
+        plain, EVENT_COLUMNS, fmt, title="events", headers=EVENT_HEADERS, csv_fields=EventInfo
+    )
 
 
 @app.command("show")
@@ -212,7 +214,7 @@ def engines_list(
     csv_output: CsvOption = False,
 ) -> None:
     """Engines, latest heartbeat first; stale ones (marked, or silent too long) stand out."""
-    from arenadb.events import list_engines
+    from arenadb.events import EngineInfo, list_engines
 
     fmt = output_format(ctx, json_output, csv_output)
     with _engine(ctx) as engine:
@@ -228,8 +230,8 @@ def engines_list(
                 # Marked stale, or an active engine that stopped heartbeating and is not marked
                 # yet: either way its events will be taken over when their locks expire.
                 label = "stale" if row["status"] == "stale" else "active (stale)"
-                row["status"] = f"[bold red]{label}[/]"
-    render_rows(rows, ENGINE_COLUMNS, fmt, title="engines")
+                row["status"] = Styled(label, "bold red")
+    render_rows(rows, ENGINE_COLUMNS, fmt, title="engines", csv_fields=EngineInfo)
 
 
 @engines_app.command("mark-stale")

@@ -16,9 +16,8 @@ from arenadb.cli.commands.game_filter import (
     game_filter,
 )
 from arenadb.cli.common import app_context
+from arenadb.cli.options import CsvOption, JsonOption, LimitOption, OffsetOption
 from arenadb.cli.render.output import (
-    CsvOption,
-    JsonOption,
     output_format,
     render_object,
     render_rows,
@@ -54,14 +53,15 @@ def list_games(
     model: ModelOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    limit: Annotated[int, typer.Option(help="How many games.")] = 50,
-    offset: Annotated[int, typer.Option(help="Skip this many of the newest games first.")] = 0,
+    limit: LimitOption = 50,
+    offset: OffsetOption = 0,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
 ) -> None:
     """Games newest first: type, status, start, duration, seats, turns, result, crash."""
-    from arenadb.cli.commands.game import game_summary_rows
+    from arenadb.cli.render.games import game_summary_rows
     from arenadb.db import engine_scope
+    from arenadb.inspection.games import GameSummary
     from arenadb.inspection.games import list_games as list_games_op
 
     fmt = output_format(ctx, json_output, csv_output)
@@ -79,7 +79,7 @@ def list_games(
             headers={"started": "started (UTC)"},
         )
     else:
-        render_rows(to_plain(games), ["id", "uuid", "type", "status"], fmt)
+        render_rows(to_plain(games), ["id", "uuid", "type", "status"], fmt, csv_fields=GameSummary)
 
 
 @game_app.command("info")
@@ -91,7 +91,7 @@ def info(
     csv_output: CsvOption = False,
 ) -> None:
     """Metadata, seats, turn count, tokens and cost, LLM latency, snapshots and crash data."""
-    from arenadb.cli.commands.game import game_detail_object, print_game_detail
+    from arenadb.cli.render.games import game_detail_object, print_game_detail
     from arenadb.db import engine_scope
     from arenadb.inspection.games import game_info
 
@@ -118,7 +118,7 @@ def replay(
     csv_output: CsvOption = False,
 ) -> None:
     """The game turn by turn: phases, who acted, what they said or did; invalid moves marked."""
-    from arenadb.cli.commands.game import print_replay, replay_turn_rows
+    from arenadb.cli.render.games import REPLAY_CSV, print_replay, replay_turn_rows
     from arenadb.db import engine_scope
     from arenadb.inspection.replay import game_replay
 
@@ -128,6 +128,6 @@ def replay(
     if fmt == "json":
         render_object(to_plain(game), fmt)
     elif fmt == "csv":
-        render_rows(replay_turn_rows(game), ["game_id", "seq", "turn_number", "phase"], fmt)
+        render_rows(replay_turn_rows(game), REPLAY_CSV[:4], fmt, csv_fields=REPLAY_CSV)
     else:
         print_replay(game, observations=observations, pager=pager)

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from arenadb.cli.common import YesOption, app_context, confirm_destructive
-from arenadb.cli.render.output import JsonOption, info, output_format, print_json, render_rows
+from arenadb.cli.common import app_context, confirm_destructive
+from arenadb.cli.options import JsonOption, YesOption
+from arenadb.cli.render.output import info, output_format, print_json, render_rows
 
 app = typer.Typer(help="Apply, inspect and check schema migrations.", no_args_is_help=True)
 

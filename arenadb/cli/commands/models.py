@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 from arenadb.cli.common import app_context
-from arenadb.cli.render.output import CsvOption, JsonOption, output_format, render_rows, to_plain
+from arenadb.cli.options import CsvOption, JsonOption
+from arenadb.cli.render.output import output_format, render_rows, to_plain
 
 app = typer.Typer(help="LLM models: usage, cost, latency, errors.", no_args_is_help=True)
 
@@ -30,13 +31,13 @@ def stats(
 ) -> None:
     """Per model: calls, input/output/reasoning tokens, cost, latency p50/p95, error rate."""
     from arenadb.db import engine_scope
-    from arenadb.inspection.usage import models_stats
+    from arenadb.inspection.usage import ModelStats, models_stats
 
     fmt = output_format(ctx, json_output, csv_output)
     with engine_scope(app_context(ctx).settings()) as engine:
         models = models_stats(engine)
     if fmt != "table":
-        render_rows(to_plain(models), MODEL_COLUMNS, fmt)
+        render_rows(to_plain(models), MODEL_COLUMNS, fmt, csv_fields=ModelStats)
         return
     rows = [
         {

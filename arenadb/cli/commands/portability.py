@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -18,39 +16,9 @@ from arenadb.cli.commands.game_filter import (
     UntilOption,
     game_filter,
 )
-from arenadb.cli.common import YesOption, app_context, confirm_destructive
-from arenadb.cli.render.output import JsonOption, info, output_format, print_json, render_rows
-
-
-@contextmanager
-def progress_bar(description: str, *, unit: str = "") -> Iterator[Callable[[int, int], None]]:
-    """A Rich progress bar on stderr (only on a terminal); yields update(done, total)."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        MofNCompleteColumn,
-        Progress,
-        TimeElapsedColumn,
-    )
-
-    console = Console(stderr=True)
-    count = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        count,
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as bar:
-        task = bar.add_task(description, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total or None)
-
-        yield update
+from arenadb.cli.common import app_context, confirm_destructive
+from arenadb.cli.options import ForceOption, JsonOption, OptionalLimitOption, YesOption
+from arenadb.cli.render.output import info, output_format, print_json, render_rows
 
 
 def export(
@@ -67,14 +35,13 @@ def export(
     model: ModelOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    limit: Annotated[
-        int | None, typer.Option(help="At most this many games (oldest first).", show_default=False)
-    ] = None,
+    limit: OptionalLimitOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Export games with seats, turns, actions, LLM calls and snapshots as JSON Lines."""
     import sys
 
+    from arenadb.cli.render.progress import progress_bar
     from arenadb.db import engine_scope
     from arenadb.errors import UsageError
     from arenadb.portability.export import export_games
@@ -95,7 +62,7 @@ def export(
     settings = app_context(ctx).settings()
     with (
         engine_scope(settings, pooled=False) as engine,
-        progress_bar("exporting games") as update,
+        progress_bar("exporting") as update,
     ):
         result = export_games(
             engine, sys.stdout if to_stdout else Path(output), filters, progress=update
@@ -119,6 +86,7 @@ def import_file(
     A bad record is reported as FILE:LINE: problem and nothing of that game is written; the
     other games are imported, and the command exits with status 1.
     """
+    from arenadb.cli.render.progress import progress_bar
     from arenadb.db import engine_scope
     from arenadb.errors import InvalidDataError
     from arenadb.portability.importing import import_games
@@ -127,7 +95,7 @@ def import_file(
     settings = app_context(ctx).settings()
     with (
         engine_scope(settings, pooled=False) as engine,
-        progress_bar(f"importing {file.name}", unit="bytes") as update,
+        progress_bar(f"importing {file.name}") as update,
     ):
         result = import_games(engine, file, progress=update)
     if fmt == "json":
@@ -151,13 +119,12 @@ def copy(
         str,
         typer.Option("--to", help="Target database URL (created and migrated if needed)."),
     ],
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace the contents of a non-empty target.")
-    ] = False,
+    force: ForceOption = False,
     yes: YesOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Copy the whole database to another one (SQLite <-> PostgreSQL), ids preserved."""
+    from arenadb.cli.render.progress import progress_bar
     from arenadb.portability.copy import copy_database
 
     settings = app_context(ctx).settings()
@@ -166,11 +133,7 @@ def copy(
     if force:
         confirm_destructive(f"replace everything in {target.masked_url}", yes=yes)
     with progress_bar("copying") as update:
-
-        def advance(table: str, done: int, total: int) -> None:
-            update(done, total)
-
-        result = copy_database(settings, target, force=force, progress=advance)
+        result = copy_database(settings, target, force=force, progress=update)
     if fmt == "json":
         print_json(result)
         return
@@ -233,10 +196,12 @@ def backup(
     file: Annotated[
         Path, typer.Argument(help="Backup file (PostgreSQL: custom format; plain SQL if .sql).")
     ],
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    force: ForceOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Back up the live database: SQLite's online backup API, or pg_dump for PostgreSQL."""
+    from arenadb.cli.render.progress import progress_bar
+    from arenadb.cli.render.tables import human_size
     from arenadb.portability.upkeep import backup_database
 
     settings = app_context(ctx).settings()
@@ -248,14 +213,5 @@ def backup(
         return
     info(
         f"backed up {settings.masked_url} to {result.path} ({result.method}, "
-        f"{_size(result.bytes)}) in {result.seconds:.2f}s"
+        f"{human_size(result.bytes)}) in {result.seconds:.2f}s"
     )
-
-
-def _size(count: Any) -> str:
-    value = float(count)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"  # pragma: no cover

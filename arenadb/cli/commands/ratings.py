@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from arenadb.cli.common import YesOption, app_context, confirm_destructive
-from arenadb.cli.render.output import CsvOption, JsonOption, output_format, print_json
+from arenadb.cli.common import app_context, confirm_destructive
+from arenadb.cli.options import CsvOption, JsonOption, YesOption
+from arenadb.cli.render.output import output_format, print_json
 
 app = typer.Typer(
     help="Ratings: rebuild them, compare two agents, the pairwise matrix.", no_args_is_help=True
@@ -55,12 +56,7 @@ def rebuild(
         yes=yes,
     )
     with engine_scope(settings, pooled=False) as engine, progress_bar() as bar:
-
-        def advance(done: int, total: int) -> None:
-            if bar is not None:
-                bar("rating games", done, total)
-
-        result = rebuild_ratings(engine, systems=systems, game_type=game_type, progress=advance)
+        result = rebuild_ratings(engine, systems=systems, game_type=game_type, progress=bar)
     if output_format(ctx, json_output) == "json":
         print_json(result)
         return

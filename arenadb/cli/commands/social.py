@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from arenadb.cli.common import app_context
+from arenadb.cli.options import CsvOption, JsonOption, LimitOption, OffsetOption
 from arenadb.cli.render.output import (
-    CsvOption,
-    JsonOption,
     info,
     output_format,
     print_json,
@@ -47,9 +46,6 @@ class SenderType(str, Enum):
 def _value(choice: Enum | None) -> str | None:
     return None if choice is None else str(choice.value)
 
-
-LimitOption = Annotated[int, typer.Option("--limit", min=1, max=10_000, help="Rows per page.")]
-OffsetOption = Annotated[int, typer.Option("--offset", min=0, help="Rows to skip.")]
 
 conversations_app = typer.Typer(help="Conversations among agents and users.", no_args_is_help=True)
 conversation_app = typer.Typer(help="One conversation and its messages.", no_args_is_help=True)
@@ -88,7 +84,7 @@ def list_conversations(
     csv_output: CsvOption = False,
 ) -> None:
     """Conversations, newest first, with their participant and message counts."""
-    from arenadb.social.conversations import list_conversation_summaries
+    from arenadb.social.conversations import ConversationSummary, list_conversation_summaries
 
     fmt = output_format(ctx, json_output, csv_output)
     with _read_session(ctx) as session:
@@ -103,17 +99,21 @@ def list_conversations(
             offset=offset,
         )
     columns = ["id", "type", "title", "status", "game_id", "participants", "messages"]
-    render_rows(rows, [*columns, "last_message_at"], fmt, title="conversations")
+    render_rows(
+        rows,
+        [*columns, "last_message_at"],
+        fmt,
+        title="conversations",
+        csv_fields=ConversationSummary,
+    )
 
 
 @conversation_app.command("show")
 def show_conversation(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(metavar="ID", help="Conversation id or UUID.")],
-    limit: Annotated[
-        int, typer.Option("--limit", min=1, max=10_000, help="Messages to show.")
-    ] = 100,
-    offset: Annotated[int, typer.Option("--offset", min=0, help="Messages to skip.")] = 0,
+    limit: LimitOption = 100,
+    offset: OffsetOption = 0,
     sender_type: Annotated[
         SenderType | None, typer.Option("--sender-type", help="Only these messages.")
     ] = None,
@@ -156,30 +156,17 @@ def list_knowledge(
     csv_output: CsvOption = False,
 ) -> None:
     """Knowledge chunks by source and external id."""
-    from arenadb.social.knowledge import list_knowledge_chunks
+    from arenadb.social.knowledge import KnowledgeChunkSummary, list_knowledge_summaries
 
     fmt = output_format(ctx, json_output, csv_output)
     with _read_session(ctx) as session:
-        chunks = list_knowledge_chunks(
+        rows = list_knowledge_summaries(
             session, source=source, text=search, limit=limit, offset=offset
         )
-        rows: list[dict[str, Any]] = [
-            {
-                "id": c.id,
-                "source": c.source,
-                "external_id": c.external_id,
-                "title": c.title,
-                "chars": len(c.content),
-                "updated_at": c.updated_at,
-                "content": c.content,
-                "meta": c.meta,
-                "created_at": c.created_at,
-            }
-            for c in chunks
-        ]
     render_rows(
         rows,
         ["id", "source", "external_id", "title", "chars", "updated_at"],
         fmt,
         title="knowledge",
+        csv_fields=KnowledgeChunkSummary,
     )

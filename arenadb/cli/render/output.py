@@ -1,28 +1,39 @@
 """Rendering, defined once: a Rich table for people, JSON or CSV for scripts.
 
 Data goes to stdout; messages, progress and errors go to stderr, so stdout stays parseable.
+The table, JSON and CSV writers live in `tables`, `json` and `csv`; this module picks one.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, fields, is_dataclass
-from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum
-from typing import Annotated, Any
-from uuid import UUID
+from dataclasses import fields, is_dataclass
+from typing import Any
 
 import typer
 
+from arenadb.cli.options import CsvOption, JsonOption  # noqa: F401 (declared there; old path)
+from arenadb.cli.render.csv import write_csv
+from arenadb.cli.render.json import print_json, to_plain
+from arenadb.cli.render.tables import (  # noqa: F401
+    PIPE_WIDTH,
+    Styled,
+    make_console,
+    print_key_values,
+    print_table,
+)
 from arenadb.errors import UsageError
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
-CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout.")]
-PIPE_WIDTH = 200
+__all__ = [
+    "Styled",
+    "info",
+    "make_console",
+    "output_format",
+    "print_json",
+    "render_object",
+    "render_rows",
+    "to_plain",
+]
 
 
 def output_format(ctx: typer.Context, json_flag: bool = False, csv_flag: bool = False) -> str:
@@ -35,58 +46,13 @@ def output_format(ctx: typer.Context, json_flag: bool = False, csv_flag: bool = 
     return "json" if want_json else "csv" if want_csv else "table"
 
 
-def to_plain(value: Any) -> Any:
-    """JSON-ready form of what ops return (dataclasses, datetimes, UUIDs, decimals)."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {k: to_plain(v) for k, v in asdict(value).items()}
-    if isinstance(value, Mapping):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [to_plain(v) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, Enum):
-        return value.value
-    return value
-
-
-def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(to_plain(value), indent=2, ensure_ascii=False) + "\n")
-
-
-def make_console() -> Any:
-    """A Rich console on stdout; wide when piped, so tables are not squeezed into 80 columns.
-
-    Rich falls back to 80 columns without a terminal; `arenadb games list | less` should show
-    whole rows instead. An explicit COLUMNS still wins.
-    """
-    import os
-
-    from rich.console import Console
-
-    console = Console(soft_wrap=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console.width = PIPE_WIDTH
-    return console
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1e-3 and value else f"{value:,.2f}"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    plain = to_plain(value)
-    if isinstance(plain, dict | list):
-        return json.dumps(plain, ensure_ascii=False)
-    return str(plain)
+def field_names(fields_of: Sequence[str] | type | None) -> list[str]:
+    """The names of a dataclass type's fields, or the given names."""
+    if fields_of is None:
+        return []
+    if isinstance(fields_of, type) and is_dataclass(fields_of):
+        return [f.name for f in fields(fields_of)]
+    return list(fields_of)  # type: ignore[arg-type]
 
 
 def render_rows(
@@ -96,34 +62,27 @@ def render_rows(
     *,
     title: str | None = None,
     headers: Mapping[str, str] | None = None,
+    csv_fields: Sequence[str] | type | None = None,
 ) -> None:
-    """A list of objects (mappings or dataclasses): a table of `columns`, or all as JSON / CSV."""
+    """A list of objects (mappings or dataclasses): a table of `columns`, or all as JSON / CSV.
+
+    The CSV header is `columns`, then the other `csv_fields` (a dataclass type or names): it
+    comes from the command, so an empty result has the same header as a full one.
+    """
     originals = [_fields(r) for r in rows]
-    materialised = [to_plain(r) for r in originals]
+    if fmt == "table":
+        # Unconverted values: datetimes and floats get their table format.
+        print_table(originals, columns, title=title, headers=headers)
+        if not originals:
+            typer.echo("(no rows)", err=True)
+        return
+    materialised = [to_plain({k: _unstyled(v) for k, v in r.items()}) for r in originals]
     if fmt == "json":
         print_json(materialised)
         return
-    if fmt == "csv":
-        fields = list(columns)
-        for row in materialised:
-            fields += [k for k in row if k not in fields]
-        writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
-        for row in materialised:
-            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
-        return
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title=title, header_style="bold")
-    for name in columns:
-        table.add_column((headers or {}).get(name, name.replace("_", " ")))
-    for row in originals:  # unconverted values: datetimes and floats get their table format
-        # Text, not str: data such as "[Vote] Player 3" must not be read as Rich markup.
-        table.add_row(*(Text(_cell(row.get(name))) for name in columns))
-    make_console().print(table)
-    if not originals:
-        typer.echo("(no rows)", err=True)
+    header = list(columns)
+    header += [name for name in field_names(csv_fields) if name not in header]
+    write_csv(materialised, header)
 
 
 def _fields(row: Any) -> Mapping[str, Any]:
@@ -133,30 +92,22 @@ def _fields(row: Any) -> Mapping[str, Any]:
     return row
 
 
-def _csv_cell(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return value
+def _unstyled(value: Any) -> Any:
+    return value.value if isinstance(value, Styled) else value
 
 
 def render_object(obj: Mapping[str, Any], fmt: str, *, title: str | None = None) -> None:
     """One object: key/value table for people, a JSON object, or a one-row CSV."""
-    plain = to_plain(obj)
+    if fmt == "table":
+        print_key_values(
+            {k: v if isinstance(v, Styled) else to_plain(v) for k, v in obj.items()}, title=title
+        )
+        return
+    plain = to_plain({k: _unstyled(v) for k, v in obj.items()})
     if fmt == "json":
         print_json(plain)
         return
-    if fmt == "csv":
-        render_rows([plain], list(plain), "csv")
-        return
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title=title, show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
-    for key, value in plain.items():
-        table.add_row(key.replace("_", " "), Text(_cell(value)))
-    make_console().print(table)
+    write_csv([plain], list(plain))
 
 
 def info(message: str) -> None:

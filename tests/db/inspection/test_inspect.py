@@ -535,7 +535,7 @@ def test_cli_replay_json_csv_and_text(arena: Arena):
     assert data["turns"][0]["actions"][0]["payload"] == {"lane": "left"}
     result = run(arena, "game", "replay", str(arena.known), "--csv")
     rows = _csv(result.stdout)
-    assert [r["valid"] for r in rows] == ["True", "False", ""]
+    assert [r["valid"] for r in rows] == ["true", "false", ""]  # issue 15: CSV booleans
     # Text from the game is shown as written, never read as Rich markup.
     result = run(arena, "game", "replay", str(arena.known), "--observations")
     assert "I attack [bold]left[/bold]" in result.stdout
@@ -618,7 +618,7 @@ def test_cli_on_an_empty_database(db_settings: Settings):
 def test_replays_are_paged_only_on_a_terminal_when_longer_than_the_screen():
     from rich.console import Console
 
-    from arenadb.cli.commands.game import should_page
+    from arenadb.cli.render.games import should_page
 
     terminal = Console(file=io.StringIO(), force_terminal=True, height=40)
     pipe = Console(file=io.StringIO(), force_terminal=False, height=40)

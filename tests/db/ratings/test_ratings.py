@@ -144,7 +144,9 @@ def test_rebuild_reproduces_incremental_ratings_exactly(engine, arena):
     assert_event_chains_unbroken(engine)
 
     progress: list[tuple[int, int]] = []
-    result = rebuild_ratings(engine, progress=lambda done, total: progress.append((done, total)))
+    result = rebuild_ratings(
+        engine, progress=lambda _what, done, total: progress.append((done, total))
+    )
     assert ratings_snapshot(engine) == incremental
     assert event_history(engine) == history
     assert result.events == len(history) and result.ratings == len(incremental)

@@ -17,7 +17,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from arenadb.cli.render.output import make_console, to_plain
+from arenadb.cli.render.json import to_plain
+from arenadb.cli.render.tables import make_console
 from arenadb.inspection.games import GameDetail, GameSummary, SeatInfo, TurnInfo
 from arenadb.inspection.replay import GameReplay
 
@@ -217,6 +218,21 @@ def _turns_table(turns: list[TurnInfo]) -> Table:
             "" if t.latency_ms is None else f"{t.latency_ms:,} ms",
         )
     return table
+
+
+REPLAY_CSV = [
+    "game_id",
+    "seq",
+    "turn_number",
+    "phase",
+    "seat",
+    "agent",
+    "action",
+    "valid",
+    "latency_ms",
+    "observation",
+    "actions",
+]
 
 
 def replay_turn_rows(game: GameReplay) -> list[dict[str, Any]]:

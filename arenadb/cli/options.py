@@ -1,0 +1,167 @@
+"""Every option more than one command shares, declared once, and the one output-format rule.
+
+The rule: `--json` and `--csv` mean the same given globally (`arenadb --json games list`) or
+per command (`arenadb games list --json`). A command that can render a format declares the
+option from here; `refuse_undeclared_formats` gives every other command a hidden option of the
+same name that refuses it, so an unsupported format is the same one-line usage error (exit 2)
+in both positions instead of being ignored in one and unknown in the other.
+
+Imports stay light (typer only): `arenadb --help` loads this module.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from arenadb.errors import UsageError
+
+
+def _click_exceptions() -> Any:
+    """The parser's exception classes: newer Typer ships its own copy of click."""
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    raise ImportError("neither typer._click nor click is installed")  # pragma: no cover
+
+
+click_exceptions: Any = _click_exceptions()
+
+# name of the parameter -> (flag, what the format is called in messages)
+FORMATS: dict[str, tuple[str, str]] = {
+    "json_output": ("--json", "JSON"),
+    "csv_output": ("--csv", "CSV"),
+}
+
+
+def _global_flag(ctx: Any, name: str) -> bool:
+    """Whether the root command got this flag (`arenadb --json ...`)."""
+    root = ctx.find_root()
+    return root is not ctx and bool(root.params.get(name))
+
+
+def _with_global(ctx: typer.Context, param: typer.CallbackParam, value: bool) -> bool:
+    """A command's format flag is on when it was given here or on the root."""
+    return bool(value) or _global_flag(ctx, str(param.name))
+
+
+# Global options (the root callback).
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Database URL; wins over ARENADB_DATABASE_URL, DATABASE_URL, DB_* and .env.",
+        show_default=False,
+    ),
+]
+EnvFileOption = Annotated[
+    Path | None, typer.Option("--env-file", help="Read this .env file instead of ./.env.")
+]
+GlobalJsonOption = Annotated[
+    bool, typer.Option("--json", help="JSON on stdout (same as the command's own --json).")
+]
+GlobalCsvOption = Annotated[
+    bool, typer.Option("--csv", help="CSV on stdout (same as the command's own --csv).")
+]
+DebugOption = Annotated[
+    bool, typer.Option("--debug", help="Show tracebacks (passwords still masked).")
+]
+
+# Per-command options.
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON on stdout.", callback=_with_global)
+]
+CsvOption = Annotated[
+    bool, typer.Option("--csv", help="Print CSV on stdout.", callback=_with_global)
+]
+# Bounded, so a 30-digit count is a usage error here instead of an overflow in the database.
+COUNT_MAX = 1_000_000_000
+LimitOption = Annotated[
+    int, typer.Option("--limit", "-n", min=1, max=COUNT_MAX, help="At most this many rows.")
+]
+OptionalLimitOption = Annotated[
+    int | None,
+    typer.Option(
+        "--limit", "-n", min=1, max=COUNT_MAX, help="At most this many rows.", show_default=False
+    ),
+]
+OffsetOption = Annotated[
+    int, typer.Option("--offset", min=0, max=COUNT_MAX, help="Skip this many rows first.")
+]
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do it without asking (needed without a terminal).")
+]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Replace what is already at the target.")
+]
+
+
+def _refuse(ctx: typer.Context, param: typer.CallbackParam, value: bool) -> bool:
+    if value or _global_flag(ctx, param.name):
+        flag, label = FORMATS[param.name]
+        raise UsageError(f"arenadb {_path(ctx)} cannot print {label} ({flag})")
+    return False
+
+
+def _path(ctx: Any) -> str:
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name)
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+def leaf_commands(command: Any, path: tuple[str, ...] = ()) -> Any:
+    """(path, command) for every runnable command under `command`."""
+    children = getattr(command, "commands", None)
+    if not children:
+        yield path, command
+        return
+    for name, child in children.items():
+        yield from leaf_commands(child, (*path, name))
+
+
+def _refusing(
+    json_output: Annotated[
+        bool, typer.Option("--json", hidden=True, expose_value=False, callback=_refuse)
+    ] = False,
+    csv_output: Annotated[
+        bool, typer.Option("--csv", hidden=True, expose_value=False, callback=_refuse)
+    ] = False,
+) -> None:
+    """Only its parameters are used: Typer builds them, as for any command."""
+
+
+def _refusing_params() -> dict[str, Any]:
+    from typer.main import get_command
+
+    holder = typer.Typer(add_completion=False)
+    holder.command()(_refusing)
+    return {flag: param for param in get_command(holder).params for flag in param.opts}
+
+
+def refuse_undeclared_formats(command: Any) -> None:
+    """Give each command under `command` a hidden `--json`/`--csv` that refuses, where it has
+    no such option of its own."""
+    for _, leaf in leaf_commands(command):
+        declared = {opt for param in leaf.params for opt in getattr(param, "opts", ())}
+        missing = [flag for flag, _label in FORMATS.values() if flag not in declared]
+        if missing:
+            refusing = _refusing_params()
+            leaf.params.extend(refusing[flag] for flag in missing)
+
+
+def formats_of(command: Any) -> set[str]:
+    """The formats a command renders besides its table: a subset of {"json", "csv"}."""
+    return {
+        flag.lstrip("-")
+        for param in command.params
+        if not getattr(param, "hidden", False)
+        for flag in getattr(param, "opts", ())
+        if flag in ("--json", "--csv")
+    }
