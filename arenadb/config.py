@@ -10,7 +10,14 @@ Precedence of the database URL, first match wins:
      or DB_NAME is set; the parts are URL-escaped, so any character works in a password)
   4. `DB_PATH` (a SQLite file)
   5. the default `sqlite:///./arenadb.db`
-The real environment always wins over a `.env` file, which is only a fallback for unset variables.
+The real environment always wins over a `.env` file:
+  - a variable present in the real environment is never filled from `.env`, even when empty;
+  - if the real environment has ANY database variable (the URL and DB_* names above), every
+    database variable of `.env` is ignored, so a `.env` DATABASE_URL can never beat a real DB_HOST
+    (`config show` lists what was ignored and why).
+An empty (or blank) variable counts as unset: it does not select a source, and the next one in the
+list applies (an empty `--database-url` on the other hand is a usage error: a flag given empty is
+a mistake, as in `--database-url "$UNSET"`).
 """
 
 from __future__ import annotations
@@ -27,6 +34,19 @@ from arenadb.errors import ConfigError, InvalidArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite:///./arenadb.db"
 MASK = "***"
+# A database URL longer than this is a mistake (or an attack on the parser), not a database.
+MAX_URL_LENGTH = 4096
+# Every variable that says where the database is; see the precedence above.
+DATABASE_VARIABLES = (
+    "ARENADB_DATABASE_URL",
+    "DATABASE_URL",
+    "DB_HOST",
+    "DB_PORT",
+    "DB_NAME",
+    "DB_USER",
+    "DB_PASSWORD",
+    "DB_PATH",
+)
 
 # Query-string keys whose values are secrets (libpq's `password`, `sslpassword`, tokens, ...).
 _SECRET_KEY = re.compile(r"pass|secret|token|credential", re.IGNORECASE)
@@ -134,6 +154,27 @@ _AUTHORITY = re.compile(
 def parse_url(url: str) -> DatabaseURL:
     """Parse and normalise a database URL; raises ConfigError naming the masked URL."""
     text = url.strip()
+    if not text:
+        raise ConfigError("the database URL is empty")
+    if len(text) > MAX_URL_LENGTH:
+        raise ConfigError(
+            f"database URL is too long ({len(text)} characters, at most {MAX_URL_LENGTH})"
+        )
+    parsed = _parse_url(text)
+    check_no_nul(parsed)
+    return parsed
+
+
+def check_no_nul(url: DatabaseURL) -> None:
+    """Refuse a NUL in any part: libpq cuts its connection string there, so `%00` in a password
+    would silently connect with the rest dropped (the default port: another server)."""
+    parts = [url.username, url.password, url.host, url.database]
+    parts += [text for pair in url.query for text in pair]
+    if any(part and "\x00" in part for part in parts):
+        raise ConfigError(f"database URL {url.masked()!r} contains a NUL character")
+
+
+def _parse_url(text: str) -> DatabaseURL:
     scheme, sep, rest = text.partition("://")
     if not sep or not re.fullmatch(r"[A-Za-z][\w+.-]*", scheme):
         raise ConfigError(f"malformed database URL {mask_text(text)!r}: expected scheme://...")
@@ -149,7 +190,7 @@ def parse_url(url: str) -> DatabaseURL:
             path = path[1:]
         elif path:
             raise ConfigError(
-                f"malformed SQLite URL {text!r}: use sqlite:///relative/path.db or "
+                f"malformed SQLite URL {mask_text(text)!r}: use sqlite:///relative/path.db or "
                 "sqlite:////absolute/path.db"
             )
         return DatabaseURL("sqlite", database=path or None, query=tuple(parse_qsl(query)))
@@ -181,20 +222,55 @@ def parse_url(url: str) -> DatabaseURL:
     return DatabaseURL(driver, username, password, unquote(host) or None, port, database, pairs)
 
 
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)([^\s'\"]+)@")
-_QUERY_SECRET = re.compile(
-    r"((?:pass\w*|\w*password|secret\w*|token\w*)\s*[=:]\s*)('[^']*'|\"[^\"]*\"|[^\s&'\"]+)",
-    re.IGNORECASE,
-)
+# `key=value` / `key: value`: a key, tested against _SECRET_KEY, then its value. The look-behind
+# lets a key start only where a word starts and the possessive `++` never gives characters back,
+# so a 100,000-character word costs one pass, not one pass per character. An unclosed quote
+# runs to the end of the text (hiding too much is the safe side, and keeps the scan linear).
+_KEY = re.compile(r"(?<![\w.-])([\w.-]++)\s*+[=:]\s*+")
+_VALUE = re.compile(r"'[^']*+'?|\"[^\"]*+\"?|[^\s&'\"]++")
+_WORD = re.compile(r"\S+")
+
+
+def _mask_userinfo(word: re.Match[str]) -> str:
+    """`user:password@` inside one whitespace-free word, URL or not (`postgresql:/u:pw@h`,
+    `u:pw@h/db`, `sqlite://u:pw'x@h`): everything from the first userinfo colon to the last `@`
+    before any `?` is hidden. Linear: a few scans of the word."""
+    text = word[0]
+    head = text.split("?", 1)[0]
+    at = head.rfind("@")
+    if at < 0:
+        return text
+    colon = head.find(":", 0, at)
+    if colon >= 0 and head.startswith("/", colon + 1):  # a scheme's colon: `postgresql:/`
+        colon = head.find(":", colon + 1, at)
+    if colon < 0 or head[colon + 1 : at] == MASK:
+        return text
+    return f"{text[: colon + 1]}{MASK}{text[at:]}"
+
+
+def _mask_pairs(text: str) -> str:
+    pieces: list[str] = []
+    done = 0
+    for key in _KEY.finditer(text):
+        if key.start() < done or not _SECRET_KEY.search(key[1]):
+            continue
+        value = _VALUE.match(text, key.end())
+        if value is None or value[0] == MASK:
+            continue
+        pieces += [text[done : key.end()], MASK]
+        done = value.end()
+    return "".join([*pieces, text[done:]])
 
 
 def mask_text(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
-    """Hide passwords in free text: known secret values, URL userinfo and `password=...` pairs."""
+    """Hide passwords in free text: known secret values, anything that looks like URL userinfo
+    (parsable or not) and `password=...` pairs. Linear in the length of the text."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, MASK)
-    text = _URL_PASSWORD.sub(lambda m: f"{m[1]}{MASK}@", text)
-    return _QUERY_SECRET.sub(lambda m: f"{m[1]}{MASK}", text)
+    if "@" in text:
+        text = _WORD.sub(_mask_userinfo, text)
+    return _mask_pairs(text)
 
 
 def mask_url(url: str) -> str:
@@ -221,6 +297,8 @@ class Settings:
     snapshot_every: int = 10
     env_file: Path | None = None
     origins: Mapping[str, str] = field(default_factory=dict)
+    # .env variables that were not used, and why (the real environment named the database).
+    ignored: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def database_url(self) -> str:
@@ -263,24 +341,40 @@ class Settings:
         ):
             rows.append((name, getattr(self, name), self.origins.get(name, ORIGIN_DEFAULT)))
         rows.append(("env_file", str(self.env_file) if self.env_file else None, "--env-file/cwd"))
+        for name, reason in self.ignored.items():
+            rows.append((f"ignored .env {name}", "not used", reason))
         return rows
 
 
 class _Sources:
-    """Variable lookup: the real environment first, then the .env file; remembers the origin."""
+    """Variable lookup: the real environment first, then the .env file; remembers the origin.
+
+    A name present in the real environment is never looked up in .env (even when empty), and
+    when the real environment has any database variable, .env's database variables are ignored
+    as a whole: two sources never mix into one database URL.
+    """
 
     def __init__(self, environ: Mapping[str, str], dotenv: Mapping[str, str], dotenv_path: Path):
         self.environ = environ
         self.dotenv = dotenv
         self.dotenv_label = f".env file {dotenv_path}"
+        self.environment_database = [n for n in DATABASE_VARIABLES if n in environ]
+        self.empty = [n for n in DATABASE_VARIABLES if n in environ and not environ[n].strip()]
+        ignored = [n for n in DATABASE_VARIABLES if n in dotenv and self.environment_database]
+        self.ignored = {
+            name: f"the real environment sets {', '.join(self.environment_database)}"
+            for name in ignored
+        }
 
     def get(self, name: str) -> tuple[str, str] | None:
-        value = self.environ.get(name)
-        if value not in (None, ""):
-            return value, f"environment {name}"
-        value = self.dotenv.get(name)
-        if value not in (None, ""):
-            return value, f"{self.dotenv_label} ({name})"
+        if name in self.environ:
+            value = self.environ[name]
+            return (value, f"environment {name}") if value.strip() else None
+        if name in self.ignored:
+            return None
+        from_file = self.dotenv.get(name)
+        if from_file is not None and from_file.strip():
+            return from_file, f"{self.dotenv_label} ({name})"
         return None
 
 
@@ -291,7 +385,18 @@ def _read_dotenv(path: Path) -> dict[str, str]:
 
 
 def _resolve_url(flag_url: str | None, src: _Sources) -> tuple[DatabaseURL, str]:
-    if flag_url:
+    url, origin = _find_url(flag_url, src)
+    if src.empty and origin != ORIGIN_FLAG:
+        origin += f" ({', '.join(src.empty)} empty in the environment: treated as unset)"
+    return url, origin
+
+
+def _find_url(flag_url: str | None, src: _Sources) -> tuple[DatabaseURL, str]:
+    if flag_url is not None:
+        if not flag_url.strip():
+            # `--database-url "$UNSET"`: falling through to another source would act on a
+            # database nobody named (the default file, a .env one).
+            raise UsageError("the database URL given is empty: give a URL or leave it out")
         return parse_url(flag_url), ORIGIN_FLAG
     for name in ("ARENADB_DATABASE_URL", "DATABASE_URL"):
         found = src.get(name)
@@ -313,11 +418,14 @@ def _resolve_url(flag_url: str | None, src: _Sources) -> tuple[DatabaseURL, str]
             port=int(port_text),
             database=parts["name"][0] if parts["name"] else "arenadb",
         )
+        check_no_nul(url)
         used = [o for p in parts.values() if p for o in [p[1]]]
         return url, "; ".join(used)
     path = src.get("DB_PATH")
     if path:
-        return DatabaseURL("sqlite", database=path[0]), path[1]
+        sqlite_url = DatabaseURL("sqlite", database=path[0])
+        check_no_nul(sqlite_url)
+        return sqlite_url, path[1]
     return parse_url(DEFAULT_DATABASE_URL), ORIGIN_DEFAULT
 
 
@@ -396,4 +504,5 @@ def load_settings(
         snapshot_every=_number(src, "ARENADB_SNAPSHOT_EVERY", 10, int, origins, "snapshot_every"),
         env_file=dotenv_path,
         origins=origins,
+        ignored=src.ignored,
     )

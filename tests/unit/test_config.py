@@ -210,3 +210,108 @@ def test_describe_lists_everything_masked():
     assert rows["database_url"] == ("postgresql+psycopg://u:***@h/d", ORIGIN_FLAG)
     assert {"pool_size", "echo", "connect_timeout", "busy_timeout_ms"} <= set(rows)
     assert "topsecret" not in repr(rows)
+
+
+# --- issue 15: empty values, .env across names, secrets in malformed URLs, linear masking
+
+
+@pytest.mark.parametrize("flag", ["", "   "])
+def test_empty_flag_is_a_usage_error_not_a_fall_through(flag):
+    with pytest.raises(UsageError, match="empty"):
+        resolve(flag, {"ARENADB_DATABASE_URL": ARENA})
+    with pytest.raises(UsageError, match="empty"):
+        resolve(flag, {})
+
+
+def test_empty_variables_count_as_unset_and_say_so():
+    settings = resolve(environ={"ARENADB_DATABASE_URL": "", "DATABASE_URL": PLAIN})
+    assert settings.url.host == "plainhost"
+    assert "ARENADB_DATABASE_URL empty in the environment" in settings.origins["database_url"]
+    settings = resolve(environ={"DB_HOST": " ", "DB_PATH": "x.db"})
+    assert settings.url.database == "x.db"
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"DATABASE_URL": PLAIN},
+        {"DB_HOST": "plainhost", "DB_NAME": "plaindb"},
+        {"DB_PATH": "plainhost.db"},
+        # Set but empty: not filled from .env, and .env's other database variables are ignored.
+        {"ARENADB_DATABASE_URL": ""},
+        {"DB_PASSWORD": ""},
+    ],
+)
+def test_dotenv_never_beats_the_real_environment_across_names(tmp_path, environ):
+    (tmp_path / ".env").write_text(
+        "ARENADB_DATABASE_URL=postgresql://dot:dpw@dothost/dotdb\nDB_PASSWORD=dpw\nDB_ECHO=true\n"
+    )
+    settings = resolve(environ=environ, tmp_path=tmp_path)
+    assert settings.url.host != "dothost"
+    assert ".env" not in settings.origins["database_url"]
+    assert settings.url.password != "dpw"
+    assert settings.echo is True  # not a database variable: .env still fills it
+    rows = {name: origin for name, _value, origin in settings.describe()}
+    assert "the real environment sets" in rows["ignored .env ARENADB_DATABASE_URL"]
+    assert "ignored .env DB_PASSWORD" in rows
+
+
+def test_dotenv_database_variables_apply_when_the_environment_has_none(tmp_path):
+    (tmp_path / ".env").write_text("DB_HOST=dothost\nDB_PASSWORD=dpw\n")
+    settings = resolve(environ={"DB_POOL_SIZE": "2"}, tmp_path=tmp_path)
+    assert (settings.url.host, settings.url.password) == ("dothost", "dpw")
+    assert not settings.ignored
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "postgresql:/user:s3cret@host/db",
+        "postgresql//user:s3cret@h/db",
+        "user:s3cret@h/db",
+        "sqlite://u:s3cret'x@h/db",
+        "postgresql://u:/s3cret@h/db",
+        "postgresql://u:s3c@ret@h/db?sslmode=require",
+    ],
+)
+def test_userinfo_is_masked_even_when_the_url_does_not_parse(text):
+    for shown in (mask_text(text), mask_text(repr(text)), mask_url(text)):
+        assert "s3c" not in shown and "ret'x" not in shown, shown
+    try:
+        parse_url(text)
+    except ConfigError as exc:
+        assert "s3c" not in str(exc)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A" * 100_000,
+        "pass" * 50_000,
+        "a:" * 100_000,
+        "password='" * 20_000,
+        "://x:" * 50_000 + "@",
+        "a@" * 100_000,
+    ],
+)
+def test_masking_is_linear(text):
+    # No timing assertion (see the rules). Each input is 1-2 million characters: a linear scan
+    # takes a fraction of a second, the old quadratic patterns took hours (20,000 characters
+    # cost them 10 s), so a regression shows as a hung test.
+    masked = mask_text(text * 10)
+    assert len(masked) <= len(text) * 10
+
+
+def test_overlong_and_nul_urls_are_refused():
+    with pytest.raises(ConfigError, match="too long"):
+        parse_url("postgresql://u@h/" + "d" * 5000)
+    for url in ("postgresql://u:pw%00x@h/d", "postgresql://u@h/d%00", "sqlite:///a\x00.db?x=1"):
+        try:
+            parsed = parse_url(url)
+        except ConfigError as exc:
+            assert "NUL" in str(exc) or "malformed" in str(exc)
+            assert "pw" not in str(exc)
+        else:
+            pytest.fail(f"{url} parsed as {parsed}")
+    with pytest.raises(ConfigError, match="NUL"):
+        resolve(environ={"DB_HOST": "h", "DB_PASSWORD": "a\x00b"})
