@@ -189,6 +189,9 @@ class ArenaGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         try:
+            # The subcommand's arguments are still unparsed here (click 8.2 renamed the list).
+            pending = getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", [])
+            _refuse_overlong_arguments([*ctx.params.values(), *pending, *ctx.args])
             return super().invoke(ctx)
         except BrokenPipeError:
             # The reader went away (`arenadb games list | head`): not an error worth a message.
@@ -201,6 +204,24 @@ class ArenaGroup(TyperGroup):
                 raise
             obj = ctx.obj if isinstance(ctx.obj, AppContext) else AppContext()
             raise fail(exc, obj, debug=obj.debug or bool(ctx.params.get("debug"))) from None
+
+
+# No reference, URL or path is this long; refusing early keeps a pasted blob from reaching
+# resolvers, parsers and error messages (one line back, at once).
+MAX_ARGUMENT_LENGTH = 4096
+
+
+def _refuse_overlong_arguments(values: list[Any]) -> None:
+    for value in values:
+        if isinstance(value, str | Path) and len(str(value)) > MAX_ARGUMENT_LENGTH:
+            from arenadb.errors import UsageError
+
+            # Not echoed, not even its start: it may be a URL whose password the cut hides
+            # from the masking.
+            raise UsageError(
+                f"an argument is too long ({len(str(value))} characters, "
+                f"at most {MAX_ARGUMENT_LENGTH})"
+            )
 
 
 app = typer.Typer(

@@ -25,7 +25,12 @@ from sqlalchemy.pool import NullPool, StaticPool
 
 from arenadb.config import DatabaseURL, Settings
 from arenadb.db.checkpoint import WAL_LIMIT_BYTES
-from arenadb.errors import ArenaDBError, ConflictError, DatabaseUnavailableError
+from arenadb.errors import (
+    ArenaDBError,
+    ConflictError,
+    DatabaseMissingError,
+    DatabaseUnavailableError,
+)
 
 APPLICATION_NAME = "arenadb"
 # Execution option naming the BEGIN variant on SQLite: "DEFERRED", "IMMEDIATE" or "EXCLUSIVE".
@@ -83,17 +88,51 @@ def _log_sql_to_stderr() -> None:
         logger.addHandler(handler)
 
 
-def create_engine(settings: Settings, *, pooled: bool = True, **kwargs: Any) -> Engine:
-    """An engine for `settings.url`, tuned for its backend. `pooled=False` uses NullPool."""
+def create_engine(
+    settings: Settings, *, pooled: bool = True, create_missing: bool = False, **kwargs: Any
+) -> Engine:
+    """An engine for `settings.url`, tuned for its backend. `pooled=False` uses NullPool.
+
+    The engine never creates a database: a missing (or empty) SQLite file is a
+    DatabaseMissingError on first connect, and nothing is written. Only `create_missing=True`
+    (what `create_database` means) lets SQLite create the file.
+    """
     url = settings.url
     if settings.echo:
         _log_sql_to_stderr()
     if url.is_sqlite:
-        return _sqlite_engine(settings, pooled=pooled, **kwargs)
+        return _sqlite_engine(settings, pooled=pooled, create_missing=create_missing, **kwargs)
     return _postgresql_engine(settings, pooled=pooled, **kwargs)
 
 
-def _sqlite_engine(settings: Settings, *, pooled: bool, **kwargs: Any) -> Engine:
+def sqlite_database_missing(url: DatabaseURL) -> DatabaseMissingError:
+    return DatabaseMissingError(
+        f"database {url.masked()} does not exist (create it with `arenadb init`)"
+    )
+
+
+def _open_existing_sqlite_file(url: DatabaseURL, cargs: list[Any], cparams: dict) -> None:
+    """Open the file with `mode=rw`: SQLite then fails instead of creating it, even if it is
+    removed between this check and the open. A 0-byte file is not a database either: the
+    first PRAGMA would turn it into one."""
+    path = Path(cargs[0])
+    try:
+        empty = path.stat().st_size == 0
+    except FileNotFoundError:
+        raise sqlite_database_missing(url) from None
+    except OSError as exc:
+        raise DatabaseUnavailableError(
+            f"cannot open SQLite database {url.masked()}: {exc.strerror}"
+        ) from None
+    if empty:
+        raise sqlite_database_missing(url)
+    cargs[0] = f"{path.absolute().as_uri()}?mode=rw"
+    cparams["uri"] = True
+
+
+def _sqlite_engine(
+    settings: Settings, *, pooled: bool, create_missing: bool, **kwargs: Any
+) -> Engine:
     url = settings.url
     check_sqlite_folder(url)
     options: dict[str, Any] = {"echo": settings.echo}
@@ -109,6 +148,12 @@ def _sqlite_engine(settings: Settings, *, pooled: bool, **kwargs: Any) -> Engine
     options.update(kwargs)
     engine = sa.create_engine(sqlalchemy_url(url), **options)
     busy_timeout = int(settings.busy_timeout_ms)
+
+    if url.sqlite_path is not None and not create_missing:
+
+        @event.listens_for(engine, "do_connect")
+        def _on_do_connect(_dialect: Any, _record: Any, cargs: list, cparams: dict) -> None:
+            _open_existing_sqlite_file(url, cargs, cparams)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
