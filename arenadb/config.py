@@ -51,6 +51,12 @@ DATABASE_VARIABLES = (
 # Query-string keys whose values are secrets (libpq's `password`, `sslpassword`, tokens, ...).
 _SECRET_KEY = re.compile(r"pass|secret|token|credential", re.IGNORECASE)
 
+
+def is_secret_key(name: str) -> bool:
+    """Whether a query-string key names a secret (`password`, `sslpassword`, `token`, ...)."""
+    return _SECRET_KEY.search(name) is not None
+
+
 _SUPPORTED_SCHEMES = {
     "sqlite": "sqlite",
     "sqlite+pysqlite": "sqlite",

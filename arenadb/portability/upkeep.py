@@ -23,8 +23,10 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +35,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from arenadb.config import DatabaseURL, Settings
+from arenadb.config import DatabaseURL, Settings, is_secret_key
 from arenadb.db.engine import write_transaction
 from arenadb.errors import (
     ConfigError,
@@ -256,7 +258,9 @@ def _sqlite_backup(settings: Settings, partial: Path, progress: Progress | None)
 
 
 def pg_dump_command(settings: Settings, output: Path, *, plain: bool) -> tuple[list[str], dict]:
-    """The pg_dump argument list and environment; the password is only in the environment."""
+    """The pg_dump argument list and environment; no secret is on the command line (every
+    local user can read it in /proc): the password goes in PGPASSWORD, other secret parameters
+    (`sslpassword`, ...) in a private service file (see `_pg_dump`)."""
     executable = shutil.which("pg_dump")
     if executable is None:
         raise ConfigError(
@@ -265,7 +269,7 @@ def pg_dump_command(settings: Settings, output: Path, *, plain: bool) -> tuple[l
         )
     url = settings.url
     secrets = {k: v for k, v in url.query if k.lower() == "password"}
-    query = tuple((k, v) for k, v in url.query if k.lower() != "password")
+    query = tuple((k, v) for k, v in url.query if not is_secret_key(k))
     conninfo = DatabaseURL(
         "postgresql", url.username, None, url.host, url.port, url.database, query
     )
@@ -284,9 +288,37 @@ def pg_dump_command(settings: Settings, output: Path, *, plain: bool) -> tuple[l
     return args, env
 
 
+def _secret_parameters(url: DatabaseURL) -> dict[str, str]:
+    """Secret connection parameters that libpq takes from no environment variable."""
+    return {k: v for k, v in url.query if is_secret_key(k) and k.lower() != "password"}
+
+
+@contextmanager
+def _private_service_file(parameters: dict[str, str], env: dict[str, str]) -> Iterator[None]:
+    """Hand `parameters` to libpq through a service file only this user can read (0600 in a
+    0700 folder), removed afterwards; libpq merges it under the command line's parameters."""
+    if not parameters:
+        yield
+        return
+    if any(ch in v for v in parameters.values() for ch in "\n\r"):
+        raise UsageError("a secret connection parameter contains a line break")
+    folder = tempfile.mkdtemp(prefix="arenadb-pg-")
+    path = os.path.join(folder, "pg_service.conf")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write("[arenadb]\n" + "".join(f"{k}={v}\n" for k, v in parameters.items()))
+        env["PGSERVICEFILE"] = path
+        env["PGSERVICE"] = "arenadb"
+        yield
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _pg_dump(settings: Settings, partial: Path, *, plain: bool) -> str:
     args, env = pg_dump_command(settings, partial, plain=plain)
-    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    with _private_service_file(_secret_parameters(settings.url), env):
+        done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         detail = settings.mask(" ".join(done.stderr.split())) or f"exit {done.returncode}"
         raise DatabaseUnavailableError(f"pg_dump of {settings.masked_url} failed: {detail}")
