@@ -4,6 +4,15 @@ PostgreSQL's CREATE/DROP DATABASE cannot run inside a transaction and cannot tak
 parameter for the name, so they run on an AUTOCOMMIT connection to the server's maintenance
 database with the name quoted by the dialect's identifier preparer (never an f-string of raw
 input).
+
+Safety rules (issue 15):
+- a PostgreSQL name the server would truncate (over 63 bytes) or refuse is an error before
+  anything is sent: `DROP DATABASE` on a 70-character name would drop the database named by its
+  first 63 bytes;
+- only arenadb databases are dropped: a SQLite path that is not a SQLite database is never
+  deleted, and a database with tables but none of arenadb's needs `any_database=True`;
+- `create_database(if_not_exists=True)` is idempotent under concurrency (a CREATE DATABASE that
+  loses the race to another process is "already exists", not a duplicate-key error).
 """
 
 from __future__ import annotations
@@ -17,11 +26,30 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from arenadb.config import Settings
-from arenadb.db.engine import check_sqlite_folder, create_engine, translate_error
-from arenadb.errors import DatabaseExistsError, DatabaseMissingError, DatabaseUnavailableError
+from arenadb.db.engine import (
+    check_postgresql_identifier,
+    check_sqlite_folder,
+    create_engine,
+    translate_error,
+)
+from arenadb.errors import (
+    DatabaseExistsError,
+    DatabaseMissingError,
+    DatabaseUnavailableError,
+    RefusedError,
+)
 
 MAINTENANCE_DATABASES = ("postgres", "template1")
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+SQLITE_HEADER = b"SQLite format 3\x00"
+# Tables of the first migration: a database holding any of them (with alembic_version) is
+# arenadb's. A database with no table at all (just created) or only alembic_version (migrated
+# down to base) is arenadb's too: nothing else makes those.
+ARENADB_CORE_TABLES = frozenset(
+    {"agent_kinds", "agents", "arenadb_meta", "game_types", "games", "llm_models", "prompts"}
+)
+# SQLSTATEs of a CREATE DATABASE that lost a race: duplicate_database, unique_violation.
+_ALREADY_CREATED = ("42P04", "23505")
 
 
 @contextlib.contextmanager
@@ -65,6 +93,7 @@ def database_exists(settings: Settings) -> bool:
     if settings.url.is_sqlite:
         path = settings.url.sqlite_path
         return path is None or (path.is_file() and path.stat().st_size > 0)
+    _database_name(settings)
     with maintenance_connection(settings) as conn:
         found = conn.execute(
             sa.text("select 1 from pg_database where datname = :name"),
@@ -89,9 +118,7 @@ def create_database(settings: Settings, *, if_not_exists: bool = False) -> bool:
         finally:
             connection.close()
         return True
-    name = settings.url.database
-    if not name:
-        raise DatabaseUnavailableError(f"database URL {settings.masked_url} names no database")
+    name = _database_name(settings)
     with maintenance_connection(settings) as conn:
         exists = conn.execute(
             sa.text("select 1 from pg_database where datname = :name"), {"name": name}
@@ -101,23 +128,47 @@ def create_database(settings: Settings, *, if_not_exists: bool = False) -> bool:
                 return False
             raise DatabaseExistsError(f"database {settings.masked_url} already exists")
         quoted = conn.dialect.identifier_preparer.quote_identifier(name)
-        conn.exec_driver_sql(f"CREATE DATABASE {quoted} ENCODING 'UTF8' TEMPLATE template0")
+        try:
+            conn.exec_driver_sql(f"CREATE DATABASE {quoted} ENCODING 'UTF8' TEMPLATE template0")
+        except sa.exc.DBAPIError as exc:
+            # Another process created it between our look and our CREATE.
+            if getattr(exc.orig, "sqlstate", None) not in _ALREADY_CREATED:
+                raise
+            if if_not_exists:
+                return False
+            raise DatabaseExistsError(f"database {settings.masked_url} already exists") from None
     return True
 
 
-def drop_database(settings: Settings, *, missing_ok: bool = False) -> bool:
-    """Drop the database (disconnecting other sessions on PostgreSQL); False if it was missing."""
+def _database_name(settings: Settings) -> str:
+    name = settings.url.database
+    if not name:
+        raise DatabaseUnavailableError(f"database URL {settings.masked_url} names no database")
+    check_postgresql_identifier(name, "database name")
+    return name
+
+
+def drop_database(
+    settings: Settings, *, missing_ok: bool = False, any_database: bool = False
+) -> bool:
+    """Drop the database (disconnecting other sessions on PostgreSQL); False if it was missing.
+
+    Only an arenadb database is dropped unless `any_database`; a SQLite path that is not a
+    SQLite database never is (nor its -wal/-journal neighbours).
+    """
     if settings.url.is_sqlite:
         path = _sqlite_file(settings)
-        if not path.exists():
+        # A 0-byte file is no database (database_exists agrees): left alone, like its neighbours.
+        if not path.exists() or (path.is_file() and path.stat().st_size == 0):
             if missing_ok:
                 return False
             raise DatabaseMissingError(f"database {settings.masked_url} does not exist")
+        _check_droppable_sqlite(settings, path, any_database=any_database)
         path.unlink()
         for suffix in SQLITE_SIDE_FILES:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return True
-    name = settings.url.database or ""
+    name = _database_name(settings)
     with maintenance_connection(settings) as conn:
         exists = conn.execute(
             sa.text("select 1 from pg_database where datname = :name"), {"name": name}
@@ -126,6 +177,68 @@ def drop_database(settings: Settings, *, missing_ok: bool = False) -> bool:
             if missing_ok:
                 return False
             raise DatabaseMissingError(f"database {settings.masked_url} does not exist")
+        if not any_database:
+            _check_arenadb_tables(settings, _postgresql_tables(settings))
         quoted = conn.dialect.identifier_preparer.quote_identifier(name)
         conn.exec_driver_sql(f"DROP DATABASE {quoted} WITH (FORCE)")
     return True
+
+
+def _check_droppable_sqlite(settings: Settings, path: Path, *, any_database: bool) -> None:
+    if not path.is_file():
+        raise RefusedError(f"refusing to drop {settings.masked_url}: {path} is not a file")
+    with path.open("rb") as handle:
+        header = handle.read(len(SQLITE_HEADER))
+    if header != SQLITE_HEADER:
+        raise RefusedError(
+            f"refusing to drop {settings.masked_url}: {path} is not a SQLite database"
+        )
+    if any_database:
+        return
+    # Read-only and immutable-free: looking must not create a WAL or change the file.
+    uri = f"{path.absolute().as_uri()}?mode=ro"
+    try:
+        connection = sqlite3.connect(uri, uri=True)
+        try:
+            rows = connection.execute(
+                "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'"
+            ).fetchall()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as exc:
+        raise RefusedError(
+            f"refusing to drop {settings.masked_url}: cannot read it as a database ({exc})"
+        ) from None
+    _check_arenadb_tables(settings, {row[0] for row in rows})
+
+
+def _postgresql_tables(settings: Settings) -> set[str]:
+    engine = create_engine(settings, pooled=False)
+    try:
+        with engine.connect() as conn:
+            names = conn.execute(
+                sa.text(
+                    "select table_name from information_schema.tables "
+                    "where table_schema not in ('pg_catalog', 'information_schema')"
+                )
+            ).scalars()
+            return set(names)
+    except sa.exc.DBAPIError as exc:
+        raise RefusedError(
+            f"refusing to drop {settings.masked_url}: cannot look inside it to see that it is "
+            f"an arenadb database ({settings.mask(' '.join(str(exc.orig).split()))})"
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def _check_arenadb_tables(settings: Settings, tables: set[str]) -> None:
+    if not tables or tables == {"alembic_version"}:
+        return
+    if "alembic_version" in tables and tables & ARENADB_CORE_TABLES:
+        return
+    listed = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+    raise RefusedError(
+        f"refusing to drop {settings.masked_url}: it is not an arenadb database "
+        f"(tables: {listed}); nothing was dropped"
+    )

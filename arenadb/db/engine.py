@@ -30,6 +30,7 @@ from arenadb.errors import (
     ConflictError,
     DatabaseMissingError,
     DatabaseUnavailableError,
+    UsageError,
 )
 
 APPLICATION_NAME = "arenadb"
@@ -51,6 +52,22 @@ def sqlalchemy_url(url: DatabaseURL) -> URL:
         database=url.database,
         query=query,
     )
+
+
+# PostgreSQL keeps the first NAMEDATALEN - 1 bytes of an identifier and drops the rest silently.
+POSTGRESQL_MAX_IDENTIFIER_BYTES = 63
+
+
+def check_postgresql_identifier(name: str, what: str) -> None:
+    """Refuse a name the server would truncate (and so mean another object) or reject."""
+    size = len(name.encode("utf-8"))
+    if size > POSTGRESQL_MAX_IDENTIFIER_BYTES:
+        raise UsageError(
+            f"PostgreSQL {what} {name[:20]!r}... is {size} bytes long; the server keeps only "
+            f"the first {POSTGRESQL_MAX_IDENTIFIER_BYTES} and would use another name"
+        )
+    if not name or "\x00" in name:
+        raise UsageError(f"PostgreSQL {what} {name!r} is empty or contains a NUL character")
 
 
 def check_sqlite_folder(url: DatabaseURL) -> None:
@@ -180,6 +197,9 @@ def _sqlite_engine(
 
 
 def _postgresql_engine(settings: Settings, *, pooled: bool, **kwargs: Any) -> Engine:
+    for name, what in ((settings.url.database, "database name"), (settings.url.username, "user")):
+        if name is not None:
+            check_postgresql_identifier(name, what)
     connect_args: dict[str, Any] = {
         # libpq wants whole seconds; 0 would mean "wait forever".
         "connect_timeout": max(1, math.ceil(settings.connect_timeout)),

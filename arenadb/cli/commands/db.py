@@ -74,7 +74,17 @@ def create(
 
 
 @app.command("drop")
-def drop(ctx: typer.Context, yes: YesOption = False) -> None:
+def drop(
+    ctx: typer.Context,
+    yes: YesOption = False,
+    any_database: Annotated[
+        bool,
+        typer.Option(
+            "--any-database",
+            help="Also drop a database that is not arenadb's (tables of another application).",
+        ),
+    ] = False,
+) -> None:
     """Drop the whole database, data and schema. Asks first."""
     from arenadb.db.admin import database_exists, drop_database
     from arenadb.errors import DatabaseMissingError
@@ -83,7 +93,7 @@ def drop(ctx: typer.Context, yes: YesOption = False) -> None:
     if not database_exists(settings):
         raise DatabaseMissingError(f"database {settings.masked_url} does not exist")
     confirm_destructive(f"drop database {settings.masked_url} and all its data", yes=yes)
-    drop_database(settings)
+    drop_database(settings, any_database=any_database)
     info(f"dropped {settings.masked_url}")
 
 
