@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -56,6 +55,7 @@ from arenadb.models import (
     PlayerAction,
     Prompt,
 )
+from arenadb.portability.outputs import safe_output, sqlite_files
 from arenadb.progress import Progress
 
 FORMAT = "arenadb-export"
@@ -289,11 +289,13 @@ def export_games(
     *,
     chunk_games: int = CHUNK_GAMES,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> ExportResult:
     """Write matching games as JSON Lines to a file (gzip if it ends in .gz) or a text stream.
 
     A file is written under a temporary name and renamed at the end: a failed export leaves no
-    half-written file behind.
+    half-written file behind. An existing file is replaced only with `force`, and never the
+    database being read (see `portability/outputs.py`).
     """
     started = time.perf_counter()
     # Counted first even without a progress callback: this resolves the filter's references, so
@@ -301,7 +303,8 @@ def export_games(
     total = count_games(engine, filters)
     name = destination if isinstance(destination, str | Path) else "<stream>"
     result = ExportResult(path=str(name))
-    with _output(destination) as out:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    with _output(destination, force=force, protected=sqlite_files(database)) as out:
         for record in export_records(engine, filters, chunk_games=chunk_games):
             out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
             out.write("\n")
@@ -320,19 +323,17 @@ def export_games(
 
 
 @contextmanager
-def _output(destination: str | Path | IO[str]) -> Iterator[IO[str]]:
+def _output(
+    destination: str | Path | IO[str], *, force: bool, protected: list[Path]
+) -> Iterator[IO[str]]:
     if not isinstance(destination, str | Path):
         yield destination
         return
     path = Path(destination)
-    partial = path.with_name(path.name + ".partial")
-    try:
+    with safe_output(path, force=force, protected=protected) as partial:
         if path.name.endswith(".gz"):
             with gzip.open(partial, "wt", encoding="utf-8", compresslevel=6) as out:
                 yield cast(IO[str], out)
         else:
             with open(partial, "w", encoding="utf-8") as out:
                 yield out
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)

@@ -42,9 +42,9 @@ from arenadb.errors import (
     DatabaseMissingError,
     DatabaseUnavailableError,
     InvalidArgumentError,
-    RefusedError,
 )
 from arenadb.models import Event, ExecutionLog, Game, GameSnapshot, LLMCall, SystemLog
+from arenadb.portability.outputs import safe_output, sqlite_files
 from arenadb.progress import Progress
 
 _WOULD = {"payloads set to NULL": "would set payloads to NULL", "deleted": "would delete"}
@@ -205,22 +205,13 @@ def backup_database(
     password goes through the PGPASSWORD environment variable, never the command line.
     """
     target = Path(path)
-    if target.exists() and not force:
-        raise RefusedError(
-            f"{target} already exists; overwriting it was not asked for", parameter="force"
-        )
-    if not target.absolute().parent.is_dir():
-        raise InvalidArgumentError(f"folder {target.absolute().parent} does not exist")
-    partial = target.with_name(target.name + ".partial")
+    protected = sqlite_files(settings.url.sqlite_path) if settings.url.is_sqlite else []
     started = time.perf_counter()
-    try:
+    with safe_output(target, force=force, protected=protected) as partial:
         if settings.url.is_sqlite:
             method = _sqlite_backup(settings, partial, progress)
         else:
             method = _pg_dump(settings, partial, plain=target.suffix == ".sql")
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
     return BackupResult(
         str(target),
         settings.backend,
@@ -236,7 +227,6 @@ def _sqlite_backup(settings: Settings, partial: Path, progress: Progress | None)
         raise InvalidArgumentError("an in-memory SQLite database cannot be backed up")
     if not source_path.is_file():
         raise DatabaseMissingError(f"database {settings.masked_url} does not exist")
-    partial.unlink(missing_ok=True)
     source = sqlite3.connect(source_path)
     destination = sqlite3.connect(partial)
     try:
@@ -301,7 +291,7 @@ def _private_service_file(parameters: dict[str, str], env: dict[str, str]) -> It
         yield
         return
     if any(ch in v for v in parameters.values() for ch in "\n\r"):
-        raise UsageError("a secret connection parameter contains a line break")
+        raise InvalidArgumentError("a secret connection parameter contains a line break")
     folder = tempfile.mkdtemp(prefix="arenadb-pg-")
     path = os.path.join(folder, "pg_service.conf")
     try:

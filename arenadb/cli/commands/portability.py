@@ -36,6 +36,7 @@ def export(
     since: SinceOption = None,
     until: UntilOption = None,
     limit: OptionalLimitOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Export games with seats, turns, actions, LLM calls and snapshots as JSON Lines."""
@@ -65,7 +66,11 @@ def export(
         progress_bar("exporting") as update,
     ):
         result = export_games(
-            engine, sys.stdout if to_stdout else Path(output), filters, progress=update
+            engine,
+            sys.stdout if to_stdout else Path(output),
+            filters,
+            progress=update,
+            force=force,
         )
     if fmt == "json":
         print_json(result)
