@@ -23,7 +23,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, StaticPool
 
-from arenadb.config import DatabaseURL, Settings
+from arenadb.config import DatabaseURL, Settings, check_no_nul
 from arenadb.db.checkpoint import WAL_LIMIT_BYTES
 from arenadb.errors import (
     ArenaDBError,
@@ -115,6 +115,7 @@ def create_engine(
     (what `create_database` means) lets SQLite create the file.
     """
     url = settings.url
+    check_no_nul(url)  # also for a DatabaseURL built in code, which parse_url never saw
     if settings.echo:
         _log_sql_to_stderr()
     if url.is_sqlite:
