@@ -127,6 +127,10 @@ def test_huge_argument_answers_with_one_line(tmp_path):
         line = one_line_error(invoke(*args, env=env), code=2 if args[0] != "db" else 1)
         assert "too long" in line
         assert len(line) < 300
+    # Not even the start of a refused argument is echoed: it may be a URL cut before its '@'.
+    long_url = f"postgresql://u:{SECRET}{'x' * 5000}@h/db"
+    line = one_line_error(invoke("--database-url", long_url, "db", "check"), code=2)
+    assert "too long" in line
 
 
 def test_nul_in_a_password_is_refused_before_connecting():
