@@ -64,12 +64,14 @@ def maintenance_connection(settings: Settings) -> Iterator[Connection]:
         )
         try:
             conn = engine.connect()
+        except DatabaseMissingError as exc:
+            # A missing maintenance database is worth one more try; anything else is final.
+            last = exc
+            engine.dispose()
+            continue
         except sa.exc.OperationalError as exc:
             last = exc
             engine.dispose()
-            # A missing maintenance database is worth one more try; anything else is final.
-            if "does not exist" in str(exc.orig):
-                continue
             break
         try:
             yield conn
@@ -78,7 +80,7 @@ def maintenance_connection(settings: Settings) -> Iterator[Connection]:
             conn.close()
             engine.dispose()
     assert last is not None
-    error = translate_error(last, settings)
+    error = last if isinstance(last, DatabaseMissingError) else translate_error(last, settings)
     raise error if error else DatabaseUnavailableError(settings.mask(str(last)))
 
 

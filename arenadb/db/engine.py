@@ -123,7 +123,7 @@ def create_engine(
     return _postgresql_engine(settings, pooled=pooled, **kwargs)
 
 
-def sqlite_database_missing(url: DatabaseURL) -> DatabaseMissingError:
+def database_missing(url: DatabaseURL) -> DatabaseMissingError:
     return DatabaseMissingError(
         f"database {url.masked()} does not exist (create it with `arenadb init`)"
     )
@@ -137,13 +137,13 @@ def _open_existing_sqlite_file(url: DatabaseURL, cargs: list[Any], cparams: dict
     try:
         empty = path.stat().st_size == 0
     except FileNotFoundError:
-        raise sqlite_database_missing(url) from None
+        raise database_missing(url) from None
     except OSError as exc:
         raise DatabaseUnavailableError(
             f"cannot open SQLite database {url.masked()}: {exc.strerror}"
         ) from None
     if empty:
-        raise sqlite_database_missing(url)
+        raise database_missing(url)
     cargs[0] = f"{path.absolute().as_uri()}?mode=rw"
     cparams["uri"] = True
 
@@ -218,7 +218,18 @@ def _postgresql_engine(settings: Settings, *, pooled: bool, **kwargs: Any) -> En
     else:
         options["poolclass"] = NullPool
     options.update(kwargs)
-    return sa.create_engine(sqlalchemy_url(settings.url), **options)
+    engine = sa.create_engine(sqlalchemy_url(settings.url), **options)
+    url = settings.url
+    # What libpq reports when the server has no such database (no SQLSTATE reaches the client
+    # on a failed connect): the library says so, as it does for a missing SQLite file.
+    missing = f'database "{url.database}" does not exist'
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        if url.database and missing in str(context.original_exception):
+            raise database_missing(url) from None
+
+    return engine
 
 
 @contextmanager
