@@ -402,7 +402,9 @@ def _find_url(flag_url: str | None, src: _Sources) -> tuple[DatabaseURL, str]:
         if not flag_url.strip():
             # `--database-url "$UNSET"`: falling through to another source would act on a
             # database nobody named (the default file, a .env one).
-            raise UsageError("the database URL given is empty: give a URL or leave it out")
+            raise InvalidArgumentError(
+                "the database URL given is empty: give a URL or leave it out"
+            )
         return parse_url(flag_url), ORIGIN_FLAG
     for name in ("ARENADB_DATABASE_URL", "DATABASE_URL"):
         found = src.get(name)

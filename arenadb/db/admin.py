@@ -242,5 +242,6 @@ def _check_arenadb_tables(settings: Settings, tables: set[str]) -> None:
     listed = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
     raise RefusedError(
         f"refusing to drop {settings.masked_url}: it is not an arenadb database "
-        f"(tables: {listed}); nothing was dropped"
+        f"(tables: {listed}); nothing was dropped",
+        parameter="any_database",
     )

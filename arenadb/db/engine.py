@@ -30,7 +30,7 @@ from arenadb.errors import (
     ConflictError,
     DatabaseMissingError,
     DatabaseUnavailableError,
-    UsageError,
+    InvalidArgumentError,
 )
 
 APPLICATION_NAME = "arenadb"
@@ -62,12 +62,14 @@ def check_postgresql_identifier(name: str, what: str) -> None:
     """Refuse a name the server would truncate (and so mean another object) or reject."""
     size = len(name.encode("utf-8"))
     if size > POSTGRESQL_MAX_IDENTIFIER_BYTES:
-        raise UsageError(
+        raise InvalidArgumentError(
             f"PostgreSQL {what} {name[:20]!r}... is {size} bytes long; the server keeps only "
             f"the first {POSTGRESQL_MAX_IDENTIFIER_BYTES} and would use another name"
         )
     if not name or "\x00" in name:
-        raise UsageError(f"PostgreSQL {what} {name!r} is empty or contains a NUL character")
+        raise InvalidArgumentError(
+            f"PostgreSQL {what} {name!r} is empty or contains a NUL character"
+        )
 
 
 def check_sqlite_folder(url: DatabaseURL) -> None:

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from arenadb.errors import RefusedError, UsageError
+from arenadb.errors import InvalidArgumentError, RefusedError
 
 SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 
@@ -37,24 +37,26 @@ def check_output(path: Path, *, force: bool = False, protected: Iterable[Path] =
     """Raise unless `path` may be written as an output; see the module docstring."""
     folder = path.absolute().parent
     if not folder.is_dir():
-        raise UsageError(f"cannot write {path}: folder {folder} does not exist")
+        raise InvalidArgumentError(f"cannot write {path}: folder {folder} does not exist")
     try:
         info = path.lstat()
     except FileNotFoundError:
         info = None
     except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+        raise InvalidArgumentError(f"cannot write {path}: {exc.strerror}") from None
     _check_not_protected(path, info, protected)
     if info is None:
         return
     if stat.S_ISLNK(info.st_mode):
         raise RefusedError(f"{path} is a symbolic link: refusing to replace it (name the file)")
     if stat.S_ISDIR(info.st_mode):
-        raise UsageError(f"{path} is a directory: name a file to write")
+        raise InvalidArgumentError(f"{path} is a directory: name a file to write")
     if not stat.S_ISREG(info.st_mode):
         raise RefusedError(f"{path} is not a regular file (a device or pipe): refusing to write")
     if not force:
-        raise RefusedError(f"{path} already exists: refusing to overwrite it without force")
+        raise RefusedError(
+            f"{path} already exists; overwriting it was not asked for", parameter="force"
+        )
 
 
 def _check_not_protected(path: Path, info: os.stat_result | None, protected: Iterable[Path]):
@@ -81,7 +83,7 @@ def safe_output(
             dir=target.absolute().parent, prefix=f".{target.name}.", suffix=".partial"
         )
     except OSError as exc:
-        raise UsageError(f"cannot write {target}: {exc.strerror}") from None
+        raise InvalidArgumentError(f"cannot write {target}: {exc.strerror}") from None
     os.close(fd)
     temporary = Path(name)
     try:
@@ -105,7 +107,7 @@ def _publish(temporary: Path, target: Path, *, force: bool, protected: list[Path
         os.link(temporary, target)
     except FileExistsError:
         raise RefusedError(
-            f"{target} already exists: refusing to overwrite it without force"
+            f"{target} already exists; overwriting it was not asked for", parameter="force"
         ) from None
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):

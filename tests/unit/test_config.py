@@ -217,9 +217,9 @@ def test_describe_lists_everything_masked():
 
 @pytest.mark.parametrize("flag", ["", "   "])
 def test_empty_flag_is_a_usage_error_not_a_fall_through(flag):
-    with pytest.raises(UsageError, match="empty"):
+    with pytest.raises(InvalidArgumentError, match="empty"):
         resolve(flag, {"ARENADB_DATABASE_URL": ARENA})
-    with pytest.raises(UsageError, match="empty"):
+    with pytest.raises(InvalidArgumentError, match="empty"):
         resolve(flag, {})
 
 

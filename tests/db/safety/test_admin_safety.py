@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from arenadb.cli import app
 from arenadb.config import Settings
 from arenadb.db import create_database, create_engine, database_exists, drop_database
-from arenadb.errors import RefusedError, UsageError
+from arenadb.errors import InvalidArgumentError, RefusedError
 from tests.conftest import pg_settings, settings_for, unique_pg_name
 
 runner = CliRunner()
@@ -35,11 +35,11 @@ def test_names_the_server_would_truncate_are_refused_before_anything_is_sent(pg_
             lambda: create_database(pg_settings(long), if_not_exists=True),
             lambda: database_exists(pg_settings(long)),
         ):
-            with pytest.raises(UsageError, match="63"):
+            with pytest.raises(InvalidArgumentError, match="63"):
                 call()
         assert database_exists(settings)  # the 63-byte neighbour is untouched
         # Multi-byte characters count in bytes: 32 x 'é' is 64 bytes.
-        with pytest.raises(UsageError, match="64 bytes"):
+        with pytest.raises(InvalidArgumentError, match="64 bytes"):
             create_database(pg_settings("é" * 32))
         result = runner.invoke(
             app, ["--database-url", pg_settings(long).database_url, "db", "drop", "--yes"]
