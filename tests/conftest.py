@@ -87,7 +87,8 @@ def fresh_settings(backend: str, tmp_path: Path) -> Iterator[Settings]:
     try:
         yield settings
     finally:
-        drop_database(settings, missing_ok=True)
+        # Ours under a random name, whatever the test put in it (another application's tables).
+        drop_database(settings, missing_ok=True, any_database=True)
 
 
 class _Templates:
@@ -155,7 +156,7 @@ def db_settings(backend: str, tmp_path: Path, _templates: _Templates) -> Iterato
     try:
         yield settings
     finally:
-        drop_database(settings, missing_ok=True)
+        drop_database(settings, missing_ok=True, any_database=True)  # ours, whatever is in it
 
 
 @pytest.fixture
