@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from arenadb.config import Settings
-from arenadb.db.engine import check_sqlite_folder, create_engine, translate_error
+from arenadb.db.engine import check_sqlite_folder, create_engine
+from arenadb.db.errors import translate_error
 from arenadb.errors import DatabaseExistsError, DatabaseMissingError, DatabaseUnavailableError
 
 MAINTENANCE_DATABASES = ("postgres", "template1")

@@ -19,8 +19,9 @@ import arenadb
 from arenadb import Seat, SeatResult
 from arenadb.config import Settings
 from arenadb.db.json import canonical_json, state_hash
+from arenadb.db.writer import sqlite_now as _sqlite_now
+from arenadb.db.writer import sqlite_timestamp as _sqlite_timestamp
 from arenadb.errors import ConflictError, InvalidDataError, NotFoundError
-from arenadb.recording.recorder import _sqlite_now, _sqlite_timestamp
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
 
@@ -621,7 +622,7 @@ def test_postgresql_binary_copy_sends_each_column_as_its_catalog_type(
 ) -> None:
     if backend != "postgresql":
         pytest.skip("binary COPY is the PostgreSQL writer's")
-    from arenadb.recording.recorder import _PostgresWriter
+    from arenadb.db.writer import PostgresWriter as _PostgresWriter
 
     sent_as = {"jsonb": "text", "varchar": "text"}  # the same binary form (see _SENT_AS_TEXT)
     with arenadb.connect(settings=db_settings) as arena, arena.engine.connect() as conn:
