@@ -129,11 +129,12 @@ class Arena:
         """The connection recorders write their batches through (opened on first use)."""
         held = self._batch_connection
         if held is None:
+            # The engine first: it takes the same (non-reentrant) lock when it is created, which
+            # is the case after close().
+            engine = self.engine
             with self._lock:
                 if self._batch_connection is None:
-                    self._batch_connection = BatchConnection(
-                        self.engine, durable=self.durable_batches
-                    )
+                    self._batch_connection = BatchConnection(engine, durable=self.durable_batches)
                 held = self._batch_connection
         return held
 

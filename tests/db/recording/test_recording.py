@@ -708,3 +708,34 @@ def test_the_checkpoint_thread_leaves_when_idle_and_comes_back(tmp_path: Path) -
         checkpointer.close()
         writer.close()
     assert checkpointer._thread is None
+
+
+def test_record_turn_takes_none_for_no_llm_calls_or_actions(
+    arena: arenadb.Arena, agents: list
+) -> None:
+    recorder = arena.start_game("G", agents)
+    seq = recorder.record_turn(seat=0, action="pass", llm_calls=None, actions=None)
+    recorder.record_turn(seat=1, actions=[{"action_type": "move"}], llm_calls=None)
+    recorder.finish(outcome="draw")
+    assert seq == 0
+    assert _count(arena, "game_turns", recorder.game_id) == 2
+    assert _count(arena, "player_actions", recorder.game_id) == 1
+    assert _count(arena, "llm_calls", recorder.game_id) == 0
+
+
+def test_a_recorder_keeps_writing_after_its_arena_reconnects(
+    arena: arenadb.Arena, agents: list
+) -> None:
+    # The recorder holds a RecorderContext, not the Arena; the context's batch connection is the
+    # Arena's current one, so a recorder outlives `Arena.close()` as it always has.
+    recorder = arena.start_game("G", agents)
+    recorder.record_turn(seat=0)
+    recorder.flush()
+    first = arena.batch_connection
+    arena.close()
+    recorder.record_turn(seat=1)
+    recorder.flush()
+    assert arena.batch_connection is not first
+    recorder.finish(outcome="draw")
+    assert _count(arena, "game_turns", recorder.game_id) == 2
+    assert not hasattr(recorder, "arena")
