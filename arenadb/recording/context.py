@@ -1,4 +1,4 @@
-"""What a GameRecorder needs from the Arena that made it, and nothing more.
+"""What a GameRecorder needs from the Arena that made it, and nothing more; call costs.
 
 The recorder used to hold the whole `Arena` and reach into seven of its attributes; the Arena
 now builds this small context instead, so recording never imports the facade.
@@ -37,3 +37,18 @@ class RecorderContext:
     snapshot_every: int = 10
     # Seconds, only ever compared with each other (when the last batch was written).
     clock: Callable[[], float] = time.monotonic
+
+
+def call_cost(
+    input_tokens: int | None,
+    output_tokens: int | None,
+    input_price: float | None,
+    output_price: float | None,
+) -> float | None:
+    """The cost of an LLM call from its tokens and its model's prices per million tokens;
+    None (unknown) when tokens were reported that the model has no price for."""
+    if (input_tokens and input_price is None) or (output_tokens and output_price is None):
+        return None
+    return ((input_tokens or 0) * (input_price or 0.0)) / 1_000_000 + (
+        (output_tokens or 0) * (output_price or 0.0)
+    ) / 1_000_000

@@ -37,7 +37,7 @@ from arenadb.db.json import compact_json, json_text
 from arenadb.db.writer import Batch
 from arenadb.errors import ArenaDBError, ConflictError, InvalidDataError
 from arenadb.models import LLM_CALL_STATUSES, SNAPSHOT_KINDS, LLMModel
-from arenadb.recording.context import RecorderContext
+from arenadb.recording.context import RecorderContext, call_cost
 from arenadb.recording.finish import (
     ResultsArg,
     finish_in_transaction,
@@ -278,15 +278,7 @@ class GameRecorder:
                 pricing = self._models[key] = (model_id, *self.context.model_prices(model_id))
             model_id, input_price, output_price = pricing
             if cost is None and (input_tokens is not None or output_tokens is not None):
-                # Unknown when tokens were reported but the model has no price for them.
-                if (input_tokens and input_price is None) or (
-                    output_tokens and output_price is None
-                ):
-                    cost = None
-                else:
-                    cost = ((input_tokens or 0) * (input_price or 0.0)) / 1_000_000 + (
-                        (output_tokens or 0) * (output_price or 0.0)
-                    ) / 1_000_000
+                cost = call_cost(input_tokens, output_tokens, input_price, output_price)
         if latency_ms is None and started_at is not None and finished_at is not None:
             latency_ms = max(0, round((finished_at - started_at).total_seconds() * 1000))
         ts = self._ts
