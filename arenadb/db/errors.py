@@ -38,7 +38,7 @@ def translate_error(
     None when `exc` is neither (the caller re-raises it as it is).
 
     `doing` ("cannot write a batch of game 7") opens the message instead of the generic
-    "cannot use database <url>".
+    "cannot use database <url>", followed by "on <url>" when `settings` are given.
     """
     module = type(exc).__module__
     if module.startswith("sqlalchemy"):
@@ -56,5 +56,7 @@ def translate_error(
     if doing is None:
         target = settings.masked_url if settings is not None else "the database"
         doing = opening.format(target=target)
+    elif settings is not None:
+        doing = f"{doing} on {settings.masked_url}"
     message = f"{doing}: {detail}"
     return error_class(settings.mask(message) if settings is not None else message)

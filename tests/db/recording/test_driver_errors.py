@@ -46,7 +46,9 @@ def test_driver_and_sqlalchemy_errors_translate_alike(
         assert "\n" not in str(translated)
         doing = translate_error(error, db_settings, doing="cannot write a batch of game 7")
         assert isinstance(doing, ConflictError)
-        assert str(doing).startswith("cannot write a batch of game 7: ")
+        assert str(doing).startswith(
+            f"cannot write a batch of game 7 on {db_settings.masked_url}: "
+        )
     # The detail is the driver's own message either way.
     assert (
         str(translate_error(raw)).split(": ", 1)[1]
@@ -66,7 +68,10 @@ def test_a_translated_message_never_carries_the_password() -> None:
     translated = translate_error(error, settings, doing="cannot start a game")
     assert isinstance(translated, DatabaseUnavailableError)
     assert secret not in str(translated)
-    assert str(translated).startswith("cannot start a game: could not connect")
+    assert str(translated).startswith(f"cannot start a game on {settings.masked_url}: could not")
+    assert str(translate_error(error, doing="cannot start a game")).startswith(
+        "cannot start a game: could not connect"
+    )
     assert secret not in str(translate_error(error, settings))
 
 
