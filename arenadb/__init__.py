@@ -17,9 +17,9 @@ _LAZY = {
     "connect": "arenadb.arena",
     "Arena": "arenadb.arena",
     "GameRecorder": "arenadb.recording.recorder",
-    "ResumePoint": "arenadb.recording.recorder",
-    "Seat": "arenadb.recording.recorder",
-    "SeatResult": "arenadb.recording.recorder",
+    "ResumePoint": "arenadb.recording.lifecycle",
+    "Seat": "arenadb.recording.types",
+    "SeatResult": "arenadb.recording.types",
     "canonical_json": "arenadb.db.json",
     "state_hash": "arenadb.db.json",
 }

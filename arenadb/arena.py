@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session
 from arenadb.catalog import active
 from arenadb.catalog import registration as registry
 from arenadb.config import Settings, load_settings
+from arenadb.db.batch_connection import BatchConnection
+from arenadb.db.writer import writer_for
 from arenadb.errors import InvalidDataError, NotFoundError
 from arenadb.inspection import rows
 from arenadb.models import (
@@ -42,15 +44,15 @@ from arenadb.models import (
     LLMModel,
     Prompt,
 )
-from arenadb.recording.recorder import (
-    BatchConnection,
-    GameRecorder,
+from arenadb.recording.context import RecorderContext
+from arenadb.recording.lifecycle import (
     ResumePoint,
-    Seat,
     load_resume_point,
     recorder_for_running_game,
     start_game,
 )
+from arenadb.recording.recorder import GameRecorder
+from arenadb.recording.types import Seat
 
 
 def connect(
@@ -127,11 +129,12 @@ class Arena:
         """The connection recorders write their batches through (opened on first use)."""
         held = self._batch_connection
         if held is None:
+            # The engine first: it takes the same (non-reentrant) lock when it is created, which
+            # is the case after close().
+            engine = self.engine
             with self._lock:
                 if self._batch_connection is None:
-                    self._batch_connection = BatchConnection(
-                        self.engine, durable=self.durable_batches
-                    )
+                    self._batch_connection = BatchConnection(engine, durable=self.durable_batches)
                 held = self._batch_connection
         return held
 
@@ -270,6 +273,19 @@ class Arena:
 
     # -- recording --------------------------------------------------------------------------
 
+    def recorder_context(self) -> RecorderContext:
+        """What this Arena's recorders use: its batch connection, model lookups and defaults."""
+        return RecorderContext(
+            batch_connection=lambda: self.batch_connection,
+            writer=writer_for(self.engine),
+            model_id=self.model_id,
+            model_prices=self.model_prices,
+            settings=self.settings,
+            batch_turns=self.batch_turns,
+            flush_seconds=self.flush_seconds,
+            snapshot_every=self.settings.snapshot_every,
+        )
+
     def start_game(
         self,
         game_type: GameType | int | str,
@@ -293,7 +309,7 @@ class Arena:
         """
         type_id = self.game_type_id(game_type, seats=len(seats))
         return start_game(
-            self,
+            self.recorder_context(),
             type_id,
             seats,
             seed=seed,
@@ -319,7 +335,7 @@ class Arena:
         with self.session() as session:
             point = load_resume_point(session, game)
             point.recorder = recorder_for_running_game(
-                self,
+                self.recorder_context(),
                 session,
                 point,
                 batch_turns=batch_turns,

@@ -7,7 +7,8 @@ finished game with per-seat results. Per game: 1 game + 6 seats + 120 turns + 12
 
 Methods, each into its own fresh database migrated to head (not timed):
 - api:     arenadb.connect(...).start_game / record_turn(..., llm_calls=[...], state=...) /
-           finish(...), default settings (a batch of 10 turns per transaction);
+           finish(...), default settings (a batch when 1000 turns are buffered or the last
+           write is 1 s old, whichever comes first);
 - raw:     the driver limit for the same final rows: sqlite3 `executemany` / psycopg `COPY` in
            ONE transaction, rows built from the same Python inputs (JSON serialised, timestamps
            converted, snapshot hashes computed: work any writer must do);
@@ -260,6 +261,17 @@ def register(settings: Settings, seats: int) -> tuple[int, int, list[int]]:
 
 
 API_OPTIONS: dict[str, Any] = {}
+
+
+def _default_batch_policy() -> str:
+    """The batch policy of `arenadb.connect()` as it is, not as a comment remembers it."""
+    import inspect
+
+    defaults = inspect.signature(arenadb.connect).parameters
+    turns, seconds = defaults["batch_turns"].default, defaults["flush_seconds"].default
+    return f"default ({turns} turns or {seconds:g} s)"
+
+
 # CPU seconds the PostgreSQL server process behind each measured connection spent, filled in by
 # the method that owned the connection (the server runs on this machine in the CI setup).
 SERVER_CPU: list[float] = []
@@ -677,7 +689,7 @@ def main(argv: list[str] | None = None) -> int:
         f"(~{len(_dumps(work.games[0].turns[0].request))} B request, "
         f"~{len(_dumps(work.games[0].turns[0].response))} B response), "
         f"snapshot every {args.snapshot_every} turns; API batches: "
-        + (f"{args.batch_turns} turns" if args.batch_turns else "default (100 turns or 1 s)")
+        + (f"{args.batch_turns} turns" if args.batch_turns else _default_batch_policy())
         + (", not durable" if args.no_durable_batches else ""),
         file=sys.stderr,
     )

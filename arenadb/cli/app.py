@@ -86,12 +86,11 @@ def error_outcome(exc: BaseException, obj: AppContext) -> tuple[int, str]:
 def _as_arenadb_error(exc: BaseException, obj: AppContext) -> ArenaDBError:
     if isinstance(exc, ArenaDBError):
         return exc
-    if type(exc).__module__.startswith("sqlalchemy"):
-        from arenadb.db.engine import translate_error
+    from arenadb.db.errors import translate_error
 
-        translated = translate_error(exc, obj._settings)
-        if translated is not None:
-            return translated
+    translated = translate_error(exc, obj._settings)
+    if translated is not None:
+        return translated
     error = ArenaDBError(
         f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}"
         " (run with --debug for the traceback)"

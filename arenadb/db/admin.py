@@ -26,12 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from arenadb.config import Settings
-from arenadb.db.engine import (
-    check_postgresql_identifier,
-    check_sqlite_folder,
-    create_engine,
-    translate_error,
-)
+from arenadb.db.engine import check_postgresql_identifier, check_sqlite_folder, create_engine
+from arenadb.db.errors import translate_error
 from arenadb.errors import (
     DatabaseExistsError,
     DatabaseMissingError,

@@ -1,4 +1,4 @@
-"""Engine factory with per-dialect tuning, session scopes, and translation of driver errors.
+"""Engine factory with per-dialect tuning, and session scopes.
 
 Engines are created on demand (`create_engine(settings)`), never at import time.
 
@@ -26,8 +26,6 @@ from sqlalchemy.pool import NullPool, StaticPool
 from arenadb.config import DatabaseURL, Settings, check_no_nul
 from arenadb.db.checkpoint import WAL_LIMIT_BYTES
 from arenadb.errors import (
-    ArenaDBError,
-    ConflictError,
     DatabaseMissingError,
     DatabaseUnavailableError,
     InvalidArgumentError,
@@ -286,28 +284,6 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with session_factory(engine, write=write).begin() as session:
         yield session
-
-
-def translate_error(exc: BaseException, settings: Settings | None = None) -> ArenaDBError | None:
-    """Turn a SQLAlchemy/driver error into an arenadb error with a one-line, masked message."""
-    from sqlalchemy import exc as sa_exc
-
-    if not isinstance(exc, sa_exc.SQLAlchemyError):
-        return None
-    target = settings.masked_url if settings else "the database"
-    orig = getattr(exc, "orig", None) or exc
-    detail = " ".join(str(orig).split()) or type(orig).__name__
-    if settings is not None:
-        detail = settings.mask(detail)
-    if isinstance(exc, sa_exc.IntegrityError):
-        return ConflictError(f"integrity error on {target}: {detail}")
-    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
-        return DatabaseUnavailableError(f"cannot use database {target}: {detail}")
-    if isinstance(exc, sa_exc.NoSuchModuleError | sa_exc.ArgumentError):
-        return DatabaseUnavailableError(f"cannot use database {target}: {detail}")
-    if isinstance(exc, sa_exc.DBAPIError):
-        return DatabaseUnavailableError(f"database error on {target}: {detail}")
-    return None
 
 
 def server_info(conn: Connection) -> dict[str, str]:

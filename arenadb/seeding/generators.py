@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from arenadb.recording.recorder import GameRecord, LLMCallRecord, SeatRecord, TurnRecord
+from arenadb.recording.records import GameRecord, LLMCallRecord, SeatRecord, TurnRecord
 
 SEED_NAMESPACE = uuid.UUID("6c0f7a51-3b8e-4d7e-9a51-a7e4db0f5eed")
 

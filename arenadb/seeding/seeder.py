@@ -38,7 +38,7 @@ from arenadb.models import (
 )
 from arenadb.models.base import clock_fixed_at
 from arenadb.progress import Progress
-from arenadb.recording.recorder import GameRecord, write_game
+from arenadb.recording.records import GameRecord, write_game
 from arenadb.seeding import generators as seedgen
 from arenadb.seeding.files import SeedData, SeedFile, load_seed
 

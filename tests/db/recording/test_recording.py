@@ -19,8 +19,9 @@ import arenadb
 from arenadb import Seat, SeatResult
 from arenadb.config import Settings
 from arenadb.db.json import canonical_json, state_hash
+from arenadb.db.writer import sqlite_now as _sqlite_now
+from arenadb.db.writer import sqlite_timestamp as _sqlite_timestamp
 from arenadb.errors import ConflictError, InvalidDataError, NotFoundError
-from arenadb.recording.recorder import _sqlite_now, _sqlite_timestamp
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
 
@@ -621,7 +622,7 @@ def test_postgresql_binary_copy_sends_each_column_as_its_catalog_type(
 ) -> None:
     if backend != "postgresql":
         pytest.skip("binary COPY is the PostgreSQL writer's")
-    from arenadb.recording.recorder import _PostgresWriter
+    from arenadb.db.writer import PostgresWriter as _PostgresWriter
 
     sent_as = {"jsonb": "text", "varchar": "text"}  # the same binary form (see _SENT_AS_TEXT)
     with arenadb.connect(settings=db_settings) as arena, arena.engine.connect() as conn:
@@ -707,3 +708,34 @@ def test_the_checkpoint_thread_leaves_when_idle_and_comes_back(tmp_path: Path) -
         checkpointer.close()
         writer.close()
     assert checkpointer._thread is None
+
+
+def test_record_turn_takes_none_for_no_llm_calls_or_actions(
+    arena: arenadb.Arena, agents: list
+) -> None:
+    recorder = arena.start_game("G", agents)
+    seq = recorder.record_turn(seat=0, action="pass", llm_calls=None, actions=None)
+    recorder.record_turn(seat=1, actions=[{"action_type": "move"}], llm_calls=None)
+    recorder.finish(outcome="draw")
+    assert seq == 0
+    assert _count(arena, "game_turns", recorder.game_id) == 2
+    assert _count(arena, "player_actions", recorder.game_id) == 1
+    assert _count(arena, "llm_calls", recorder.game_id) == 0
+
+
+def test_a_recorder_keeps_writing_after_its_arena_reconnects(
+    arena: arenadb.Arena, agents: list
+) -> None:
+    # The recorder holds a RecorderContext, not the Arena; the context's batch connection is the
+    # Arena's current one, so a recorder outlives `Arena.close()` as it always has.
+    recorder = arena.start_game("G", agents)
+    recorder.record_turn(seat=0)
+    recorder.flush()
+    first = arena.batch_connection
+    arena.close()
+    recorder.record_turn(seat=1)
+    recorder.flush()
+    assert arena.batch_connection is not first
+    recorder.finish(outcome="draw")
+    assert _count(arena, "game_turns", recorder.game_id) == 2
+    assert not hasattr(recorder, "arena")

@@ -1,0 +1,62 @@
+"""Driver errors -> arenadb errors: the one translation of the db layer.
+
+A database error reaches arenadb in two shapes: wrapped by SQLAlchemy (ORM and Core work), or
+raw from the driver (sqlite3, psycopg) when the hot paths work on the DBAPI connection itself
+(the recorder's batches, bulk COPY). Both follow the DBAPI's class names (IntegrityError,
+OperationalError, ...), and SQLAlchemy's wrappers reuse them, so one rule by class name serves
+both: a violated constraint is a conflict, anything else means the database cannot be used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from arenadb.errors import ArenaDBError, ConflictError, DatabaseUnavailableError
+
+if TYPE_CHECKING:
+    from arenadb.config import Settings
+
+_DRIVER_MODULES = ("sqlite3", "psycopg")
+# DBAPI class name -> (error class, generic opening of its message, "{target}" filled in).
+_BY_DBAPI_CLASS: tuple[tuple[str, type[ArenaDBError], str], ...] = (
+    ("IntegrityError", ConflictError, "integrity error on {target}"),
+    ("OperationalError", DatabaseUnavailableError, "cannot use database {target}"),
+    ("InterfaceError", DatabaseUnavailableError, "cannot use database {target}"),
+    # SQLAlchemy's own: no driver for the URL, or a URL it cannot take.
+    ("NoSuchModuleError", DatabaseUnavailableError, "cannot use database {target}"),
+    ("ArgumentError", DatabaseUnavailableError, "cannot use database {target}"),
+    ("DatabaseError", DatabaseUnavailableError, "database error on {target}"),
+    ("DBAPIError", DatabaseUnavailableError, "database error on {target}"),
+    ("Error", DatabaseUnavailableError, "database error on {target}"),  # a driver's base class
+)
+
+
+def translate_error(
+    exc: BaseException, settings: Settings | None = None, *, doing: str | None = None
+) -> ArenaDBError | None:
+    """The arenadb error for a SQLAlchemy or driver error, with a one-line, masked message;
+    None when `exc` is neither (the caller re-raises it as it is).
+
+    `doing` ("cannot write a batch of game 7") opens the message instead of the generic
+    "cannot use database <url>", followed by "on <url>" when `settings` are given.
+    """
+    module = type(exc).__module__
+    if module.startswith("sqlalchemy"):
+        driver_error = getattr(exc, "orig", None) or exc
+    elif module.startswith(_DRIVER_MODULES):
+        driver_error = exc
+    else:
+        return None
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    found = next((row for row in _BY_DBAPI_CLASS if row[0] in names), None)
+    if found is None:
+        return None  # a SQLAlchemy error that is not about the database (e.g. a mapper error)
+    _name, error_class, opening = found
+    detail = " ".join(str(driver_error).split()) or type(driver_error).__name__
+    if doing is None:
+        target = settings.masked_url if settings is not None else "the database"
+        doing = opening.format(target=target)
+    elif settings is not None:
+        doing = f"{doing} on {settings.masked_url}"
+    message = f"{doing}: {detail}"
+    return error_class(settings.mask(message) if settings is not None else message)
