@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +16,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from arenadb import __version__
+from arenadb.cli.context import AppContext
 from arenadb.cli.options import (
     DatabaseUrlOption,
     DebugOption,
@@ -29,37 +29,12 @@ from arenadb.cli.options import (
 from arenadb.errors import EXIT_ERROR, EXIT_USAGE, ArenaDBError
 
 if TYPE_CHECKING:
-    from arenadb.config import Settings
+    pass
 
 EXIT_INTERRUPTED = 130
 # The parser quotes the bad value; a 100,000-character one need not be printed whole.
 USAGE_MESSAGE_MAX = 300
 SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
-
-
-@dataclass
-class AppContext:
-    """What the root callback collected; settings are resolved on first use."""
-
-    database_url: str | None = None
-    env_file: Path | None = None
-    json: bool = False
-    csv: bool = False
-    debug: bool = False
-    _settings: Settings | None = field(default=None, repr=False)
-
-    def settings(self) -> Settings:
-        if self._settings is None:
-            from arenadb.config import load_settings
-
-            self._settings = load_settings(self.database_url, self.env_file)
-        return self._settings
-
-    def mask(self, text: str) -> str:
-        from arenadb.config import mask_text
-
-        secrets = self._settings.secrets() if self._settings else []
-        return mask_text(text, secrets)
 
 
 def error_outcome(exc: BaseException, obj: AppContext) -> tuple[int, str]:

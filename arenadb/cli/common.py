@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from arenadb.cli.app import AppContext
+from arenadb.cli.context import AppContext
 from arenadb.cli.options import YesOption  # noqa: F401 (declared there; old import path)
 from arenadb.errors import RefusedError
 
