@@ -84,7 +84,7 @@ def list_conversations(
     csv_output: CsvOption = False,
 ) -> None:
     """Conversations, newest first, with their participant and message counts."""
-    from arenadb.social.conversations import ConversationSummary, list_conversation_summaries
+    from arenadb.social.conversation_views import ConversationSummary, list_conversation_summaries
 
     fmt = output_format(ctx, json_output, csv_output)
     with _read_session(ctx) as session:
@@ -120,7 +120,7 @@ def show_conversation(
     json_output: JsonOption = False,
 ) -> None:
     """A conversation: what it is, who is in it, and its messages (oldest first)."""
-    from arenadb.social.conversations import conversation_detail
+    from arenadb.social.conversation_views import conversation_detail
 
     fmt = output_format(ctx, json_output)
     with _read_session(ctx) as session:

@@ -23,6 +23,7 @@ from arenadb.models import (
     SystemLog,
 )
 from arenadb.social import coalitions as co
+from arenadb.social import conversation_views as cvv
 from arenadb.social import conversations as cv
 from arenadb.social import knowledge as kn
 from arenadb.social import users as us
@@ -121,9 +122,9 @@ def test_conversations_messages_paging_and_filters(engine, agents):
         with pytest.raises(ConflictError, match="archived"):
             cv.add_message(s, direct.id, "system", "too late")
         cv.update_conversation(s, day.id, title="Day 1 (vote)", meta={"phase": "day"})
-        summary = cv.list_conversation_summaries(s, game_id=game_id)[0]
+        summary = cvv.list_conversation_summaries(s, game_id=game_id)[0]
         assert (summary.title, summary.participants, summary.messages) == ("Day 1 (vote)", 3, 8)
-        detail = cv.conversation_detail(s, str(day.uuid), limit=2, offset=7)
+        detail = cvv.conversation_detail(s, str(day.uuid), limit=2, offset=7)
         assert detail.conversation.id == day.id
         assert [(m.sender_type, m.sender) for m in detail.messages] == [
             ("user", "owner@example.org")
