@@ -25,6 +25,7 @@ from sqlalchemy.pool import NullPool, StaticPool
 
 from arenadb.config import DatabaseURL, Settings, check_no_nul
 from arenadb.db.checkpoint import WAL_LIMIT_BYTES
+from arenadb.db.json import orm_json_serializer
 from arenadb.errors import (
     DatabaseMissingError,
     DatabaseUnavailableError,
@@ -153,7 +154,7 @@ def _sqlite_engine(
 ) -> Engine:
     url = settings.url
     check_sqlite_folder(url)
-    options: dict[str, Any] = {"echo": settings.echo}
+    options: dict[str, Any] = {"echo": settings.echo, "json_serializer": orm_json_serializer}
     if url.sqlite_path is None:
         # One shared in-memory database for the engine's lifetime.
         options["poolclass"] = StaticPool
@@ -210,6 +211,7 @@ def _postgresql_engine(settings: Settings, *, pooled: bool, **kwargs: Any) -> En
         connect_args["options"] = f"-c statement_timeout={int(settings.statement_timeout_ms)}"
     options: dict[str, Any] = {
         "echo": settings.echo,
+        "json_serializer": orm_json_serializer,
         "pool_pre_ping": True,
         "connect_args": connect_args,
     }

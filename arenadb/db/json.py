@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.exc import DontWrapMixin
+
 from arenadb.errors import InvalidDataError
 
 # One encoder for every JSON column: compact, UTF-8, and strict (NaN/Infinity are not JSON and
@@ -109,3 +111,17 @@ def checked_json_text(text: str | None, what: str = "value") -> str | None:
     except ValueError as exc:  # JSONDecodeError is a ValueError
         raise InvalidDataError(f"{what} is not JSON: {exc}") from None
     return text
+
+
+class JSONValueError(InvalidDataError, DontWrapMixin):
+    """A JSON column was given a value outside the policy (raised as is, not as StatementError)."""
+
+
+def orm_json_serializer(value: Any) -> str:
+    """The engines' `json_serializer`: ORM and Core writes of JSON columns follow the policy too
+    (SQLAlchemy's default, `json.dumps`, writes NaN, which is invalid JSON on SQLite and refused
+    by PostgreSQL's jsonb with a driver error)."""
+    try:
+        return _encode(value)
+    except (TypeError, ValueError) as exc:
+        raise JSONValueError(f"a JSON value is not JSON: {exc}") from None
