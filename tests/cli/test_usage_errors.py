@@ -116,7 +116,14 @@ def test_completion_options_are_on_the_root_only():
 
 
 def test_a_huge_bad_value_gives_a_short_line(cli_env):
+    # Over the argument limit (4,096 characters) the CLI refuses before the parser runs.
     result = runner.invoke(app, ["games", "list", "--" + "x" * 100_000], env=cli_env)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: an argument is too long")
+    assert len(lines[0]) < 400 and "xxxx" not in lines[0]
+    # Under it, the parser's own message is cut short.
+    result = runner.invoke(app, ["games", "list", "--" + "x" * 4_000], env=cli_env)
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: no such option: --xxx")

@@ -36,7 +36,7 @@ def export(
     since: SinceOption = None,
     until: UntilOption = None,
     limit: OptionalLimitOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    force: ForceOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Export games with seats, turns, actions, LLM calls and snapshots as JSON Lines."""
