@@ -35,12 +35,13 @@ from typing import Any  # noqa: E402
 
 import sqlalchemy as sa  # noqa: E402
 
-from arenadb.config import Settings, load_settings, parse_url  # noqa: E402
+from arenadb.config import Settings, load_settings  # noqa: E402
 from arenadb.db import create_database, create_engine, drop_database  # noqa: E402
 from arenadb.inspection import agents as agent_views  # noqa: E402
 from arenadb.inspection import games as inspect  # noqa: E402
 from arenadb.inspection import replay, usage  # noqa: E402
 from arenadb.schema.migrations import upgrade  # noqa: E402
+from arenadb.urls import parse_url  # noqa: E402
 from tests.support.synthetic import build_arena  # noqa: E402
 
 PG_ENV = "ARENADB_BENCH_POSTGRES_URL"

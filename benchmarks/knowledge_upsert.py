@@ -22,11 +22,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from arenadb.config import Settings, load_settings, parse_url
+from arenadb.config import Settings, load_settings
 from arenadb.db import create_database, create_engine, drop_database, session_scope
 from arenadb.models import KnowledgeChunk
 from arenadb.schema.migrations import upgrade
 from arenadb.social.knowledge import bulk_upsert_knowledge_chunks
+from arenadb.urls import parse_url
 
 
 def row_at_a_time(session: Any, chunks: list[dict[str, Any]]) -> None:

@@ -27,11 +27,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import arenadb
-from arenadb.config import Settings, load_settings, parse_url
+from arenadb.config import Settings, load_settings
 from arenadb.db import create_database, create_engine, drop_database
 from arenadb.portability.export import export_games
 from arenadb.portability.importing import import_games
 from arenadb.schema.migrations import upgrade
+from arenadb.urls import parse_url
 from tests.support.synthetic import build_arena
 
 

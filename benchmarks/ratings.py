@@ -32,11 +32,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from arenadb.config import Settings, load_settings, parse_url
+from arenadb.config import Settings, load_settings
 from arenadb.db import create_database, create_engine, drop_database, write_transaction
 from arenadb.models import Agent, AgentKind, Game, GamePlayer, GameType, LLMModel, Prompt, Rating
 from arenadb.ratings.book import rebuild_ratings
 from arenadb.schema.migrations import upgrade
+from arenadb.urls import parse_url
 
 MAFIA = "SecretMafia-v0"
 BLOTTO = "ColonelBlotto-v0"

@@ -47,8 +47,9 @@ from pathlib import Path
 from typing import Any
 
 import arenadb
-from arenadb.config import Settings, load_settings, parse_url
+from arenadb.config import Settings, load_settings
 from arenadb.db.json import canonical_json
+from arenadb.urls import parse_url
 
 PG_ENV = "ARENADB_BENCH_POSTGRES_URL"
 UTC = timezone.utc

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from arenadb.config import Settings, load_settings, parse_url
+from arenadb.config import Settings, load_settings
+from arenadb.urls import parse_url
 
 PG_ENV = "ARENADB_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]

@@ -29,7 +29,7 @@ class AppContext:
         return self._settings
 
     def mask(self, text: str) -> str:
-        from arenadb.config import mask_text
+        from arenadb.urls import mask_text
 
         secrets = self._settings.secrets() if self._settings else []
         return mask_text(text, secrets)

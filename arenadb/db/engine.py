@@ -23,7 +23,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, StaticPool
 
-from arenadb.config import DatabaseURL, Settings, check_no_nul
+from arenadb.config import Settings
 from arenadb.db.checkpoint import WAL_LIMIT_BYTES
 from arenadb.db.json import orm_json_serializer
 from arenadb.errors import (
@@ -31,6 +31,7 @@ from arenadb.errors import (
     DatabaseUnavailableError,
     InvalidArgumentError,
 )
+from arenadb.urls import DatabaseURL, check_no_nul
 
 APPLICATION_NAME = "arenadb"
 # Execution option naming the BEGIN variant on SQLite: "DEFERRED", "IMMEDIATE" or "EXCLUSIVE".

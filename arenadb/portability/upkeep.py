@@ -35,7 +35,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from arenadb.config import DatabaseURL, Settings, is_secret_key
+from arenadb.config import Settings
 from arenadb.db.engine import write_transaction
 from arenadb.errors import (
     ConfigError,
@@ -46,6 +46,7 @@ from arenadb.errors import (
 from arenadb.models import Event, ExecutionLog, Game, GameSnapshot, LLMCall, SystemLog
 from arenadb.portability.outputs import safe_output, sqlite_files
 from arenadb.progress import Progress
+from arenadb.urls import DatabaseURL, is_secret_key
 
 _WOULD = {"payloads set to NULL": "would set payloads to NULL", "deleted": "would delete"}
 CLEAN_CATEGORIES = ("llm-payloads", "logs", "events", "snapshots")

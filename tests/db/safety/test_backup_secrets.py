@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from arenadb.config import DatabaseURL, Settings
+from arenadb.config import Settings
 from arenadb.portability.upkeep import backup_database
+from arenadb.urls import DatabaseURL
 
 SECRET = "Sup3r-S3cret"
 SHIM = """#!/bin/sh
