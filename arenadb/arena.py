@@ -27,20 +27,16 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from arenadb.catalog import active
 from arenadb.catalog import registration as registry
+from arenadb.catalog.lookups import CatalogLookups
 from arenadb.config import Settings, load_settings
 from arenadb.db.batch_connection import BatchConnection
 from arenadb.db.writer import writer_for
-from arenadb.errors import InvalidDataError, NotFoundError
-from arenadb.inspection import rows
+from arenadb.inspection.library import ReadSide
 from arenadb.models import (
     Agent,
     AgentKind,
-    Game,
-    GameTurn,
     GameType,
-    LLMCall,
     LLMModel,
     Prompt,
 )
@@ -85,7 +81,7 @@ def connect(
     )
 
 
-class Arena:
+class Arena(ReadSide):
     """A connection to an arena database: registration, recording, and the read side."""
 
     def __init__(
@@ -101,9 +97,7 @@ class Arena:
         self._engine_options = engine_options
         self._engine: Engine | None = None
         self._lock = threading.Lock()
-        self._game_type_ids: dict[str, int] = {}
-        self._model_ids: dict[str, int] = {}
-        self._prices: dict[int, tuple[float | None, float | None]] = {}
+        self._lookups = CatalogLookups(self.session, self.register_game_type)
         self._batch_connection: BatchConnection | None = None
         self.durable_batches = durable_batches
         self.batch_turns = batch_turns
@@ -172,8 +166,8 @@ class Arena:
         """Get or create an LLM model (provider, litellm_name, prices per million tokens, ...)."""
         with self.session(write=True) as session:
             model = registry.get_or_create_model(session, name, **attributes)
-        self._model_ids[model.name] = model.id
-        self._prices.pop(model.id, None)
+        self._lookups.remember_model(model.name, model.id)
+        self._lookups.forget_prices(model.id)
         return model
 
     def register_kind(self, name: str, **attributes: Any) -> AgentKind:
@@ -190,7 +184,7 @@ class Arena:
         """Get or create a game type (name, min_seats, max_seats, sides, roles)."""
         with self.session(write=True) as session:
             game_type = registry.get_or_create_game_type(session, env_id, **attributes)
-        self._game_type_ids[env_id] = game_type.id
+        self._lookups.remember_game_type(env_id, game_type.id)
         return game_type
 
     def register_agent(
@@ -217,59 +211,18 @@ class Arena:
                 agent_class=agent_class,
                 config=config,
             )
-        self._model_ids[agent.model.name] = agent.model_id
+        self._lookups.remember_model(agent.model.name, agent.model_id)
         return agent
 
-    # -- caches used by the recorder --------------------------------------------------------
+    # -- lookups the recorder uses (cached: arenadb.catalog.lookups) ------------------------
 
     def game_type_id(self, game_type: GameType | int | str, seats: int = 2) -> int:
         """The id of a game type; an env id that is not registered yet is registered."""
-        if isinstance(game_type, GameType):
-            return game_type.id
-        if not isinstance(game_type, str):
-            if isinstance(game_type, bool) or not isinstance(game_type, int):
-                raise InvalidDataError(f"not a game type: {game_type!r}")
-            return game_type
-        found = self._game_type_ids.get(game_type)
-        if found is None:
-            from arenadb.catalog.refs import resolve_game_type_id
-
-            try:
-                with self.session() as session:
-                    found = resolve_game_type_id(session, game_type)
-            except NotFoundError:
-                found = self.register_game_type(game_type, min_seats=seats, max_seats=seats).id
-            self._game_type_ids[game_type] = found
-        return found
+        return self._lookups.game_type_id(game_type, seats)
 
     def model_id(self, model: LLMModel | int | str) -> int:
         """The id of an LLM model given as object, id, or registered name."""
-        if isinstance(model, LLMModel):
-            return model.id
-        if isinstance(model, int) and not isinstance(model, bool):
-            return model
-        if not isinstance(model, str):
-            raise InvalidDataError(f"model must be an LLMModel, an id or a name, not {model!r}")
-        found = self._model_ids.get(model)
-        if found is None:
-            from arenadb.catalog.refs import resolve_model_id
-
-            with self.session() as session:
-                found = resolve_model_id(session, model)
-            self._model_ids[model] = found
-        return found
-
-    def model_prices(self, model_id: int) -> tuple[float | None, float | None]:
-        """(input, output) price per million tokens of a model, read once per Arena."""
-        prices = self._prices.get(model_id)
-        if prices is None:
-            with self.session() as session:
-                row = session.get(LLMModel, model_id)
-            if row is None:
-                raise NotFoundError(f"LLM model {model_id} not found")
-            prices = (row.input_price_per_mtok, row.output_price_per_mtok)
-            self._prices[model_id] = prices
-        return prices
+        return self._lookups.model_id(model)
 
     # -- recording --------------------------------------------------------------------------
 
@@ -278,8 +231,8 @@ class Arena:
         return RecorderContext(
             batch_connection=lambda: self.batch_connection,
             writer=writer_for(self.engine),
-            model_id=self.model_id,
-            model_prices=self.model_prices,
+            model_id=self._lookups.model_id,
+            model_prices=self._lookups.model_prices,
             settings=self.settings,
             batch_turns=self.batch_turns,
             flush_seconds=self.flush_seconds,
@@ -343,71 +296,3 @@ class Arena:
                 snapshot_every=snapshot_every,
             )
         return point
-
-    # -- read side --------------------------------------------------------------------------
-
-    def active_models(self) -> list[LLMModel]:
-        with self.session() as session:
-            return active.active_models(session)
-
-    def active_kinds(self) -> list[AgentKind]:
-        with self.session() as session:
-            return active.active_kinds(session)
-
-    def active_prompts(self, *, latest_only: bool = False) -> list[Prompt]:
-        with self.session() as session:
-            return active.active_prompts(session, latest_only=latest_only)
-
-    def random_agents(self, count: int, *, active_only: bool = True) -> list[Agent]:
-        with self.session() as session:
-            return active.random_agents(session, count, active_only=active_only)
-
-    def games(
-        self,
-        *,
-        status: str | Sequence[str] | None = None,
-        winning_side: str | None = None,
-        game_type: GameType | int | str | None = None,
-        agent: Agent | int | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[Game]:
-        """Games newest first, filtered, one page (`limit`, `offset`) at a time.
-
-        `game_type` is a type id, env id or name; a type that does not exist has no games.
-        """
-        from arenadb.catalog.refs import resolve_game_type_id
-        from arenadb.inspection.filters import GameFilter
-
-        type_id: int | None = None
-        with self.session() as session:
-            if isinstance(game_type, GameType):
-                type_id = game_type.id
-            elif game_type is not None:
-                try:
-                    type_id = resolve_game_type_id(session, game_type)
-                except NotFoundError:
-                    # A runner may ask before it registers the type: nothing played yet.
-                    return []
-            filters = GameFilter(
-                status=status,
-                winning_side=winning_side,
-                game_type=type_id,
-                agent=agent.id if isinstance(agent, Agent) else agent,
-            )
-            return rows.list_game_rows(session, filters, limit=limit, offset=offset)
-
-    def game(self, game: int | str | uuid_module.UUID) -> Game:
-        """One game by id, UUID or unique UUID prefix, with its type and seats' agents loaded."""
-        with self.session() as session:
-            return rows.game_by_ref(session, game)
-
-    def turns(
-        self, game: int | str | uuid_module.UUID, *, from_seq: int = 0, with_actions: bool = False
-    ) -> list[GameTurn]:
-        with self.session() as session:
-            return rows.game_turns(session, game, from_seq=from_seq, with_actions=with_actions)
-
-    def llm_calls(self, game: int | str | uuid_module.UUID, turn_seq: int) -> list[LLMCall]:
-        with self.session() as session:
-            return rows.turn_llm_calls(session, game, turn_seq)
