@@ -7,7 +7,6 @@ import sys
 import typer
 
 from arenadb.cli.context import AppContext
-from arenadb.cli.options import YesOption  # noqa: F401 (declared there; old import path)
 from arenadb.errors import RefusedError
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import typer
 
-from arenadb.cli.options import CsvOption, JsonOption  # noqa: F401 (declared there; old path)
 from arenadb.cli.render.csv import write_csv
 from arenadb.cli.render.json import print_json, to_plain
 from arenadb.cli.render.tables import (  # noqa: F401
