@@ -1,7 +1,8 @@
 """THE bulk writer of arenadb: rows as tuples, `executemany` on SQLite, binary COPY on PostgreSQL.
 
 Every path that writes many rows goes through here (import, copy, seeding, the ratings rebuild,
-the synthetic test arenas; the recorder's hot path uses `copy_rows` and `pg_type_name`), so the
+the synthetic test arenas; the recorder's hot path, `arenadb.db.writer`, sends its batches with
+`binary_copy`), so the
 rules are the same everywhere:
 - a row is a tuple in the order of `columns`, holding what SQLAlchemy would take for the column
   (datetimes, UUIDs, bools, ...), except JSON columns, which take JSON *text* made by
@@ -24,6 +25,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -99,6 +101,46 @@ def bad_value(
     return InvalidDataError(f"cannot write a row of {table}: {exc}")
 
 
+@dataclass(frozen=True)
+class BinaryCopy:
+    """A binary `COPY table (columns) FROM STDIN`: its SQL, the columns' types and what to say
+    about a value a column's dumper refuses. Shared by `bulk_writer` and the recorder's writer."""
+
+    table: str
+    columns: tuple[str, ...]
+    kinds: tuple[str, ...]  # PostgreSQL type names, as `pg_type_name` gives them
+    sql: str
+    types: tuple[int, ...]  # the oids sent to psycopg (jsonb and varchar as text: same bytes)
+
+    def bad_value(self, rows: Iterable[tuple], exc: BaseException) -> InvalidDataError:
+        return bad_value(self.table, self.columns, self.kinds, rows, exc)
+
+    def send(self, cursor: Any, rows: Sequence[tuple]) -> None:
+        """COPY `rows` on a psycopg cursor; a Python value a column's binary dumper cannot take
+        is an InvalidDataError naming the table, column and value."""
+        try:
+            copy_rows(cursor, self.sql, self.types, rows)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise self.bad_value(rows, exc) from None
+
+
+def binary_copy(table: sa.Table, columns: Sequence[str], dialect: Any = None) -> BinaryCopy:
+    """The binary COPY of `columns` into `table`, each column's type from the models."""
+    from psycopg.postgres import types as pg_types
+
+    dialect = dialect or postgresql.psycopg.dialect()
+    kinds = tuple(pg_type_name(table.c[name].type, dialect) for name in columns)
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    return BinaryCopy(
+        table=table.name,
+        columns=tuple(columns),
+        kinds=kinds,
+        sql=f"COPY {quote(table.name)} ({names}) FROM STDIN (FORMAT BINARY)",
+        types=tuple(pg_types["text" if k in _SENT_AS_TEXT else k].oid for k in kinds),
+    )
+
+
 class _Plan:
     """How rows for (table, columns) are converted and sent on one backend (built once)."""
 
@@ -117,30 +159,23 @@ class _Plan:
         self.columns = columns
         self.backend = dialect.name
         self.converters: list[tuple[int, Callable[[Any], Any], bool]] = []  # index, f, cached
-        self.kinds: list[str] = []
+        self.copy = binary_copy(table, columns, dialect) if self.backend == "postgresql" else None
         for index, name in enumerate(columns):
             column = table.c[name]
-            if self.backend == "postgresql":
-                kind = pg_type_name(column.type, dialect)
-                self.kinds.append(kind)
-                if kind == "jsonb":
-                    self.converters.append((index, _jsonb_binary, False))
-                    continue
+            if self.copy is not None and self.copy.kinds[index] == "jsonb":
+                self.converters.append((index, _jsonb_binary, False))
+                continue
             if is_json(column):
                 continue  # JSON text, as SQLite stores it
             processor = column.type.bind_processor(dialect)
             if processor is not None and isinstance(column.type, sa.types.TypeDecorator | sa.Uuid):
                 self.converters.append((index, processor, True))
-        quote = dialect.identifier_preparer.quote
-        names = ", ".join(quote(c) for c in columns)
-        if self.backend == "postgresql":
-            from psycopg.postgres import types as pg_types
-
-            self.sql = f"COPY {quote(table.name)} ({names}) FROM STDIN (FORMAT BINARY)"
-            self.types: list[int] = [
-                pg_types["text" if k in _SENT_AS_TEXT else k].oid for k in self.kinds
-            ]
+        if self.copy is not None:
+            self.sql = self.copy.sql
+            self.types: Sequence[int] = self.copy.types
         else:
+            quote = dialect.identifier_preparer.quote
+            names = ", ".join(quote(c) for c in columns)
             marks = ", ".join("?" for _ in columns)
             self.sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"
             self.types = []
@@ -169,7 +204,8 @@ class _Plan:
         return [tuple(row) for row in converted]
 
     def bad_value(self, rows: Iterable[tuple], exc: BaseException) -> InvalidDataError:
-        return bad_value(self.table, self.columns, self.kinds, rows, exc)
+        kinds = self.copy.kinds if self.copy is not None else ()
+        return bad_value(self.table, self.columns, kinds, rows, exc)
 
 
 def _jsonb_binary(text: Any) -> str:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import time
 import uuid as uuid_module
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from arenadb.db.bulk import copy_rows, pg_type_name
-from arenadb.errors import DatabaseUnavailableError, InvalidDataError
+from arenadb.db.bulk import BinaryCopy, binary_copy
+from arenadb.errors import DatabaseUnavailableError
 
 _TURN_COLUMNS = (
     "game_id, seq, turn_number, phase, seat, observation, action, valid, state_hash, "
@@ -237,76 +236,14 @@ class PostgresWriter(Writer):
                 (batch.turns, batch.actions, batch.llm_calls, batch.snapshots),
                 strict=True,
             ):
-                if not rows:
-                    continue
-                try:
-                    copy_rows(cur, copy_spec.sql, copy_spec.oids, rows)
-                except (TypeError, ValueError, OverflowError) as exc:
-                    # A Python value the column's binary dumper cannot take (text COPY would
-                    # have sent its str() and let the server refuse or accept it).
-                    raise copy_spec.bad_value(rows, exc) from None
+                if rows:
+                    copy_spec.send(cur, rows)
 
 
-# PostgreSQL column type (`pg_type_name`) -> the Python values its binary dumper takes, and
-# what to call them in an error.
-_ACCEPTS: dict[str, tuple[tuple[type, ...], str]] = {
-    "integer": ((int,), "an integer"),
-    "bigint": ((int,), "an integer"),
-    "smallint": ((int,), "an integer"),
-    "boolean": ((bool,), "a bool"),
-    "text": ((str,), "a string"),
-    "varchar": ((str,), "a string"),
-    "double precision": ((float, int), "a number"),
-    "timestamp with time zone": ((datetime,), "a datetime"),
-    "uuid": ((uuid_module.UUID,), "a UUID"),
-    "jsonb": ((str,), "JSON"),
-}
-# Sent with the text dumper: the same binary form (for jsonb, rows carry jsonb_prefix + JSON).
-_SENT_AS_TEXT = ("jsonb", "varchar")
-
-
-@dataclass(frozen=True)
-class _BinaryCopy:
-    table: str
-    columns: tuple[str, ...]
-    sql: str
-    oids: tuple[int, ...]
-    accepts: tuple[tuple[tuple[type, ...], str], ...]
-
-    def bad_value(self, rows: Sequence[tuple], exc: BaseException) -> InvalidDataError:
-        """The error for the first value of `rows` that its column's type does not take."""
-        for row in rows:
-            for column, value, (types, label) in zip(self.columns, row, self.accepts, strict=True):
-                if value is not None and not isinstance(value, types):
-                    return InvalidDataError(
-                        f"{self.table}.{column} must be {label}, not {type(value).__name__} "
-                        f"({_short_repr(value)})"
-                    )
-        return InvalidDataError(f"cannot write a row of {self.table}: {exc}")
-
-
-def _short_repr(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _binary_copy(table: str, columns: str) -> _BinaryCopy:
-    """The binary COPY of `columns` into `table`, with each column's type from the models."""
-    from psycopg.postgres import types as pg_types
-    from sqlalchemy.dialects import postgresql
-
+def _binary_copy(table: str, columns: str) -> BinaryCopy:
     from arenadb.models import metadata
 
-    dialect = postgresql.dialect()
-    names = tuple(columns.split(", "))
-    kinds = [pg_type_name(metadata.tables[table].c[name].type, dialect) for name in names]
-    return _BinaryCopy(
-        table=table,
-        columns=names,
-        sql=f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)",
-        oids=tuple(pg_types["text" if k in _SENT_AS_TEXT else k].oid for k in kinds),
-        accepts=tuple(_ACCEPTS[k] for k in kinds),
-    )
+    return binary_copy(metadata.tables[table], columns.split(", "))
 
 
 _WRITERS: dict[str, Writer] = {}

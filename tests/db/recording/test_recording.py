@@ -639,10 +639,10 @@ def test_postgresql_binary_copy_sends_each_column_as_its_catalog_type(
             names = dict(
                 conn.execute(
                     sa.text("select oid, typname from pg_type where oid = any(:oids)"),
-                    {"oids": list(copy.oids)},
+                    {"oids": list(copy.types)},
                 ).all()
             )
-            for column, oid in zip(copy.columns, copy.oids, strict=True):
+            for column, oid in zip(copy.columns, copy.types, strict=True):
                 declared = {
                     "integer": "int4",
                     "bigint": "int8",
