@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -113,3 +114,74 @@ def _publish(temporary: Path, target: Path, *, force: bool, protected: list[Path
         if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
             raise
         os.replace(temporary, target)  # a filesystem without hard links: checked just above
+
+
+@contextlib.contextmanager
+def safe_output_dir(
+    path: str | os.PathLike[str], *, force: bool = False, marker: str
+) -> Iterator[Path]:
+    """Yield a fresh temporary folder next to `path`; move it into place when the block succeeds.
+
+    `path` must not exist, or, with `force`, be a folder that an earlier run of the same writer
+    made (it holds the file `marker`): any other folder, file or link is never replaced, so a
+    mistyped `-o ~/data` cannot delete what is there.
+    """
+    target = Path(path)
+    _check_output_dir(target, force=force, marker=marker)
+    try:
+        temporary = Path(
+            tempfile.mkdtemp(
+                dir=target.absolute().parent, prefix=f".{target.name}.", suffix=".partial"
+            )
+        )
+    except OSError as exc:
+        raise InvalidArgumentError(f"cannot write {target}: {exc.strerror}") from None
+    try:
+        yield temporary
+        umask = os.umask(0)
+        os.umask(umask)
+        temporary.chmod(0o777 & ~umask)
+        _check_output_dir(target, force=force, marker=marker)  # again: the work took a while
+        if target.exists():
+            # Swap, then remove the old dataset: the target is never missing a valid dataset.
+            old = Path(
+                tempfile.mkdtemp(
+                    dir=target.absolute().parent, prefix=f".{target.name}.", suffix=".old"
+                )
+            )
+            os.rename(target, old / "dataset")
+            os.rename(temporary, target)
+            shutil.rmtree(old)
+        else:
+            os.rename(temporary, target)
+    finally:
+        if temporary.exists():
+            shutil.rmtree(temporary)
+
+
+def _beside(target: Path) -> str:
+    return str(target.absolute().parent)
+
+
+def _check_output_dir(target: Path, *, force: bool, marker: str) -> None:
+    folder = target.absolute().parent
+    if not folder.is_dir():
+        raise InvalidArgumentError(f"cannot write {target}: folder {folder} does not exist")
+    try:
+        info = target.lstat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InvalidArgumentError(f"cannot write {target}: {exc.strerror}") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise RefusedError(f"{target} is a symbolic link: refusing to replace it")
+    if not stat.S_ISDIR(info.st_mode):
+        raise RefusedError(f"{target} exists and is not a folder: refusing to replace it")
+    if not force:
+        raise RefusedError(
+            f"{target} already exists; overwriting it was not asked for", parameter="force"
+        )
+    if not (target / marker).is_file():
+        raise RefusedError(
+            f"{target} is not a dataset this command wrote (no {marker}): refusing to replace it"
+        )

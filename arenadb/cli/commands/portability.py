@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,9 +26,19 @@ def export(
     output: Annotated[
         str,
         typer.Option(
-            "--output", "-o", help="File to write (gzip if it ends in .gz); - for stdout."
+            "--output",
+            "-o",
+            help="File to write (gzip if it ends in .gz); - for stdout. Parquet: a new folder.",
         ),
     ] = "-",
+    dataset_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="jsonl (one record per line, for import) or parquet (a partitioned dataset "
+            "for analysis; needs arenadb[analysis]).",
+        ),
+    ] = "jsonl",
     status: StatusOption = None,
     game_type: TypeOption = None,
     agent: AgentOption = None,
@@ -39,7 +49,8 @@ def export(
     force: ForceOption = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Export games with seats, turns, actions, LLM calls and snapshots as JSON Lines."""
+    """Export games with seats, turns, actions, LLM calls and snapshots as JSON Lines, or as a
+    Parquet dataset partitioned by game type and day (with a verified manifest)."""
     import sys
 
     from arenadb.cli.render.progress import progress_bar
@@ -47,8 +58,12 @@ def export(
     from arenadb.errors import UsageError
     from arenadb.portability.export import export_games
 
+    if dataset_format not in ("jsonl", "parquet"):
+        raise UsageError(f"unknown --format {dataset_format!r}: jsonl or parquet")
     to_stdout = output == "-"
     fmt = output_format(ctx, json_output)
+    if dataset_format == "parquet" and to_stdout:
+        raise UsageError("--format parquet needs -o FOLDER: a dataset is a folder of files")
     if to_stdout and fmt == "json":
         raise UsageError("--json needs -o FILE: the export itself goes to stdout")
     filters = game_filter(
@@ -61,6 +76,9 @@ def export(
         limit=limit,
     )
     settings = app_context(ctx).settings()
+    if dataset_format == "parquet":
+        _export_parquet(settings, Path(output), filters, force=force, json_output=fmt == "json")
+        return
     with (
         engine_scope(settings, pooled=False) as engine,
         progress_bar("exporting") as update,
@@ -78,6 +96,28 @@ def export(
     info(
         f"exported {result.games} games ({result.rows} rows, {result.catalog} catalog records) "
         f"to {'stdout' if to_stdout else output} in {result.seconds:.2f}s"
+    )
+
+
+def _export_parquet(
+    settings: Any, directory: Path, filters: Any, *, force: bool, json_output: bool
+) -> None:
+    from arenadb.analysis.parquet import export_parquet
+    from arenadb.cli.render.progress import progress_bar
+    from arenadb.db import engine_scope
+
+    with (
+        engine_scope(settings, pooled=False) as engine,
+        progress_bar("exporting") as update,
+    ):
+        result = export_parquet(engine, directory, filters, force=force, progress=update)
+    if json_output:
+        print_json(result)
+        return
+    rows = sum(result.rows.values())
+    info(
+        f"exported {result.games} games ({rows} rows in {result.files} Parquet files, "
+        f"{result.bytes / 1e6:.1f} MB, manifest verified) to {directory} in {result.seconds:.2f}s"
     )
 
 
