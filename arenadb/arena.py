@@ -18,6 +18,7 @@ survive fork).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid as uuid_module
 from collections.abc import Iterator, Mapping, Sequence
@@ -49,11 +50,13 @@ from arenadb.recording.lifecycle import (
 )
 from arenadb.recording.recorder import GameRecorder
 from arenadb.recording.types import Seat
+from arenadb.urls import parse_url
 
 
 def connect(
     url: str | None = None,
     *,
+    read_url: str | None = None,
     settings: Settings | None = None,
     durable_batches: bool = True,
     batch_turns: int = 1000,
@@ -66,12 +69,16 @@ def connect(
     arguments go to the engine factory (e.g. `pooled=False`). `batch_turns` and `flush_seconds`
     are the recorders' default batch policy (see `arenadb.recording.recorder`);
     `durable_batches=False` lets batch commits return before their WAL reaches the disk on
-    PostgreSQL (`BatchConnection`).
+    PostgreSQL (`BatchConnection`). `read_url` (default: ARENADB_READ_URL) is a read replica
+    for the read side (`arena.games()`, `arena.game()`, ...); writes always go to `url`.
     """
     if settings is None:
-        settings = load_settings(url)
-    elif url is not None:
-        settings = settings.with_url(url)
+        settings = load_settings(url, read_url=read_url)
+    else:
+        if url is not None:
+            settings = settings.with_url(url)
+        if read_url is not None:
+            settings = dataclasses.replace(settings, read_url=parse_url(read_url))
     return Arena(
         settings,
         durable_batches=durable_batches,
@@ -96,6 +103,7 @@ class Arena(ReadSide):
         self.settings = settings
         self._engine_options = engine_options
         self._engine: Engine | None = None
+        self._read_engine: Engine | None = None
         self._lock = threading.Lock()
         self._lookups = CatalogLookups(self.session, self.register_game_type)
         self._batch_connection: BatchConnection | None = None
@@ -116,6 +124,22 @@ class Arena(ReadSide):
 
                     self._engine = create_engine(self.settings, **self._engine_options)
                 engine = self._engine
+        return engine
+
+    @property
+    def read_engine(self) -> Engine:
+        """The engine of the read side: the read replica (read-only) when the settings name one
+        (`read_url`, ARENADB_READ_URL), else `engine`."""
+        if self.settings.read_url is None:
+            return self.engine
+        engine = self._read_engine
+        if engine is None:
+            with self._lock:
+                if self._read_engine is None:
+                    from arenadb.db.replica import read_engine
+
+                    self._read_engine = read_engine(self.settings, **self._engine_options)
+                engine = self._read_engine
         return engine
 
     @property
@@ -141,15 +165,24 @@ class Arena(ReadSide):
         with session_scope(self.engine, write=write) as session:
             yield session
 
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """An ORM session in one read transaction on `read_engine`."""
+        from arenadb.db import session_scope
+
+        with session_scope(self.read_engine) as session:
+            yield session
+
     def close(self) -> None:
         """Release the connections (the Arena, and its recorders, reconnect if used again)."""
         with self._lock:
             if self._batch_connection is not None:
                 self._batch_connection.close()
                 self._batch_connection = None
-            if self._engine is not None:
-                self._engine.dispose()
-                self._engine = None
+            for engine in (self._engine, self._read_engine):
+                if engine is not None:
+                    engine.dispose()
+            self._engine = self._read_engine = None
 
     def __enter__(self) -> Arena:
         return self

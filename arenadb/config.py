@@ -71,7 +71,10 @@ DATABASE_VARIABLES = (
 )
 
 ORIGIN_FLAG = "--database-url"
+ORIGIN_READ_FLAG = "--read-url"
 ORIGIN_DEFAULT = "default"
+# A read replica (PostgreSQL hot standby, or a copy of a SQLite file) for the read side.
+READ_URL_VARIABLE = "ARENADB_READ_URL"
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,10 @@ class Settings:
     # queued behind a long transaction would otherwise block every writer that queues behind it.
     lock_timeout_ms: int = 5000
     snapshot_every: int = 10
+    # Where read-only commands and the library's read side read (None: the database itself),
+    # and how far behind the primary it may be before a read says so.
+    read_url: DatabaseURL | None = None
+    read_max_lag_s: float = 30.0
     env_file: Path | None = None
     origins: Mapping[str, str] = field(default_factory=dict)
     # .env variables that were not used, and why (the real environment named the database).
@@ -107,7 +114,15 @@ class Settings:
         return self.url.backend
 
     def secrets(self) -> list[str]:
-        return self.url.secrets()
+        extra = self.read_url.secrets() if self.read_url is not None else []
+        return [*self.url.secrets(), *extra]
+
+    def for_reading(self) -> Settings:
+        """The settings of the read side: the read replica's URL when one is configured."""
+        if self.read_url is None:
+            return self
+        origins = {**self.origins, "database_url": self.origins.get("read_url", ORIGIN_DEFAULT)}
+        return dataclasses.replace(self, url=self.read_url, read_url=None, origins=origins)
 
     def mask(self, text: str) -> str:
         return mask_text(text, self.secrets())
@@ -123,7 +138,10 @@ class Settings:
             ("database_url", self.masked_url, self.origins.get("database_url", ORIGIN_DEFAULT)),
             ("backend", self.backend, self.origins.get("database_url", ORIGIN_DEFAULT)),
         ]
+        read = self.read_url.masked() if self.read_url is not None else None
+        rows.append(("read_url", read, self.origins.get("read_url", ORIGIN_DEFAULT)))
         for name in (
+            "read_max_lag_s",
             "pool_size",
             "echo",
             "connect_timeout",
@@ -255,15 +273,31 @@ def _flag(src: _Sources, name: str, origins: dict, key: str) -> bool:
     return lowered in {"1", "true", "yes", "on"}
 
 
+def _read_url(flag_url: str | None, src: _Sources, origins: dict) -> DatabaseURL | None:
+    if flag_url is not None:
+        if not flag_url.strip():
+            raise InvalidArgumentError("the read URL given is empty: give a URL or leave it out")
+        origins["read_url"] = ORIGIN_READ_FLAG
+        return parse_url(flag_url)
+    found = src.get(READ_URL_VARIABLE)
+    if not found:
+        return None
+    origins["read_url"] = found[1]
+    return parse_url(found[0])
+
+
 def load_settings(
     database_url: str | None = None,
     env_file: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
+    *,
+    read_url: str | None = None,
 ) -> Settings:
     """Resolve settings once: flag > environment > .env file > default.
 
     `env_file` names a file that must exist; without it `.env` in `cwd` is read if present.
+    `read_url` (the `--read-url` flag) beats `ARENADB_READ_URL`.
     """
     environ = os.environ if environ is None else environ
     base = Path(cwd) if cwd is not None else Path.cwd()
@@ -286,8 +320,18 @@ def load_settings(
         raise ConfigError(
             f"DB_POOL_SIZE must be at least 1, got {pool_size} ({origins['pool_size']})"
         )
+    replica = _read_url(read_url, src, origins)
+    if replica is not None and replica.backend != url.backend:
+        raise ConfigError(
+            f"the read replica ({replica.backend}) must be the same backend as the database "
+            f"({url.backend})"
+        )
     return Settings(
         url=url,
+        read_url=replica,
+        read_max_lag_s=_number(
+            src, "ARENADB_READ_MAX_LAG_S", 30.0, float, origins, "read_max_lag_s"
+        ),
         pool_size=pool_size,
         echo=_flag(src, "DB_ECHO", origins, "echo"),
         connect_timeout=_number(src, "DB_CONNECT_TIMEOUT", 5.0, float, origins, "connect_timeout"),

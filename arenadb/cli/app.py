@@ -23,6 +23,7 @@ from arenadb.cli.options import (
     EnvFileOption,
     GlobalCsvOption,
     GlobalJsonOption,
+    ReadUrlOption,
     click_exceptions,
     refuse_undeclared_formats,
 )
@@ -219,6 +220,7 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     database_url: DatabaseUrlOption = None,
+    read_url: ReadUrlOption = None,
     env_file: EnvFileOption = None,
     json_output: GlobalJsonOption = False,
     csv_output: GlobalCsvOption = False,
@@ -255,6 +257,7 @@ def root(
     """arenadb: the database of an LLM-agent arena."""
     ctx.obj = AppContext(
         database_url=database_url,
+        read_url=read_url,
         env_file=env_file,
         json=json_output,
         csv=csv_output,
@@ -351,7 +354,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "export": (
         "arenadb.cli.commands.portability",
         "export",
-        "Export games with seats, turns, actions, LLM calls and snapshots as JSON Lines.",
+        "Export games with seats, turns, actions, LLM calls and snapshots as JSON Lines, or as a "
+        "Parquet dataset partitioned by game type and day (with a verified manifest).",
     ),
     "import": (
         "arenadb.cli.commands.portability",

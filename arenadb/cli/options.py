@@ -59,6 +59,15 @@ DatabaseUrlOption = Annotated[
         show_default=False,
     ),
 ]
+ReadUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--read-url",
+        help="Read replica for read-only commands (wins over ARENADB_READ_URL); writes go to "
+        "the database.",
+        show_default=False,
+    ),
+]
 EnvFileOption = Annotated[
     Path | None, typer.Option("--env-file", help="Read this .env file instead of ./.env.")
 ]

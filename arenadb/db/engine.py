@@ -108,21 +108,30 @@ def _log_sql_to_stderr() -> None:
 
 
 def create_engine(
-    settings: Settings, *, pooled: bool = True, create_missing: bool = False, **kwargs: Any
+    settings: Settings,
+    *,
+    pooled: bool = True,
+    create_missing: bool = False,
+    read_only: bool = False,
+    **kwargs: Any,
 ) -> Engine:
     """An engine for `settings.url`, tuned for its backend. `pooled=False` uses NullPool.
 
     The engine never creates a database: a missing (or empty) SQLite file is a
     DatabaseMissingError on first connect, and nothing is written. Only `create_missing=True`
-    (what `create_database` means) lets SQLite create the file.
+    (what `create_database` means) lets SQLite create the file. `read_only=True` makes every
+    write fail in the database itself: SQLite opens the file `mode=ro` (and `query_only`),
+    PostgreSQL sessions start with `default_transaction_read_only` (a read replica's engine).
     """
     url = settings.url
     check_no_nul(url)  # also for a DatabaseURL built in code, which parse_url never saw
     if settings.echo:
         _log_sql_to_stderr()
     if url.is_sqlite:
-        return _sqlite_engine(settings, pooled=pooled, create_missing=create_missing, **kwargs)
-    return _postgresql_engine(settings, pooled=pooled, **kwargs)
+        return _sqlite_engine(
+            settings, pooled=pooled, create_missing=create_missing, read_only=read_only, **kwargs
+        )
+    return _postgresql_engine(settings, pooled=pooled, read_only=read_only, **kwargs)
 
 
 def database_missing(url: DatabaseURL) -> DatabaseMissingError:
@@ -131,7 +140,9 @@ def database_missing(url: DatabaseURL) -> DatabaseMissingError:
     )
 
 
-def _open_existing_sqlite_file(url: DatabaseURL, cargs: list[Any], cparams: dict) -> None:
+def _open_existing_sqlite_file(
+    url: DatabaseURL, cargs: list[Any], cparams: dict, mode: str = "rw"
+) -> None:
     """Open the file with `mode=rw`: SQLite then fails instead of creating it, even if it is
     removed between this check and the open. A 0-byte file is not a database either: the
     first PRAGMA would turn it into one."""
@@ -146,12 +157,12 @@ def _open_existing_sqlite_file(url: DatabaseURL, cargs: list[Any], cparams: dict
         ) from None
     if empty:
         raise database_missing(url)
-    cargs[0] = f"{path.absolute().as_uri()}?mode=rw"
+    cargs[0] = f"{path.absolute().as_uri()}?mode={mode}"
     cparams["uri"] = True
 
 
 def _sqlite_engine(
-    settings: Settings, *, pooled: bool, create_missing: bool, **kwargs: Any
+    settings: Settings, *, pooled: bool, create_missing: bool, read_only: bool, **kwargs: Any
 ) -> Engine:
     url = settings.url
     check_sqlite_folder(url)
@@ -170,10 +181,11 @@ def _sqlite_engine(
     busy_timeout = int(settings.busy_timeout_ms)
 
     if url.sqlite_path is not None and not create_missing:
+        mode = "ro" if read_only else "rw"
 
         @event.listens_for(engine, "do_connect")
         def _on_do_connect(_dialect: Any, _record: Any, cargs: list, cparams: dict) -> None:
-            _open_existing_sqlite_file(url, cargs, cparams)
+            _open_existing_sqlite_file(url, cargs, cparams, mode)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -181,7 +193,9 @@ def _sqlite_engine(
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            if url.sqlite_path is not None:
+            if read_only:
+                cursor.execute("PRAGMA query_only=ON")
+            elif url.sqlite_path is not None:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 # A WAL that starts over is cut back to this size (see db/checkpoint.py).
                 cursor.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
@@ -199,7 +213,9 @@ def _sqlite_engine(
     return engine
 
 
-def _postgresql_engine(settings: Settings, *, pooled: bool, **kwargs: Any) -> Engine:
+def _postgresql_engine(
+    settings: Settings, *, pooled: bool, read_only: bool, **kwargs: Any
+) -> Engine:
     for name, what in ((settings.url.database, "database name"), (settings.url.username, "user")):
         if name is not None:
             check_postgresql_identifier(name, what)
@@ -208,8 +224,13 @@ def _postgresql_engine(settings: Settings, *, pooled: bool, **kwargs: Any) -> En
         "connect_timeout": max(1, math.ceil(settings.connect_timeout)),
         "application_name": APPLICATION_NAME,
     }
+    server_options = []
     if settings.statement_timeout_ms:
-        connect_args["options"] = f"-c statement_timeout={int(settings.statement_timeout_ms)}"
+        server_options.append(f"-c statement_timeout={int(settings.statement_timeout_ms)}")
+    if read_only:
+        server_options.append("-c default_transaction_read_only=on")
+    if server_options:
+        connect_args["options"] = " ".join(server_options)
     options: dict[str, Any] = {
         "echo": settings.echo,
         "json_serializer": orm_json_serializer,

@@ -1,7 +1,9 @@
 """The read side of the library facade: what `Arena` offers to read, as ORM rows.
 
 `Arena` inherits these methods; each opens one read transaction through the Arena's
-`session()`. The CLI reads through `arenadb.inspection.games` and friends instead, which return
+`read_session()`: on the read replica when one is configured (`ARENADB_READ_URL`), so what a
+runner just wrote may not be there yet (read through `arena.session()` to read your own
+writes). The CLI reads through `arenadb.inspection.games` and friends instead, which return
 plain dataclasses.
 """
 
@@ -20,25 +22,26 @@ from arenadb.models import Agent, AgentKind, Game, GameTurn, GameType, LLMCall, 
 
 
 class ReadSide:
-    """Catalogue and game reads for a class that provides `session()`."""
+    """Catalogue and game reads for a class that provides `read_session()` (a session on the
+    read replica when one is configured, else on the database)."""
 
-    def session(self, *, write: bool = False) -> AbstractContextManager[Session]:
+    def read_session(self) -> AbstractContextManager[Session]:
         raise NotImplementedError
 
     def active_models(self) -> list[LLMModel]:
-        with self.session() as session:
+        with self.read_session() as session:
             return active.active_models(session)
 
     def active_kinds(self) -> list[AgentKind]:
-        with self.session() as session:
+        with self.read_session() as session:
             return active.active_kinds(session)
 
     def active_prompts(self, *, latest_only: bool = False) -> list[Prompt]:
-        with self.session() as session:
+        with self.read_session() as session:
             return active.active_prompts(session, latest_only=latest_only)
 
     def random_agents(self, count: int, *, active_only: bool = True) -> list[Agent]:
-        with self.session() as session:
+        with self.read_session() as session:
             return active.random_agents(session, count, active_only=active_only)
 
     def games(
@@ -59,7 +62,7 @@ class ReadSide:
         from arenadb.inspection.filters import GameFilter
 
         type_id: int | None = None
-        with self.session() as session:
+        with self.read_session() as session:
             if isinstance(game_type, GameType):
                 type_id = game_type.id
             elif game_type is not None:
@@ -78,15 +81,15 @@ class ReadSide:
 
     def game(self, game: int | str | uuid_module.UUID) -> Game:
         """One game by id, UUID or unique UUID prefix, with its type and seats' agents loaded."""
-        with self.session() as session:
+        with self.read_session() as session:
             return rows.game_by_ref(session, game)
 
     def turns(
         self, game: int | str | uuid_module.UUID, *, from_seq: int = 0, with_actions: bool = False
     ) -> list[GameTurn]:
-        with self.session() as session:
+        with self.read_session() as session:
             return rows.game_turns(session, game, from_seq=from_seq, with_actions=with_actions)
 
     def llm_calls(self, game: int | str | uuid_module.UUID, turn_seq: int) -> list[LLMCall]:
-        with self.session() as session:
+        with self.read_session() as session:
             return rows.turn_llm_calls(session, game, turn_seq)

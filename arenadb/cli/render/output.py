@@ -112,3 +112,8 @@ def render_object(obj: Mapping[str, Any], fmt: str, *, title: str | None = None)
 def info(message: str) -> None:
     """A message for people, on stderr."""
     typer.echo(message, err=True)
+
+
+def warn(message: str) -> None:
+    """A warning for people: one line on stderr, the command goes on."""
+    typer.echo(f"warning: {message}", err=True)
