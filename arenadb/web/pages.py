@@ -188,7 +188,7 @@ def routes() -> list[BaseRoute]:
         Route("/models/daily.json", daily_twin, methods=["GET"]),
         *route_pair("/", boards_view),
         Route("/.json", route_pair("/", boards_view)[0].endpoint, methods=["GET"]),
-        *route_pair("/leaderboard/{game_type}", leaderboard_view),
+        *route_pair("/leaderboard/{game_type:path}", leaderboard_view),
         *route_pair("/games", games_view),
         *route_pair("/games/{ref}/replay", replay_view),
         *route_pair("/games/{ref}", game_view),

@@ -46,7 +46,7 @@ def demo_settings(
 
 def client_for(settings: Settings, **options: Any) -> Any:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # starlette on httpx: still works
+        warnings.simplefilter("ignore")  # StarletteDeprecationWarning: httpx2 preferred; httpx works
         from starlette.testclient import TestClient
 
     from arenadb.web.app import create_app

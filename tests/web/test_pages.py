@@ -12,6 +12,7 @@ from arenadb.cli import app
 from arenadb.config import Settings
 
 runner = CliRunner()
+ROUNDS = 30
 
 
 def cli_json(settings: Settings, *args: str) -> Any:
@@ -32,8 +33,10 @@ def first_ids(client: Any) -> tuple[int, int, str]:
 
 # (page path, the CLI command whose --json its twin equals), {game}/{agent}/{type} filled in.
 PAGES = [
-    ("/", ["agents", "top"]),
-    ("/leaderboard/{type}", ["agents", "top", "-g", "{type}"]),
+    # Few bootstrap rounds: the default 1,000 cost seconds per board on the demo arena.
+    ("/?rounds=30", ["agents", "top", "--rounds", "30"]),
+    ("/leaderboard/{type}?rounds=30&limit=5", ["agents", "top", "-g", "{type}", "--rounds", "30", "--limit", "5"]),
+    ("/leaderboard/{type}?rounds=30&min_games=3&seed=5", ["agents", "top", "-g", "{type}", "--rounds", "30", "--min-games", "3", "--seed", "5"]),
     ("/games", ["games", "list"]),
     ("/games?status=completed&limit=7&offset=3", None),
     ("/games/{game}", ["game", "info", "{game}"]),
@@ -69,9 +72,9 @@ def test_every_page_and_its_json_twin(demo_settings, demo_client, path, command)
 
 
 def test_the_boards_show_intervals_tiers_sides_and_cost(demo_client):
-    boards = demo_client.get("/index.json").json()
+    boards = demo_client.get(f"/index.json?rounds={ROUNDS}").json()
     assert boards, "the demo arena has rated games"
-    page = demo_client.get("/").text
+    page = demo_client.get(f"/?rounds={ROUNDS}").text
     for board in boards:
         assert board["game_type"] in page
         for row in board["rows"]:
@@ -84,7 +87,8 @@ def test_the_boards_show_intervals_tiers_sides_and_cost(demo_client):
 
 
 def test_the_same_json_at_slash_dot_json(demo_client):
-    assert demo_client.get("/.json").json() == demo_client.get("/index.json").json()
+    same = demo_client.get(f"/.json?rounds={ROUNDS}").json()
+    assert same == demo_client.get(f"/index.json?rounds={ROUNDS}").json()
 
 
 def test_a_game_page_shows_seats_usage_snapshots_and_crashes(demo_client):
@@ -97,17 +101,16 @@ def test_a_game_page_shows_seats_usage_snapshots_and_crashes(demo_client):
     for seat in detail["seats"]:
         assert f'href="/agents/{seat["agent_id"]}"' in page
     assert "tokens in / out" in page and "LLM latency p50 / p95" in page
-    with_snapshots = [
-        g["id"]
-        for g in demo_client.get("/games.json?limit=200").json()
-        if demo_client.get(f"/games/{g['id']}.json").json()["snapshots"]
-    ][:1]
-    if with_snapshots:
-        assert "<h2>Snapshots</h2>" in demo_client.get(f"/games/{with_snapshots[0]}").text
+    fourx = demo_client.get("/games.json?type=FourX-v0&status=completed&limit=1").json()
+    detail = demo_client.get(f"/games/{fourx[0]['id']}.json").json()
+    assert detail["snapshots"], "the demo's 4X games keep snapshots"
+    page = demo_client.get(f"/games/{fourx[0]['id']}").text
+    for snapshot in detail["snapshots"]:
+        assert snapshot["sha256"][:16] in page
 
 
 def test_the_replay_marks_invalid_moves_and_switches_seat(demo_client):
-    games = demo_client.get("/games.json?limit=200").json()
+    games = demo_client.get("/games.json?type=SecretMafia-v0&limit=40").json()
     replays = (demo_client.get(f"/games/{g['id']}/replay.json").json() for g in games)
     replay = next(r for r in replays if any(t["valid"] is False for t in r["turns"]))
     page = demo_client.get(f"/games/{replay['id']}/replay").text
@@ -133,7 +136,7 @@ def test_the_replay_marks_invalid_moves_and_switches_seat(demo_client):
 
 
 def test_the_agent_page_draws_its_trajectory(demo_client):
-    boards = demo_client.get("/index.json").json()
+    boards = demo_client.get(f"/index.json?rounds={ROUNDS}").json()
     agent = boards[0]["rows"][0]["agent_id"]
     profile = demo_client.get(f"/agents/{agent}.json").json()
     page = demo_client.get(f"/agents/{agent}").text
@@ -233,6 +236,7 @@ BAD = [
     "/games?since=yesterday-ish",
     "/?rounds=0",
     "/?rounds=999999",
+    "/leaderboard/SecretMafia-v0?limit=x",
 ]
 
 
