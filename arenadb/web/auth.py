@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 COOKIE = "arenadb_session"
-OPEN_PATHS = ("/login", "/static/")
+OPEN_PATHS = ("/login", "/favicon.ico", "/static/")
 
 
 def session_value(token: str) -> str:
@@ -34,7 +34,7 @@ def authorized(request: Request, token: str) -> bool:
 
 
 def is_open(path: str) -> bool:
-    return path == "/login" or any(path.startswith(p) for p in OPEN_PATHS[1:])
+    return path in OPEN_PATHS[:2] or path.startswith(OPEN_PATHS[2])
 
 
 def safe_next(target: str | None) -> str:

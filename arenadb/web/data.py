@@ -50,14 +50,15 @@ def fingerprint(engine: Engine) -> tuple[Any, ...]:
 class PageCache:
     """Results of slow reads by key, valid while the database fingerprint is unchanged.
 
-    One computation at a time: a burst of requests for a cold board computes it once.
+    A burst of requests for one cold key computes it once; other keys are not held up.
     """
 
     def __init__(self, engine: Engine, entries: int = CACHE_ENTRIES) -> None:
         self.engine = engine
         self.entries = entries
         self._values: OrderedDict[Hashable, tuple[tuple[Any, ...], Any]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two dicts
+        self._computing: dict[Hashable, threading.Lock] = {}  # one per key being computed
 
     def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         current = fingerprint(self.engine)
@@ -66,11 +67,19 @@ class PageCache:
             if hit is not None and hit[0] == current:
                 self._values.move_to_end(key)
                 return hit[1]
+            key_lock = self._computing.setdefault(key, threading.Lock())
+        with key_lock:  # a burst of requests for one cold key computes it once
+            with self._lock:
+                hit = self._values.get(key)
+                if hit is not None and hit[0] == current:
+                    return hit[1]
             value = compute()
-            self._values[key] = (current, value)
-            self._values.move_to_end(key)
-            while len(self._values) > self.entries:
-                self._values.popitem(last=False)
+            with self._lock:
+                self._values[key] = (current, value)
+                self._values.move_to_end(key)
+                while len(self._values) > self.entries:
+                    self._values.popitem(last=False)
+                self._computing.pop(key, None)
             return value
 
 
@@ -157,6 +166,11 @@ class BoardQuery:
     rounds: int
     seed: int
     provisional_games: int | None
+
+    def params(self) -> dict[str, str]:
+        """The query string of these options, without the defaults."""
+        defaults = BoardQuery.parse({})
+        return {k: str(v) for k, v in self.__dict__.items() if getattr(defaults, k) != v}
 
     @classmethod
     def parse(cls, query: dict[str, str]) -> BoardQuery:

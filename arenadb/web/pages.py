@@ -49,7 +49,8 @@ def boards_view(request: Request, web: WebState) -> View:
     options = data.BoardQuery.parse(_query(request))
     boards = data.boards(web.cache, web.engine, None, options)
     charts = [_forest(b) for b in boards]
-    return data.plain(boards), "boards.html", {"boards": list(zip(boards, charts, strict=True))}
+    context = {"boards": list(zip(boards, charts, strict=True)), "options": options.params()}
+    return data.plain(boards), "boards.html", context
 
 
 def leaderboard_view(request: Request, web: WebState) -> View:
@@ -57,7 +58,11 @@ def leaderboard_view(request: Request, web: WebState) -> View:
     options = data.BoardQuery.parse(_query(request))
     boards = data.boards(web.cache, web.engine, game_type, options)
     value = data.plain(boards[0]) if boards else []
-    context = {"boards": [(b, _forest(b)) for b in boards], "game_type": game_type}
+    context = {
+        "boards": [(b, _forest(b)) for b in boards],
+        "game_type": game_type,
+        "options": options.params(),
+    }
     return value, "leaderboard.html", context
 
 
@@ -176,6 +181,13 @@ async def login(request: Request) -> Response:
     return auth.logged_in(web.token, target)
 
 
+async def favicon(request: Request) -> Response:
+    """Browsers ask for it on JSON pages too (no <link rel=icon> there)."""
+    from arenadb.web.app import HERE
+
+    return Response((HERE / "static" / "favicon.svg").read_bytes(), media_type="image/svg+xml")
+
+
 async def logout(request: Request) -> Response:
     return auth.logged_out()
 
@@ -185,6 +197,7 @@ def routes() -> list[BaseRoute]:
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
+        Route("/favicon.ico", favicon, methods=["GET"]),
         Route("/models/daily.json", daily_twin, methods=["GET"]),
         *route_pair("/", boards_view),
         Route("/.json", route_pair("/", boards_view)[0].endpoint, methods=["GET"]),

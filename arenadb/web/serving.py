@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import sys
+import threading
+from typing import Any
 
 from arenadb.config import Settings
 from arenadb.errors import UsageError
@@ -46,6 +48,7 @@ def run(settings: Settings, *, host: str, port: int, token: str | None) -> None:
     finally:
         probe.dispose()
     app = create_app(settings, token=token)
+    threading.Thread(target=warm_up, args=(app.state.web,), daemon=True).start()
     shown = f"[{host}]" if ":" in host else host
     print(
         f"arenadb serve: http://{shown}:{port}/ (read-only, {settings.masked_url})",
@@ -53,3 +56,14 @@ def run(settings: Settings, *, host: str, port: int, token: str | None) -> None:
         flush=True,
     )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def warm_up(web: Any) -> None:
+    """Compute the slow pages' data (default boards, model usage) before the first visitor."""
+    from arenadb.web import data
+
+    try:
+        data.boards(web.cache, web.engine, None, data.BoardQuery.parse({}))
+        data.models(web.cache, web.engine)
+    except Exception:  # the page itself will show the error, as one line
+        pass
