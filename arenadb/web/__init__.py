@@ -23,6 +23,4 @@ def check_web_extra() -> None:
 
     missing = [name for name in WEB_MODULES if importlib.util.find_spec(name) is None]
     if missing:
-        raise WebExtraMissingError(
-            f"arenadb serve needs {', '.join(missing)}: {INSTALL_HINT}"
-        )
+        raise WebExtraMissingError(f"arenadb serve needs {', '.join(missing)}: {INSTALL_HINT}")

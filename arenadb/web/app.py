@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -103,11 +103,11 @@ class SecurityMiddleware(BaseHTTPMiddleware):
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         web: WebState = request.app.state.web
-        if web.token is not None and not auth.is_open(request.url.path):
-            if not auth.authorized(request, web.token):
-                response = _unauthorized(request, web)
-                response.headers.update(SECURITY_HEADERS)
-                return response
+        guarded = web.token is not None and not auth.is_open(request.url.path)
+        if guarded and not auth.authorized(request, web.token or ""):
+            response = _unauthorized(request, web)
+            response.headers.update(SECURITY_HEADERS)
+            return response
         response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
         return response

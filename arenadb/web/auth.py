@@ -25,9 +25,7 @@ def authorized(request: Request, token: str) -> bool:
     """The request carries `Authorization: Bearer TOKEN` or the login cookie."""
     header = request.headers.get("authorization", "")
     scheme, _, given = header.partition(" ")
-    if scheme.lower() == "bearer" and hmac.compare_digest(
-        given.strip().encode(), token.encode()
-    ):
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
         return True
     cookie = request.cookies.get(COOKIE, "")
     return hmac.compare_digest(cookie.encode(), session_value(token).encode())
@@ -53,9 +51,7 @@ async def read_login_form(request: Request) -> tuple[str, str]:
 
 def logged_in(token: str, target: str) -> Response:
     response = RedirectResponse(safe_next(target), status_code=303)
-    response.set_cookie(
-        COOKIE, session_value(token), httponly=True, samesite="strict", path="/"
-    )
+    response.set_cookie(COOKIE, session_value(token), httponly=True, samesite="strict", path="/")
     return response
 
 

@@ -152,9 +152,7 @@ class GamesQuery:
         """The query string of this list (or of a neighbouring page), without defaults."""
         values = {**self.__dict__, **changes}
         defaults = {"limit": 50, "offset": 0}
-        return {
-            k: str(v) for k, v in values.items() if v is not None and defaults.get(k, None) != v
-        }
+        return {k: str(v) for k, v in values.items() if v is not None and defaults.get(k) != v}
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,9 @@ def games_view(request: Request, web: WebState) -> View:
     previous = None
     if query.offset > 0:
         previous = query.params(offset=max(query.offset - query.limit, 0))
-    following = query.params(offset=query.offset + query.limit) if len(games) == query.limit else None
+    following = (
+        query.params(offset=query.offset + query.limit) if len(games) == query.limit else None
+    )
     context = {"games": games, "query": query, "previous": previous, "following": following}
     return data.plain(games), "games.html", context
 
@@ -132,7 +134,11 @@ CHARTS = [
     # (title, value of a day's rows, unit)
     ("calls per day", lambda rows: sum(r.calls for r in rows), ""),
     ("errors per day", lambda rows: sum(r.errors for r in rows), ""),
-    ("tokens per day (input + output)", lambda rows: sum(r.input_tokens + r.output_tokens for r in rows), ""),
+    (
+        "tokens per day (input + output)",
+        lambda rows: sum(r.input_tokens + r.output_tokens for r in rows),
+        "",
+    ),
     ("cost per day", lambda rows: sum(r.cost for r in rows), "$"),
     ("mean latency per day (ms)", lambda rows: _mean_latency(rows), ""),
 ]

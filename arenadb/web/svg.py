@@ -25,7 +25,7 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
         return [low] if math.isfinite(low) else []
     raw = (high - low) / count
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    step = min((m * magnitude for m in (1, 2, 5, 10)), key=lambda c: abs(math.log(c / raw)))
     first = math.ceil(low / step) * step
     ticks = []
     value = first
@@ -39,6 +39,15 @@ def _number(value: float) -> str:
     if abs(value) >= 1000 or value == int(value):
         return f"{value:,.0f}"
     return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.1f}"
+
+
+def _open(kind: str, width: float, height: float, caption: str) -> list[str]:
+    """The <svg> element's start and its accessible title."""
+    return [
+        f'<svg class="chart {kind}" xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+        f"<title>{escape(caption)}</title>",
+    ]
 
 
 @dataclass(frozen=True)
@@ -67,11 +76,7 @@ def forest_plot(rows: Sequence[Interval], *, caption: str) -> Markup:
     def x(value: float) -> float:
         return LABEL_WIDTH + (value - low) / (high - low) * PLOT_WIDTH
 
-    parts = [
-        f'<svg class="chart forest" xmlns="http://www.w3.org/2000/svg" role="img" '
-        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
-        f"<title>{escape(caption)}</title>",
-    ]
+    parts = _open("forest", width, height, caption)
     bottom = ROW_HEIGHT * len(rows) + 8
     for tick in _ticks(low, high):
         parts.append(
@@ -127,11 +132,7 @@ def line_chart(values: Sequence[float], *, caption: str, x_label: str) -> Markup
     def y(value: float) -> float:
         return top + (high - value) / (high - low) * plot_h
 
-    parts = [
-        f'<svg class="chart line" xmlns="http://www.w3.org/2000/svg" role="img" '
-        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
-        f"<title>{escape(caption)}</title>",
-    ]
+    parts = _open("line", width, height, caption)
     for tick in _ticks(low, high):
         parts.append(
             f'<line class="grid" x1="{left}" y1="{y(tick):.1f}" x2="{left + plot_w}" '
@@ -160,11 +161,7 @@ def bar_chart(
     def y(value: float) -> float:
         return top + (high - value) / high * plot_h
 
-    parts = [
-        f'<svg class="chart bars" xmlns="http://www.w3.org/2000/svg" role="img" '
-        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
-        f"<title>{escape(caption)}</title>",
-    ]
+    parts = _open("bars", width, height, caption)
     for tick in _ticks(0, high, 4):
         parts.append(
             f'<line class="grid" x1="{left}" y1="{y(tick):.1f}" x2="{left + plot_w}" '
@@ -173,8 +170,9 @@ def bar_chart(
         )
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         bar_h = max(value, 0) / high * plot_h
+        bar_x = left + i * band + band * 0.1
         parts.append(
-            f'<rect class="bar" x="{left + i * band + band * 0.1:.1f}" y="{top + plot_h - bar_h:.1f}"'
+            f'<rect class="bar" x="{bar_x:.1f}" y="{top + plot_h - bar_h:.1f}"'
             f' width="{max(band * 0.8, 0.5):.1f}" height="{bar_h:.1f}">'
             f"<title>{escape(label)}: {escape(unit)}{_number(value)}</title></rect>"
         )

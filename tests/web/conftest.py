@@ -18,7 +18,9 @@ import pytest
 from arenadb.config import Settings
 from tests.conftest import _skip_without_pg
 
-pytest.importorskip("starlette", reason="the web extra is not installed: pip install 'arenadb[web]'")
+pytest.importorskip(
+    "starlette", reason="the web extra is not installed: pip install 'arenadb[web]'"
+)
 
 BACKEND_PARAMS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
@@ -46,7 +48,9 @@ def demo_settings(
 
 def client_for(settings: Settings, **options: Any) -> Any:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # StarletteDeprecationWarning: httpx2 preferred; httpx works
+        warnings.simplefilter(
+            "ignore"
+        )  # StarletteDeprecationWarning: httpx2 preferred; httpx works
         from starlette.testclient import TestClient
 
     from arenadb.web.app import create_app

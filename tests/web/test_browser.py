@@ -124,17 +124,19 @@ class Visit:
         self.problems: list[str] = []
         self.page.on(
             "console",
-            lambda m: self.problems.append(f"console {m.type}: {m.text}")
-            if m.type in ("error", "warning")
-            else None,
+            lambda m: (
+                self.problems.append(f"console {m.type}: {m.text}")
+                if m.type in ("error", "warning")
+                else None
+            ),
         )
         self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        self.page.on(
-            "requestfailed", lambda r: self.problems.append(f"request failed: {r.url}")
-        )
+        self.page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url}"))
         self.page.on(
             "response",
-            lambda r: self.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+            lambda r: (
+                self.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None
+            ),
         )
 
     def open(self, path: str, name: str, *, timeout_ms: int = 60_000) -> Any:
@@ -267,9 +269,7 @@ def test_the_json_twins_open(visit: Visit) -> None:
         assert response.headers["content-type"].startswith("application/json")
 
 
-def test_with_a_token_the_login_form_lets_one_in(
-    browser: Any, demo_url: str, shots: Path
-) -> None:
+def test_with_a_token_the_login_form_lets_one_in(browser: Any, demo_url: str, shots: Path) -> None:
     server = start_server(demo_url, "--token", TOKEN)
     tab = Visit(browser, server.url, shots)
     try:

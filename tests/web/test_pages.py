@@ -35,8 +35,14 @@ def first_ids(client: Any) -> tuple[int, int, str]:
 PAGES = [
     # Few bootstrap rounds: the default 1,000 cost seconds per board on the demo arena.
     ("/?rounds=30", ["agents", "top", "--rounds", "30"]),
-    ("/leaderboard/{type}?rounds=30&limit=5", ["agents", "top", "-g", "{type}", "--rounds", "30", "--limit", "5"]),
-    ("/leaderboard/{type}?rounds=30&min_games=3&seed=5", ["agents", "top", "-g", "{type}", "--rounds", "30", "--min-games", "3", "--seed", "5"]),
+    (
+        "/leaderboard/{type}?rounds=30&limit=5",
+        ["agents", "top", "-g", "{type}", "--rounds", "30", "--limit", "5"],
+    ),
+    (
+        "/leaderboard/{type}?rounds=30&min_games=3&seed=5",
+        ["agents", "top", "-g", "{type}", "--rounds", "30", "--min-games", "3", "--seed", "5"],
+    ),
     ("/games", ["games", "list"]),
     ("/games?status=completed&limit=7&offset=3", None),
     ("/games/{game}", ["game", "info", "{game}"]),
@@ -165,7 +171,10 @@ FILTERS = [
     ({"type": "{type}"}, ["--type", "{type}"]),
     ({"agent": "{agent}"}, ["--agent", "{agent}"]),
     ({"model": "{model}"}, ["--model", "{model}"]),
-    ({"since": "2026-10-02", "until": "2026-10-04"}, ["--since", "2026-10-02", "--until", "2026-10-04"]),
+    (
+        {"since": "2026-10-02", "until": "2026-10-04"},
+        ["--since", "2026-10-02", "--until", "2026-10-04"],
+    ),
     ({"limit": "5", "offset": "5"}, ["--limit", "5", "--offset", "5"]),
     ({"limit": "5", "offset": "100000"}, ["--limit", "5", "--offset", "100000"]),
 ]
