@@ -2,7 +2,8 @@
 
 The JSON twin of a page is `plain(...)` of the same value the CLI's `--json` prints (one
 serializer: `arenadb.cli.render.json.to_plain`). Two reads cost more than a page may (the
-Bradley-Terry boards refit a bootstrap; the model usage reads every LLM call): they are kept in a
+Bradley-Terry boards refit a bootstrap; the model usage reads every LLM call; an agent's
+trajectory reads all its rating events): they are kept, with their JSON value, in a
 small cache keyed on the query and on a fingerprint of the database (the largest id of games,
 rating events and LLM calls: three index look-ups per request), so a page is computed again as
 soon as a game, a rating change or a call is added, and served from memory otherwise.
@@ -181,9 +182,24 @@ class BoardQuery:
         )
 
 
-def boards(
-    cache: PageCache, engine: Engine, game_type: str | None, options: BoardQuery
-) -> list[Any]:
+@dataclass(frozen=True)
+class Cached:
+    """A slow read's result and its JSON value, converted once."""
+
+    value: Any
+    plain: Any
+
+
+def _cached(cache: PageCache, key: Hashable, compute: Callable[[], Any]) -> Cached:
+    def both() -> Cached:
+        value = compute()
+        return Cached(value, plain(value))
+
+    result: Cached = cache.get(key, both)
+    return result
+
+
+def boards(cache: PageCache, engine: Engine, game_type: str | None, options: BoardQuery) -> Cached:
     """`arenadb agents top [-g TYPE] --json`'s boards (cached while the data is unchanged)."""
     from arenadb.ratings.board import bradley_terry_boards
 
@@ -198,15 +214,25 @@ def boards(
             limit=options.limit,
         )
 
-    result: list[Any] = cache.get(("boards", game_type, options), compute)
-    return result
+    return _cached(cache, ("boards", game_type, options), compute)
 
 
-def models(cache: PageCache, engine: Engine) -> tuple[list[Any], list[Any]]:
+def agent(cache: PageCache, engine: Engine, ref: str, system: str, recent: int) -> Cached:
+    """`arenadb agent info REF --json` (its trajectory reads every rating event of the agent)."""
+    from arenadb.ratings.leaderboard import agent_profile
+
+    return _cached(
+        cache,
+        ("agent", ref, system, recent),
+        lambda: agent_profile(engine, ref, system=system, recent=recent),
+    )
+
+
+def models(cache: PageCache, engine: Engine) -> tuple[Cached, Cached]:
     """`arenadb models stats --json`'s rows, and the usage per day the charts draw."""
     from arenadb.inspection.daily import daily_usage
     from arenadb.inspection.usage import models_stats
 
-    stats: list[Any] = cache.get(("models",), lambda: models_stats(engine))
-    days: list[Any] = cache.get(("daily",), lambda: daily_usage(engine))
+    stats = _cached(cache, ("models",), lambda: models_stats(engine))
+    days = _cached(cache, ("daily",), lambda: daily_usage(engine))
     return stats, days

@@ -47,17 +47,19 @@ def _forest(board: Any) -> Any:
 
 def boards_view(request: Request, web: WebState) -> View:
     options = data.BoardQuery.parse(_query(request))
-    boards = data.boards(web.cache, web.engine, None, options)
+    cached = data.boards(web.cache, web.engine, None, options)
+    boards = cached.value
     charts = [_forest(b) for b in boards]
     context = {"boards": list(zip(boards, charts, strict=True)), "options": options.params()}
-    return data.plain(boards), "boards.html", context
+    return cached.plain, "boards.html", context
 
 
 def leaderboard_view(request: Request, web: WebState) -> View:
     game_type = request.path_params["game_type"]
     options = data.BoardQuery.parse(_query(request))
-    boards = data.boards(web.cache, web.engine, game_type, options)
-    value = data.plain(boards[0]) if boards else []
+    cached = data.boards(web.cache, web.engine, game_type, options)
+    boards = cached.value
+    value = cached.plain[0] if boards else []
     context = {
         "boards": [(b, _forest(b)) for b in boards],
         "game_type": game_type,
@@ -113,21 +115,21 @@ def replay_view(request: Request, web: WebState) -> View:
 
 
 def agent_view(request: Request, web: WebState) -> View:
-    from arenadb.ratings.leaderboard import agent_profile
-
     query = _query(request)
-    profile = agent_profile(
+    cached = data.agent(
+        web.cache,
         web.engine,
         request.path_params["ref"],
-        system=query.get("system") or "trueskill",
-        recent=data.query_int(query, "recent", 10) or 0,
+        query.get("system") or "trueskill",
+        data.query_int(query, "recent", 10) or 0,
     )
+    profile = cached.value
     chart = line_chart(
         profile.trajectory,
         caption=f"{profile.trajectory_system} score (mu - 3 sigma) after each rated game",
         x_label=f"rated games ({len(profile.trajectory)})",
     )
-    return data.plain(profile), "agent.html", {"agent": profile, "chart": chart}
+    return cached.plain, "agent.html", {"agent": profile, "chart": chart}
 
 
 CHARTS = [
@@ -153,20 +155,20 @@ def _mean_latency(rows: list[Any]) -> float:
 def models_view(request: Request, web: WebState) -> View:
     stats, days = data.models(web.cache, web.engine)
     by_day: dict[str, list[Any]] = defaultdict(list)
-    for row in days:
+    for row in days.value:
         by_day[row.day].append(row)
     labels = list(by_day)
     charts = [
         (title, bar_chart(labels, [value(by_day[d]) for d in labels], caption=title, unit=unit))
         for title, value, unit in CHARTS
     ]
-    return data.plain(stats), "models.html", {"models": stats, "charts": charts}
+    return stats.plain, "models.html", {"models": stats.value, "charts": charts}
 
 
 def daily_twin(request: Request) -> Response:
     web: WebState = request.app.state.web
     _stats, days = data.models(web.cache, web.engine)
-    return json_response(data.plain(days))
+    return json_response(days.plain)
 
 
 async def login_page(request: Request) -> Response:
