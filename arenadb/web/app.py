@@ -12,10 +12,11 @@ response carries a Content-Security-Policy that allows no script at all.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.engine import Engine
@@ -71,10 +72,17 @@ def templates() -> Environment:
 class WebState:
     """What every request handler reaches through `request.app.state.web`."""
 
-    def __init__(self, settings: Settings, engine: Engine, token: str | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        token: str | None,
+        allowed_hosts: frozenset[str] | None = None,
+    ) -> None:
         self.settings = settings
         self.engine = engine
         self.token = token
+        self.allowed_hosts = allowed_hosts
         self.cache = PageCache(engine)
         self.env = templates()
 
@@ -103,6 +111,12 @@ class SecurityMiddleware(BaseHTTPMiddleware):
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         web: WebState = request.app.state.web
+        if web.allowed_hosts is not None and _host(request) not in web.allowed_hosts:
+            # A page on another site that rebinds its own name to 127.0.0.1 would otherwise
+            # read the arena through the visitor's browser (DNS rebinding).
+            response = json_response({"error": "unknown host"}, 400)
+            response.headers.update(SECURITY_HEADERS)
+            return response
         guarded = web.token is not None and not auth.is_open(request.url.path)
         if guarded and not auth.authorized(request, web.token or ""):
             response = _unauthorized(request, web)
@@ -111,6 +125,11 @@ class SecurityMiddleware(BaseHTTPMiddleware):
         response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
         return response
+
+
+def _host(request: Request) -> str:
+    """The Host header's name, without the port (IPv6 brackets removed)."""
+    return (urlsplit("//" + request.headers.get("host", "")).hostname or "").lower()
 
 
 def _unauthorized(request: Request, web: WebState) -> Response:
@@ -162,13 +181,19 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return _error_page(request, NotFoundError(f"no page at {request.url.path}"))
 
 
-def create_app(settings: Settings, *, token: str | None = None) -> Starlette:
-    """The read-only web app over `settings`' database (`token`: required on every page)."""
+def create_app(
+    settings: Settings, *, token: str | None = None, allowed_hosts: Iterable[str] | None = None
+) -> Starlette:
+    """The read-only web app over `settings`' database (`token`: required on every page;
+    `allowed_hosts`: the only names accepted in the Host header, None for any)."""
     from arenadb.db import create_engine
     from arenadb.web.pages import routes
 
     engine = create_engine(settings, read_only=True)
-    web = WebState(settings, engine, token)
+    hosts = (
+        None if allowed_hosts is None else frozenset(h.strip("[]").lower() for h in allowed_hosts)
+    )
+    web = WebState(settings, engine, token, hosts)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -11,6 +11,7 @@ from arenadb.config import Settings
 from arenadb.errors import UsageError
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+LOOPBACK_HOSTS = {*LOOPBACK_NAMES, "127.0.0.1", "::1"}
 
 
 def is_loopback(host: str) -> bool:
@@ -47,7 +48,9 @@ def run(settings: Settings, *, host: str, port: int, token: str | None) -> None:
             pass
     finally:
         probe.dispose()
-    app = create_app(settings, token=token)
+    # Bound to loopback without a token: only the loopback names may be asked for.
+    hosts = None if token is not None else {*LOOPBACK_HOSTS, host}
+    app = create_app(settings, token=token, allowed_hosts=hosts)
     threading.Thread(target=warm_up, args=(app.state.web,), daemon=True).start()
     shown = f"[{host}]" if ":" in host else host
     print(

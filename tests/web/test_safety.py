@@ -238,3 +238,14 @@ def test_a_password_is_never_shown(pg_server):
             response = client.get(path)
             assert response.status_code in (500, 503)
             assert secret not in response.text
+
+
+def test_only_the_allowed_host_names_are_served(db_settings):
+    """Bound to loopback, a rebinding attacker's name in the Host header gets nothing."""
+    hosts = ["127.0.0.1", "localhost", "::1"]
+    with client_for(db_settings, allowed_hosts=hosts) as client:
+        for host in ("127.0.0.1:8765", "localhost", "[::1]:8765"):
+            assert client.get("/games.json", headers={"host": host}).status_code == 200
+        evil = client.get("/games.json", headers={"host": "attacker.example:8765"})
+        assert evil.status_code == 400 and evil.json() == {"error": "unknown host"}
+        assert "script-src 'none'" in evil.headers["content-security-policy"]
