@@ -9,7 +9,7 @@ prints each page's median and p95 against the 50 ms goal, with the round trip of
 (the floor: HTTP + uvicorn alone) measured in the same run and the ratio to it.
 
     python benchmarks/web.py                      # SQLite, and PostgreSQL if configured
-    python benchmarks/web.py --games 5000 --runs 20
+    python benchmarks/web.py --games 5000 --runs 20 --backends postgresql
 """
 
 from __future__ import annotations
@@ -142,13 +142,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--games", type=int, default=30_000)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
+    backends = args.backends.split(",")
     ok = True
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "bench.db"
-        ok = run(load_settings(f"sqlite:///{path}"), "sqlite", args.games, args.runs) and ok
+    if "sqlite" in backends:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "bench.db"
+            ok = run(load_settings(f"sqlite:///{path}"), "sqlite", args.games, args.runs) and ok
     server = os.environ.get(PG_ENV)
-    if server:
+    if server and "postgresql" in backends:
         name = f"arenadb_bench_{uuid.uuid4().hex[:10]}"
         settings = load_settings(parse_url(server).with_database(name).render())
         try:
