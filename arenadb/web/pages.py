@@ -20,8 +20,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from arenadb.web import auth, data
-from arenadb.web.app import WebState, json_response, route_pair
 from arenadb.web.svg import Interval, bar_chart, forest_plot, line_chart
+from arenadb.web.views import WebState, json_response, route_pair
 
 View = tuple[Any, str, dict[str, Any]]
 
@@ -191,7 +191,7 @@ async def login(request: Request) -> Response:
 
 async def favicon(request: Request) -> Response:
     """Browsers ask for it on JSON pages too (no <link rel=icon> there)."""
-    from arenadb.web.app import HERE
+    from arenadb.web.views import HERE
 
     return Response((HERE / "static" / "favicon.svg").read_bytes(), media_type="image/svg+xml")
 
