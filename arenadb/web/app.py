@@ -81,6 +81,9 @@ def create_app(
     from arenadb.web.pages import routes
 
     engine = create_engine(settings, read_only=True)
+    if engine.dialect.name == "postgresql":
+        # BEGIN READ ONLY for every request's transaction, on top of the session default.
+        engine = engine.execution_options(postgresql_readonly=True)
     hosts = (
         None if allowed_hosts is None else frozenset(h.strip("[]").lower() for h in allowed_hosts)
     )
