@@ -377,6 +377,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "backup",
         "Back up the live database: SQLite's online backup API, or pg_dump for PostgreSQL.",
     ),
+    "serve": (
+        "arenadb.cli.commands.serve",
+        "serve",
+        "Serve a read-only web view: leaderboards, games, replays, agents, models (+ JSON).",
+    ),
 }
 
 
