@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from arenadb.db.bulk import insert_dicts, is_json
 from arenadb.db.engine import write_transaction
 from arenadb.db.json import canonical_json, json_text, state_hash
+from arenadb.db.rollups import add_call_dicts
 from arenadb.models import (
     Agent,
     AgentKind,
@@ -170,6 +171,7 @@ class _Batch:
         for table, rows in tables:
             if rows:
                 insert_dicts(conn, table, _json_as_text(table, rows))
+        add_call_dicts(conn, self.llm_calls)  # the usage rollup, as every writer of calls
 
     def add_to(self, summary: SyntheticArena) -> None:
         summary.games += len(self.games)
