@@ -2,10 +2,12 @@
 
 Every path that writes LLM calls adds what it wrote, aggregated in Python per batch and upserted
 (INSERT ... ON CONFLICT DO UPDATE, both backends): the recorder's batches and `write_game`
-(`arenadb.db.writer`), import, the synthetic arenas of the tests and benchmarks. A path that
-deletes calls subtracts them first (`subtract_calls`, aggregated by the database). A copy copies
-the table as it is. `rebuild_rollups` recomputes it from the calls (`arenadb models rollup
-rebuild`), for a database changed behind arenadb's back.
+(`arenadb.db.writer`), import, the synthetic arenas of the tests and benchmarks. A copy copies
+the table as it is; emptying every table (seed --reset, copy --force) empties it too; retention
+(`clean`) deletes no call. `rebuild_rollups` recomputes it from the calls (`arenadb models
+rollup rebuild`), for a database changed behind arenadb's back. A future path that deletes calls
+must take them out in the same transaction (aggregate them with `_grouped(conn, where)`, negate,
+`_write`).
 
     from arenadb.db.rollups import rebuild_rollup
     result = rebuild_rollup(engine)   # RollupRebuild(rows=..., calls=..., seconds=...)
@@ -100,11 +102,6 @@ class UsageDeltas:
             columns = tuple(rows[0])
             self.add_rows(columns, (tuple(row[c] for c in columns) for row in rows))
 
-    def negated(self) -> UsageDeltas:
-        other = UsageDeltas()
-        other.rows = {key: [-v for v in values] for key, values in self.rows.items()}
-        return other
-
     def parameters(self, backend: str) -> list[tuple[Any, ...]]:
         day = str if backend == "sqlite" else date.fromisoformat
         return [(m, name, day(d), *values) for (m, name, d), values in self.rows.items()]
@@ -137,17 +134,10 @@ def upsert_sql(backend: str) -> str:
     )
 
 
-_PRUNE = f"DELETE FROM {llm_usage_daily.name} WHERE calls = 0"
-
-
-def write_deltas(cursor: Any, backend: str, deltas: UsageDeltas, *, prune: bool = False) -> None:
-    """Upsert `deltas` with a DBAPI cursor of the transaction that wrote the calls. `prune`
-    (after a subtraction): drop the rows left with no call, whose float sums may keep a
-    rounding residue."""
+def write_deltas(cursor: Any, backend: str, deltas: UsageDeltas) -> None:
+    """Upsert `deltas` with a DBAPI cursor of the transaction that wrote the calls."""
     if deltas:
         cursor.executemany(upsert_sql(backend), deltas.parameters(backend))
-        if prune:
-            cursor.execute(_PRUNE)
 
 
 def add_calls(conn: Connection, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -163,11 +153,11 @@ def add_call_dicts(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     _write(conn, deltas)
 
 
-def _write(conn: Connection, deltas: UsageDeltas, *, prune: bool = False) -> None:
+def _write(conn: Connection, deltas: UsageDeltas) -> None:
     if deltas:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            write_deltas(cursor, conn.dialect.name, deltas, prune=prune)
+            write_deltas(cursor, conn.dialect.name, deltas)
         finally:
             cursor.close()
 
@@ -222,12 +212,6 @@ def _grouped(conn: Connection, where: Any | None) -> UsageDeltas:
         if row.b >= 0:
             total[_FIRST_BUCKET + row.b] += row.calls
     return deltas
-
-
-def subtract_calls(conn: Connection, where: Any) -> None:
-    """Take the calls matching `where` out of the rollup: call it just before deleting them,
-    in the same transaction."""
-    _write(conn, _grouped(conn, where).negated(), prune=True)
 
 
 def rebuild_rollups(conn: Connection) -> int:

@@ -102,16 +102,28 @@ class _Catalog:
     game_types: list[tuple[int, tuple[Any, ...]]]
     agents: list[tuple[int, int, str]]  # (agent id, model id, litellm name)
     prices: dict[int, tuple[float, float, bool]]
+    payload_bytes: int = 0
 
 
 def build_arena(
-    engine: Engine, *, games: int, seed: int = 0, batch_games: int = 1_000
+    engine: Engine,
+    *,
+    games: int,
+    seed: int = 0,
+    batch_games: int = 1_000,
+    agents: int = 20,
+    payload_bytes: int = 0,
 ) -> SyntheticArena:
-    """Insert a catalog and `games` synthetic games into an empty, migrated database."""
+    """Insert a catalog and `games` synthetic games into an empty, migrated database.
+
+    `agents`: how many (every model x kind, over as many prompts as it takes; 20: two prompts).
+    `payload_bytes`: the size of each LLM call's request messages (its response a quarter, the
+    turn's observation a half); 0: no payloads, short observations."""
     rng = random.Random(seed)
     summary = SyntheticArena()
     with write_transaction(engine) as conn:
-        catalog = _insert_catalog(conn)
+        catalog = _insert_catalog(conn, agents)
+        catalog.payload_bytes = payload_bytes
         first_id = (conn.execute(sa.select(sa.func.max(Game.id))).scalar() or 0) + 1
     summary.agent_ids = [a[0] for a in catalog.agents]
     summary.model_ids = sorted(catalog.prices)
@@ -191,7 +203,7 @@ def _json_as_text(table: sa.Table, rows: list[dict[str, Any]]) -> list[dict[str,
     return [{**row, **{n: json_text(row[n], f"{table.name}.{n}") for n in names}} for row in rows]
 
 
-def _insert_catalog(conn: Connection) -> _Catalog:
+def _insert_catalog(conn: Connection, agent_count: int = 20) -> _Catalog:
     def insert_returning(table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
         return [
             conn.execute(sa.insert(table).returning(table.c.id), row).scalar_one() for row in rows
@@ -226,17 +238,24 @@ def _insert_catalog(conn: Connection) -> _Catalog:
         ],
     )
     kind_ids = insert_returning(_table(AgentKind), [{"name": k} for k in KINDS])
+    per_prompt = len(MODELS) * len(KINDS)
+    prompts = [
+        *PROMPTS,
+        *(f"style-{i}" for i in range(len(PROMPTS), -(-agent_count // per_prompt))),
+    ]
     prompt_ids = insert_returning(
         _table(Prompt),
-        [{"name": p, "content": f"You are a {p} player.", "sha256": _sha(p)} for p in PROMPTS],
+        [{"name": p, "content": f"You are a {p} player.", "sha256": _sha(p)} for p in prompts],
     )
     agents: list[tuple[int, int, str]] = []
     for (model_id, model), kind_id, (prompt_id, prompt) in (
         (m, k, p)
         for m in zip(model_ids, MODELS, strict=True)
         for k in kind_ids
-        for p in zip(prompt_ids, PROMPTS, strict=True)
+        for p in zip(prompt_ids, prompts, strict=True)
     ):
+        if len(agents) == agent_count:
+            break
         alias = f"{model[0]}/{KINDS[kind_ids.index(kind_id)]}/{prompt}"
         (agent_id,) = insert_returning(
             _table(Agent),
@@ -413,7 +432,7 @@ def _turns(
                         "phase": phase,
                         "seat": seat,
                         "observation": f"[GAME] Turn {turn_number}, {phase}. Your move, "
-                        f"Player {seat}.",
+                        f"Player {seat}." + _filler(catalog.payload_bytes // 2, seq + game_id),
                         "action": action,
                         "valid": valid,
                         "state_hash": None,
@@ -504,8 +523,35 @@ def _llm_calls(
                 "finish_reason": None if failed else "stop",
                 "status": "timeout" if failed else "ok",
                 "error": "timed out after 30 s" if failed else None,
+                **_payloads(catalog.payload_bytes, game_id + seq, failed),
             }
         )
+
+
+# Text the payloads are cut from: game talk, so that it compresses as such text does.
+_TALK = " ".join(line.format(t=t) for t in range(6) for line in MAFIA_LINES) + " "
+_TALK *= 1 + 65_536 // len(_TALK)
+
+
+def _filler(size: int, offset: int) -> str:
+    if size <= 0:
+        return ""
+    start = (offset * 37) % (len(_TALK) - size) if size < len(_TALK) else 0
+    return " " + _TALK[start : start + size]
+
+
+def _payloads(size: int, offset: int, failed: bool) -> dict[str, Any]:
+    """Request messages of about `size` bytes and a response of a quarter of it (none: {})."""
+    if size <= 0:
+        return {}
+    request = {
+        "messages": [
+            {"role": "system", "content": "You are playing a game. Answer with one move."},
+            {"role": "user", "content": _filler(size - 120, offset)},
+        ]
+    }
+    response = None if failed else {"role": "assistant", "content": _filler(size // 4, offset)}
+    return {"request": request, "response": response}
 
 
 def _snapshot(game_id: int, turn: int, kind: str, rows: _Batch) -> None:
