@@ -58,6 +58,7 @@ PAPER_AGENTS = 900
 GOAL_MS = 10.0
 GOAL_RATIO = 1.5
 GOAL_COLD = 1.3
+BT_ROUNDS = 100  # bootstrap rounds of the Bradley-Terry board (the CLI's default is 1,000)
 ONCE = ("export one day", "clean one month")  # write work: timed once
 INFO_ONLY = ("models stats --exact", "baseline: SELECT 1")
 DAY = START + timedelta(days=10)
@@ -135,8 +136,8 @@ def operations(engine: sa.Engine, folder: Path) -> dict[str, tuple[Callable[[], 
             ["game", "replay", str(p["long"])],
         ),
         "agents top (bt)": (
-            lambda: bradley_terry_boards(engine, rounds=200, limit=20),
-            ["agents", "top", "--method", "bt", "--rounds", "200"],
+            lambda: bradley_terry_boards(engine, rounds=BT_ROUNDS, limit=20),
+            ["agents", "top", "--method", "bt", "--rounds", str(BT_ROUNDS)],
         ),
         "agents top (trueskill)": (
             lambda: top_agents(engine, system="trueskill"),
@@ -210,15 +211,16 @@ def cli_ms(url: str, argv: list[str], runs: int = 2) -> float:
     return best
 
 
-def measure(label: str, settings: Settings, games: int, payload: int, runs: int, folder: Path):
+def measure(
+    label: str, settings: Settings, games: int, payload: int, args: argparse.Namespace, folder: Path
+):
     engine = build(settings, games, payload)
     try:
         ops = operations(engine, folder)
-        times = warm(ops, runs)
-        help_ms = cli_ms(settings.database_url, ["--help"], runs=3)
-        cold = {
-            name: cli_ms(settings.database_url, argv) for name, (_c, argv) in ops.items() if argv
-        }
+        times = warm(ops, args.runs)
+        url = settings.database_url
+        help_ms = cli_ms(url, ["--help"], runs=max(3, args.cold_runs))
+        cold = {name: cli_ms(url, argv, args.cold_runs) for name, (_c, argv) in ops.items() if argv}
         return label, times, cold, help_ms
     finally:
         engine.dispose()
@@ -274,6 +276,7 @@ def main() -> int:
     parser.add_argument("--payload-bytes", type=int, default=1_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--runs", type=int, default=7, help="warm runs per query (median)")
+    parser.add_argument("--cold-runs", type=int, default=2, help="CLI runs per command (best)")
     args = parser.parse_args()
     backends = args.backends.split(",")
     pg_url = os.environ.get(PG_ENV)
@@ -283,7 +286,7 @@ def main() -> int:
         if "sqlite" in backends and args.scale == 1:
             settings = load_settings(f"sqlite:///{folder / 'x1.db'}", environ={}, cwd=name)
             results.append(
-                measure("sqlite 1x", settings, args.games, args.payload_bytes, args.runs, folder)
+                measure("sqlite 1x", settings, args.games, args.payload_bytes, args, folder)
             )
         if "postgresql" in backends and pg_url:
             server = parse_url(pg_url)
@@ -297,7 +300,7 @@ def main() -> int:
                 )
                 label = f"postgresql {factor}x"
                 games = args.games * factor
-                results.append(measure(label, settings, games, payload, args.runs, folder))
+                results.append(measure(label, settings, games, payload, args, folder))
         elif "postgresql" in backends:
             print(f"PostgreSQL skipped: set {PG_ENV} to a server URL", file=sys.stderr)
     if not results:

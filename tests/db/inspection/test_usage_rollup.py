@@ -31,6 +31,7 @@ from arenadb.portability.copy import copy_database
 from arenadb.portability.export import export_games
 from arenadb.portability.importing import import_games
 from arenadb.portability.upkeep import clean_database
+from arenadb.schema.migrations import downgrade, upgrade
 from tests.conftest import settings_for
 
 T0 = datetime(2026, 3, 1, 23, 59, 0, tzinfo=timezone.utc)
@@ -209,3 +210,20 @@ def test_buckets_cover_every_latency_within_the_stated_error() -> None:
         estimate = histogram_percentile(counts, 0.5)
         counts[bucket] = 0
         assert estimate == pytest.approx(latency, rel=LATENCY_ERROR), latency
+
+
+def test_the_migration_fills_the_rollup_from_the_calls_already_there(db_settings: Settings) -> None:
+    _record(db_settings)
+    engine = create_engine(db_settings)
+    try:
+        kept = _rollup(engine)
+        downgrade(db_settings, "0005")  # a database from before the rollup, with its calls
+        engine.dispose()
+        upgrade(db_settings, "head")
+        filled = _rollup(engine)
+        assert filled.keys() == kept.keys()
+        for key, row in kept.items():
+            assert filled[key] == {**row, "cost": pytest.approx(row["cost"], rel=1e-12)}
+        assert_rollup_exact(engine)
+    finally:
+        engine.dispose()
