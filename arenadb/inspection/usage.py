@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -222,16 +223,20 @@ def models_stats(engine: Engine, *, exact: bool = False) -> list[ModelStats]:
     return stats
 
 
+@cache
+def _rollup_totals() -> sa.Select[Any]:
+    """Built once: constructing ninety sum() expressions cost more than running them."""
+    t = llm_usage_daily.c
+    return sa.select(
+        t.model_id,
+        t.request_model,
+        *(sa.func.sum(t[name]).label(name) for name in _ROLLED_UP),
+    ).group_by(t.model_id, t.request_model)
+
+
 def _rolled_up_groups(conn: Connection) -> list[_Group]:
     """Groups from the rollup: a sum over each model's days (a few hundred rows)."""
-    t = llm_usage_daily.c
-    rows = conn.execute(
-        sa.select(
-            t.model_id,
-            t.request_model,
-            *(sa.func.sum(t[name]).label(name) for name in _ROLLED_UP),
-        ).group_by(t.model_id, t.request_model)
-    )
+    rows = conn.execute(_rollup_totals())
     groups = []
     for r in rows:
         m = r._mapping
