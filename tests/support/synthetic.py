@@ -44,6 +44,9 @@ from arenadb.models import (
     Rating,
     RatingEvent,
 )
+from tests.support.synthetic_payloads import MAFIA_LINES
+from tests.support.synthetic_payloads import filler as _filler
+from tests.support.synthetic_payloads import payloads as _payloads
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 SYSTEM = "trueskill"
@@ -71,13 +74,6 @@ MODELS = [
 ]
 KINDS = ["plain", "chain-of-thought"]
 PROMPTS = ["concise", "deceptive"]
-MAFIA_LINES = [
-    "I think Player {t} is suspicious.",
-    "I was protecting Player {t} last night.",
-    "Let's not rush: Player {t} has been quiet.",
-    "I vote for Player {t}.",
-    "Trust me, I am a villager.",
-]
 
 
 @dataclass
@@ -526,32 +522,6 @@ def _llm_calls(
                 **_payloads(catalog.payload_bytes, game_id + seq, failed),
             }
         )
-
-
-# Text the payloads are cut from: game talk, so that it compresses as such text does.
-_TALK = " ".join(line.format(t=t) for t in range(6) for line in MAFIA_LINES) + " "
-_TALK *= 1 + 65_536 // len(_TALK)
-
-
-def _filler(size: int, offset: int) -> str:
-    if size <= 0:
-        return ""
-    start = (offset * 37) % (len(_TALK) - size) if size < len(_TALK) else 0
-    return " " + _TALK[start : start + size]
-
-
-def _payloads(size: int, offset: int, failed: bool) -> dict[str, Any]:
-    """Request messages of about `size` bytes and a response of a quarter of it (none: {})."""
-    if size <= 0:
-        return {}
-    request = {
-        "messages": [
-            {"role": "system", "content": "You are playing a game. Answer with one move."},
-            {"role": "user", "content": _filler(size - 120, offset)},
-        ]
-    }
-    response = None if failed else {"role": "assistant", "content": _filler(size // 4, offset)}
-    return {"request": request, "response": response}
 
 
 def _snapshot(game_id: int, turn: int, kind: str, rows: _Batch) -> None:
