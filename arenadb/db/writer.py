@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from arenadb.db.bulk import BinaryCopy, binary_copy
+from arenadb.db.rollups import UsageDeltas, write_deltas
 from arenadb.errors import DatabaseUnavailableError
 
 _TURN_COLUMNS = (
@@ -29,6 +30,7 @@ _LLM_COLUMNS = (
     "reasoning_tokens, cache_read_tokens, cache_write_tokens, cost, finish_reason, status, "
     "error, request, response, reasoning"
 )
+_LLM_COLUMN_NAMES = tuple(_LLM_COLUMNS.split(", "))
 _SNAPSHOT_COLUMNS = "game_id, turn, kind, state, sha256, size_bytes, created_at"
 _GAME_COLUMNS = (
     "uuid, game_type_id, status, seed, created_at, started_at, environment_crashed, rated, info"
@@ -176,6 +178,7 @@ class SQLiteWriter(Writer):
                 cur.executemany(self.sql_action, batch.actions)
             if batch.llm_calls:
                 cur.executemany(self.sql_llm, batch.llm_calls)
+                _count_calls(cur, self.name, batch.llm_calls)
             if batch.snapshots:
                 cur.executemany(self.sql_snapshot, batch.snapshots)
         finally:
@@ -238,6 +241,15 @@ class PostgresWriter(Writer):
             ):
                 if rows:
                     copy_spec.send(cur, rows)
+            if batch.llm_calls:
+                _count_calls(cur, self.name, batch.llm_calls)
+
+
+def _count_calls(cursor: Any, backend: str, rows: list[tuple]) -> None:
+    """The batch's calls added to the usage rollup, in the batch's transaction."""
+    deltas = UsageDeltas()
+    deltas.add_rows(_LLM_COLUMN_NAMES, rows)
+    write_deltas(cursor, backend, deltas)
 
 
 def _binary_copy(table: str, columns: str) -> BinaryCopy:

@@ -1,10 +1,13 @@
 """LLM usage: per model over every call (`models stats`), and per game and seat (`game info`).
 
-`models_stats` reads the whole `llm_calls` table by nature; a game's usage reads its calls only.
+`models_stats` reads the usage rollup (`llm_usage_daily`, a row per model and day, kept in the
+transaction of every write of calls): exact totals, and latency percentiles from its histogram,
+within `latency_error` (9.1%) of the exact ones. `exact=True` reads every call instead (exact
+percentiles, a time growing with the table). A game's usage reads its calls only.
 
     from arenadb.inspection.usage import models_stats
     for model in models_stats(engine):
-        print(model.model, model.calls, model.cost, model.latency_p95_ms)
+        print(model.model, model.calls, model.cost, model.latency_p95_ms, model.latency_error)
 """
 
 from __future__ import annotations
@@ -12,12 +15,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from arenadb.models import LLMCall, LLMModel
+from arenadb.models.usage import (
+    LATENCY_COLUMNS,
+    LATENCY_ERROR,
+    SUMMED,
+    bucket_bounds,
+    llm_usage_daily,
+)
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
@@ -102,7 +113,11 @@ def game_usage(conn: Connection, game_id: int) -> tuple[Usage, dict[int, Usage]]
 
 @dataclass
 class ModelStats:
-    """Usage of one LLM model over every recorded call."""
+    """Usage of one LLM model over every recorded call.
+
+    `cost` sums the calls whose cost is known (None: no call of the model has one);
+    `cost_unknown` counts the others, so a partial sum is never taken for the whole.
+    `latency_error`: the largest relative error of the percentiles (0.0: exact)."""
 
     id: int | None
     model: str
@@ -114,77 +129,71 @@ class ModelStats:
     input_tokens: int
     output_tokens: int
     reasoning_tokens: int
-    cost: float
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost: float | None
+    cost_unknown: int
     latency_p50_ms: float | None
     latency_p95_ms: float | None
+    latency_error: float
 
 
-def models_stats(engine: Engine) -> list[ModelStats]:
+@dataclass
+class _Group:
+    """One group's totals, before the catalog names it."""
+
+    model_id: int | None
+    unlisted: str | None
+    calls: int
+    errors: int
+    cost_unknown: int
+    sums: dict[str, Any]
+    p50: float | None
+    p95: float | None
+
+
+def models_stats(engine: Engine, *, exact: bool = False) -> list[ModelStats]:
     """Per model: calls, tokens, cost, error rate and latency p50/p95, over all LLM calls.
 
     Calls whose model is not in the catalog are grouped by the model name they requested.
-    This reads every LLM call; percentiles are exact and interpolated like `percentile_cont`
-    (computed by PostgreSQL; in Python on SQLite, which lacks it).
+    Read from the usage rollup: totals exact, percentiles from its latency histogram (within
+    `LATENCY_ERROR`). `exact`: read every call, percentiles interpolated like
+    `percentile_cont` (computed by PostgreSQL; in Python on SQLite, which lacks it).
     """
-    # A group is a catalog model, or, for calls without one, the requested model name.
-    unlisted = sa.case((LLMCall.model_id.is_(None), LLMCall.request_model))
     with engine.connect() as conn:
-        postgresql = conn.dialect.name == "postgresql"
-        percentiles: list[Any] = []
-        if postgresql:
-            percentiles = [
-                sa.func.percentile_cont(fraction)
-                .within_group(LLMCall.latency_ms)
-                .label(f"p{int(fraction * 100)}")
-                for fraction in (0.5, 0.95)
-            ]
-        totals = conn.execute(
-            sa.select(
-                LLMCall.model_id,
-                unlisted.label("unlisted"),
-                sa.func.count().label("calls"),
-                sa.func.count(sa.case((LLMCall.status != "ok", 1))).label("errors"),
-                sa.func.coalesce(sa.func.sum(LLMCall.input_tokens), 0).label("input"),
-                sa.func.coalesce(sa.func.sum(LLMCall.output_tokens), 0).label("output"),
-                sa.func.coalesce(sa.func.sum(LLMCall.reasoning_tokens), 0).label("reasoning"),
-                sa.func.coalesce(sa.func.sum(LLMCall.cost), 0).label("cost"),
-                *percentiles,
-            ).group_by(LLMCall.model_id, unlisted)
-        ).all()
-        latency: dict[tuple[Any, Any], tuple[float | None, float | None]] = {}
-        if postgresql:
-            latency = {(r.model_id, r.unlisted): (_float(r.p50), _float(r.p95)) for r in totals}
-        else:
-            latency = _sqlite_percentiles(conn, unlisted)
+        groups = _scanned_groups(conn) if exact else _rolled_up_groups(conn)
         catalog = {
             r.id: r
             for r in conn.execute(
                 sa.select(LLMModel.id, LLMModel.name, LLMModel.provider, LLMModel.active)
             )
         }
+    error = 0.0 if exact else LATENCY_ERROR
     stats: list[ModelStats] = []
     seen: set[int] = set()
-    for r in totals:
-        model = catalog.get(r.model_id) if r.model_id is not None else None
+    for g in groups:
+        model = catalog.get(g.model_id) if g.model_id is not None else None
         if model is not None:
             seen.add(model.id)
-        p50, p95 = latency.get((r.model_id, r.unlisted), (None, None))
-        calls = int(r.calls)
         stats.append(
             ModelStats(
-                id=r.model_id,
-                model=model.name if model is not None else (r.unlisted or "(unknown)"),
+                id=g.model_id,
+                model=model.name if model is not None else (g.unlisted or "(unknown)"),
                 provider=model.provider if model is not None else None,
                 active=bool(model.active) if model is not None else None,
-                calls=calls,
-                errors=int(r.errors),
-                error_rate=int(r.errors) / calls if calls else None,
-                input_tokens=int(r.input),
-                output_tokens=int(r.output),
-                reasoning_tokens=int(r.reasoning),
-                cost=float(r.cost),
-                latency_p50_ms=p50,
-                latency_p95_ms=p95,
+                calls=g.calls,
+                errors=g.errors,
+                error_rate=g.errors / g.calls if g.calls else None,
+                input_tokens=int(g.sums["input_tokens"]),
+                output_tokens=int(g.sums["output_tokens"]),
+                reasoning_tokens=int(g.sums["reasoning_tokens"]),
+                cache_read_tokens=int(g.sums["cache_read_tokens"]),
+                cache_write_tokens=int(g.sums["cache_write_tokens"]),
+                cost=float(g.sums["cost"]) if g.cost_unknown < g.calls else None,
+                cost_unknown=g.cost_unknown,
+                latency_p50_ms=g.p50,
+                latency_p95_ms=g.p95,
+                latency_error=error,
             )
         )
     for model in catalog.values():
@@ -201,13 +210,136 @@ def models_stats(engine: Engine) -> list[ModelStats]:
                     input_tokens=0,
                     output_tokens=0,
                     reasoning_tokens=0,
-                    cost=0.0,
+                    cache_read_tokens=0,
+                    cache_write_tokens=0,
+                    cost=None,
+                    cost_unknown=0,
                     latency_p50_ms=None,
                     latency_p95_ms=None,
+                    latency_error=error,
                 )
             )
     stats.sort(key=lambda s: (-s.calls, s.model))
     return stats
+
+
+@cache
+def _rollup_totals() -> sa.Select[Any]:
+    """Built once: constructing ninety sum() expressions cost more than running them."""
+    t = llm_usage_daily.c
+    return sa.select(
+        t.model_id,
+        t.request_model,
+        *(sa.func.sum(t[name]).label(name) for name in _ROLLED_UP),
+    ).group_by(t.model_id, t.request_model)
+
+
+def _rolled_up_groups(conn: Connection) -> list[_Group]:
+    """Groups from the rollup: a sum over each model's days (a few hundred rows)."""
+    rows = conn.execute(_rollup_totals())
+    groups = []
+    for r in rows:
+        m = r._mapping
+        histogram = [int(m[name]) for name in LATENCY_COLUMNS]
+        groups.append(
+            _Group(
+                model_id=r.model_id or None,
+                unlisted=None if r.model_id else r.request_model,
+                calls=int(m["calls"]),
+                errors=int(m["errors"]),
+                cost_unknown=int(m["cost_unknown"]),
+                sums={name: m[name] for name in SUMMED},
+                p50=histogram_percentile(histogram, 0.5),
+                p95=histogram_percentile(histogram, 0.95),
+            )
+        )
+    return groups
+
+
+_ROLLED_UP = ("calls", "errors", "cost_unknown", *SUMMED, *LATENCY_COLUMNS)
+
+
+def histogram_percentile(counts: Sequence[int], fraction: float) -> float | None:
+    """A percentile read from latency bucket counts, interpolated between ranks as
+    `percentile` is; each rank's latency is its bucket's geometric middle (within
+    LATENCY_ERROR of any latency in the bucket).
+
+    >>> counts = [0] * 81; counts[40] = 3
+    >>> round(histogram_percentile(counts, 0.5))
+    2233
+    """
+    total = sum(counts)
+    if total == 0:
+        return None
+    position = fraction * (total - 1)
+    low = math.floor(position)
+    high = min(low + 1, total - 1)
+    at_low, at_high = _value_at_rank(counts, low), _value_at_rank(counts, high)
+    return at_low + (at_high - at_low) * (position - low)
+
+
+def _value_at_rank(counts: Sequence[int], rank: int) -> float:
+    seen = 0
+    for bucket, count in enumerate(counts):
+        seen += count
+        if rank < seen:
+            return bucket_middle(bucket)
+    raise AssertionError("rank past the histogram")  # pragma: no cover
+
+
+def bucket_middle(bucket: int) -> float:
+    """The geometric middle of a bucket's whole milliseconds (its low edge for the last one)."""
+    low, high = bucket_bounds(bucket)
+    if high is None or low == 0:
+        return float(low)
+    return math.sqrt(low * (high - 1))
+
+
+def _scanned_groups(conn: Connection) -> list[_Group]:
+    """Groups from every call: the same key as the rollup's (a catalog model, or for calls
+    without one the requested model name)."""
+    unlisted = sa.case((LLMCall.model_id.is_(None), sa.func.coalesce(LLMCall.request_model, "")))
+    postgresql = conn.dialect.name == "postgresql"
+    percentiles: list[Any] = []
+    if postgresql:
+        percentiles = [
+            sa.func.percentile_cont(fraction)
+            .within_group(LLMCall.latency_ms)
+            .label(f"p{int(fraction * 100)}")
+            for fraction in (0.5, 0.95)
+        ]
+    calls = cast(sa.Table, LLMCall.__table__).c
+    totals = conn.execute(
+        sa.select(
+            LLMCall.model_id,
+            unlisted.label("unlisted"),
+            sa.func.count().label("calls"),
+            sa.func.count(sa.case((LLMCall.status != "ok", 1))).label("errors"),
+            (sa.func.count() - sa.func.count(LLMCall.cost)).label("cost_unknown"),
+            *(sa.func.coalesce(sa.func.sum(calls[name]), 0).label(name) for name in SUMMED),
+            *percentiles,
+        ).group_by(LLMCall.model_id, unlisted)
+    ).all()
+    if postgresql:
+        latency = {(r.model_id, r.unlisted): (_float(r.p50), _float(r.p95)) for r in totals}
+    else:
+        latency = _sqlite_percentiles(conn, unlisted)
+    groups = []
+    for r in totals:
+        p50, p95 = latency.get((r.model_id, r.unlisted), (None, None))
+        groups.append(
+            _Group(
+                model_id=r.model_id,
+                unlisted=r.unlisted,
+                calls=int(r.calls),
+                errors=int(r.errors),
+                cost_unknown=int(r.cost_unknown),
+                sums={name: r._mapping[name] for name in SUMMED},
+                p50=p50,
+                p95=p95,
+            )
+        )
+    return groups
 
 
 def _float(value: Any) -> float | None:

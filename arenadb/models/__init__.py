@@ -41,6 +41,7 @@ from arenadb.models.social import (
     User,
 )
 from arenadb.models.system_log import LOG_LEVELS, SystemLog
+from arenadb.models.usage import llm_usage_daily
 
 metadata = Base.metadata
 
@@ -93,6 +94,7 @@ __all__ = [
     "SystemLog",
     "UTCDateTime",
     "User",
+    "llm_usage_daily",
     "metadata",
     "utcnow",
 ]

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from arenadb.db.bulk import insert_rows, text_json_table
 from arenadb.db.engine import write_transaction
+from arenadb.db.rollups import add_calls
 from arenadb.errors import ConflictError, InvalidArgumentError, InvalidDataError
 from arenadb.models import Agent, AgentKind, GameType, LLMModel, Prompt
 from arenadb.portability.decoding import (
@@ -421,4 +422,6 @@ def _write_games(
                 rows.append(tuple(values[c] for c in columns))
         if rows:
             insert_rows(conn, table, columns, rows)
+            if key == "llm_calls":
+                add_calls(conn, columns, rows)
     return [game for game, _a, _m in ready], skipped, problems

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from arenadb.db import write_transaction
+from arenadb.db.rollups import add_calls
 from arenadb.models import (
     Agent,
     AgentKind,
@@ -179,6 +180,8 @@ class ArenaFactory:
                 )
             for call in llm_calls:
                 conn.execute(sa.insert(LLMCall.__table__), {"game_id": game_id, **call})
+            for call in llm_calls:  # the usage rollup, as every writer of calls keeps it
+                add_calls(conn, tuple(call), [tuple(call.values())])
             for turn, kind in snapshots:
                 state = {"turn": turn}
                 conn.execute(

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from arenadb.db.bulk import insert_dicts, is_json
 from arenadb.db.engine import write_transaction
 from arenadb.db.json import canonical_json, json_text, state_hash
+from arenadb.db.rollups import add_call_dicts
 from arenadb.models import (
     Agent,
     AgentKind,
@@ -43,6 +44,9 @@ from arenadb.models import (
     Rating,
     RatingEvent,
 )
+from tests.support.synthetic_payloads import MAFIA_LINES
+from tests.support.synthetic_payloads import filler as _filler
+from tests.support.synthetic_payloads import payloads as _payloads
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 SYSTEM = "trueskill"
@@ -70,13 +74,6 @@ MODELS = [
 ]
 KINDS = ["plain", "chain-of-thought"]
 PROMPTS = ["concise", "deceptive"]
-MAFIA_LINES = [
-    "I think Player {t} is suspicious.",
-    "I was protecting Player {t} last night.",
-    "Let's not rush: Player {t} has been quiet.",
-    "I vote for Player {t}.",
-    "Trust me, I am a villager.",
-]
 
 
 @dataclass
@@ -101,16 +98,28 @@ class _Catalog:
     game_types: list[tuple[int, tuple[Any, ...]]]
     agents: list[tuple[int, int, str]]  # (agent id, model id, litellm name)
     prices: dict[int, tuple[float, float, bool]]
+    payload_bytes: int = 0
 
 
 def build_arena(
-    engine: Engine, *, games: int, seed: int = 0, batch_games: int = 1_000
+    engine: Engine,
+    *,
+    games: int,
+    seed: int = 0,
+    batch_games: int = 1_000,
+    agents: int = 20,
+    payload_bytes: int = 0,
 ) -> SyntheticArena:
-    """Insert a catalog and `games` synthetic games into an empty, migrated database."""
+    """Insert a catalog and `games` synthetic games into an empty, migrated database.
+
+    `agents`: how many (every model x kind, over as many prompts as it takes; 20: two prompts).
+    `payload_bytes`: the size of each LLM call's request messages (its response a quarter, the
+    turn's observation a half); 0: no payloads, short observations."""
     rng = random.Random(seed)
     summary = SyntheticArena()
     with write_transaction(engine) as conn:
-        catalog = _insert_catalog(conn)
+        catalog = _insert_catalog(conn, agents)
+        catalog.payload_bytes = payload_bytes
         first_id = (conn.execute(sa.select(sa.func.max(Game.id))).scalar() or 0) + 1
     summary.agent_ids = [a[0] for a in catalog.agents]
     summary.model_ids = sorted(catalog.prices)
@@ -170,6 +179,7 @@ class _Batch:
         for table, rows in tables:
             if rows:
                 insert_dicts(conn, table, _json_as_text(table, rows))
+        add_call_dicts(conn, self.llm_calls)  # the usage rollup, as every writer of calls
 
     def add_to(self, summary: SyntheticArena) -> None:
         summary.games += len(self.games)
@@ -189,7 +199,7 @@ def _json_as_text(table: sa.Table, rows: list[dict[str, Any]]) -> list[dict[str,
     return [{**row, **{n: json_text(row[n], f"{table.name}.{n}") for n in names}} for row in rows]
 
 
-def _insert_catalog(conn: Connection) -> _Catalog:
+def _insert_catalog(conn: Connection, agent_count: int = 20) -> _Catalog:
     def insert_returning(table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
         return [
             conn.execute(sa.insert(table).returning(table.c.id), row).scalar_one() for row in rows
@@ -224,17 +234,24 @@ def _insert_catalog(conn: Connection) -> _Catalog:
         ],
     )
     kind_ids = insert_returning(_table(AgentKind), [{"name": k} for k in KINDS])
+    per_prompt = len(MODELS) * len(KINDS)
+    prompts = [
+        *PROMPTS,
+        *(f"style-{i}" for i in range(len(PROMPTS), -(-agent_count // per_prompt))),
+    ]
     prompt_ids = insert_returning(
         _table(Prompt),
-        [{"name": p, "content": f"You are a {p} player.", "sha256": _sha(p)} for p in PROMPTS],
+        [{"name": p, "content": f"You are a {p} player.", "sha256": _sha(p)} for p in prompts],
     )
     agents: list[tuple[int, int, str]] = []
     for (model_id, model), kind_id, (prompt_id, prompt) in (
         (m, k, p)
         for m in zip(model_ids, MODELS, strict=True)
         for k in kind_ids
-        for p in zip(prompt_ids, PROMPTS, strict=True)
+        for p in zip(prompt_ids, prompts, strict=True)
     ):
+        if len(agents) == agent_count:
+            break
         alias = f"{model[0]}/{KINDS[kind_ids.index(kind_id)]}/{prompt}"
         (agent_id,) = insert_returning(
             _table(Agent),
@@ -411,7 +428,7 @@ def _turns(
                         "phase": phase,
                         "seat": seat,
                         "observation": f"[GAME] Turn {turn_number}, {phase}. Your move, "
-                        f"Player {seat}.",
+                        f"Player {seat}." + _filler(catalog.payload_bytes // 2, seq + game_id),
                         "action": action,
                         "valid": valid,
                         "state_hash": None,
@@ -502,6 +519,7 @@ def _llm_calls(
                 "finish_reason": None if failed else "stop",
                 "status": "timeout" if failed else "ok",
                 "error": "timed out after 30 s" if failed else None,
+                **_payloads(catalog.payload_bytes, game_id + seq, failed),
             }
         )
 

@@ -33,6 +33,7 @@ from arenadb.inspection.replay import game_replay
 from arenadb.inspection.stats import db_stats
 from arenadb.inspection.usage import models_stats, percentile
 from arenadb.models import Game, GamePlayer, GameType, LLMCall, LLMModel, Rating
+from arenadb.models.usage import LATENCY_ERROR
 from tests.conftest import BACKENDS, _skip_without_pg
 from tests.support.arena_factory import T0, ArenaFactory
 from tests.support.synthetic import SyntheticArena, build_arena
@@ -370,7 +371,8 @@ def test_agents_list_shows_last_game_and_rating(arena: Arena):
     ]
 
 
-def test_models_stats_agree_with_brute_force(arena: Arena):
+@pytest.mark.parametrize("exact", [False, True], ids=["rollup", "exact"])
+def test_models_stats_agree_with_brute_force(arena: Arena, exact: bool):
     with arena.engine.connect() as conn:
         calls = conn.execute(
             sa.select(
@@ -387,7 +389,10 @@ def test_models_stats_agree_with_brute_force(arena: Arena):
     expected: dict[str, list] = defaultdict(list)
     for call in calls:
         expected[call.name or call.request_model].append(call)
-    stats = {s.model: s for s in models_stats(arena.engine)}
+    stats = {s.model: s for s in models_stats(arena.engine, exact=exact)}
+    # The rollup's percentiles come from its histogram: within its stated bucket error.
+    error = 0.0 if exact else LATENCY_ERROR
+    close = (lambda v: pytest.approx(v)) if exact else (lambda v: pytest.approx(v, rel=error))
     assert set(expected) <= set(stats)
     assert stats["mystery/model"].id is None and stats["mystery/model"].calls == 1
     for name, rows in expected.items():
@@ -398,12 +403,17 @@ def test_models_stats_agree_with_brute_force(arena: Arena):
         assert got.input_tokens == sum(r.input_tokens or 0 for r in rows)
         assert got.output_tokens == sum(r.output_tokens or 0 for r in rows)
         assert got.reasoning_tokens == sum(r.reasoning_tokens or 0 for r in rows)
-        assert got.cost == pytest.approx(sum(r.cost or 0 for r in rows))
-        assert got.latency_p50_ms == pytest.approx(percentile(latencies, 0.5))
-        assert got.latency_p95_ms == pytest.approx(percentile(latencies, 0.95))
+        priced = [r.cost for r in rows if r.cost is not None]
+        assert got.cost == (pytest.approx(sum(priced)) if priced else None)
+        assert got.cost_unknown == len(rows) - len(priced)
+        assert got.latency_error == error
+        assert got.latency_p50_ms == (close(percentile(latencies, 0.5)) if latencies else None)
+        assert got.latency_p95_ms == (close(percentile(latencies, 0.95)) if latencies else None)
     test_model = stats["test-model"]
     assert (test_model.calls, test_model.errors, test_model.error_rate) == (4, 1, 0.25)
-    assert (test_model.latency_p50_ms, test_model.latency_p95_ms) == (250.0, pytest.approx(385))
+    assert (test_model.cost, test_model.cost_unknown) == (1.0, 1)
+    assert (test_model.latency_p50_ms, test_model.latency_p95_ms) == (close(250), close(385))
+    assert stats["mystery/model"].cost is None and stats["mystery/model"].cost_unknown == 1
 
 
 def test_db_stats_counts_rows(arena: Arena):
