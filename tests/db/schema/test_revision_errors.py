@@ -68,15 +68,20 @@ def test_up_to_a_revision_below_the_database(db_settings):
 
 
 def test_down_minus_one_as_the_readme_writes_it(db_settings):
+    ordered = revisions_after("0001")
+    ordered.insert(0, "0001")
     result = cli(db_settings, "migrate", "down", "-1", "--yes")
     assert result.exit_code == 0, result.output
     assert f"reverted {head()}" in result.stderr
-    assert migration_status(db_settings).current == ["0004"]
+    assert migration_status(db_settings).current == [ordered[-2]]
     result = cli(db_settings, "migrate", "down", "-2", "--yes")
     assert result.exit_code == 0, result.output
-    assert migration_status(db_settings).current == ["0002"]
-    line = one_line_error(cli(db_settings, "migrate", "down", "-3", "--yes"), 1)
-    assert "is at 0002, 2 revisions above base" in line and "cannot go down 3" in line
+    at = ordered[-4]
+    assert migration_status(db_settings).current == [at]
+    above = len(ordered) - 3  # revisions applied at `at`
+    line = one_line_error(cli(db_settings, "migrate", "down", f"-{above + 1}", "--yes"), 1)
+    assert f"is at {at}, {above} revisions above base" in line
+    assert f"cannot go down {above + 1}" in line
 
 
 def test_up_prints_each_revision_with_its_time(fresh_settings):
