@@ -25,9 +25,9 @@ from tests.support.synthetic import build_arena
 
 def _copy_cli(source: str, target: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     # A process with a timeout: a copy that deadlocks on itself fails the test, never hangs it.
+    command = [sys.executable, "-m", "arenadb", "--database-url", source, "copy", "--to", target]
     return subprocess.run(
-        [sys.executable, "-m", "arenadb", "--database-url", source, "copy", "--to", target]
-        + ["--force", "--yes"],
+        [*command, "--force", "--yes"],
         capture_output=True,
         text=True,
         timeout=90,
