@@ -2,7 +2,9 @@
 
 Safe under concurrency: each function first looks the row up; if missing it inserts inside a
 SAVEPOINT, and when another process inserted the same row in the meantime (a unique violation)
-it rolls the savepoint back and reads the winner's row. The caller's transaction stays usable.
+it rolls the savepoint back and reads the winner's row (`arenadb.db.get_or_create`). No check
+between the lookup and the insert raises: the insert decides. The caller's transaction stays
+usable.
 
 Prompts are immutable: registering a name with the content it already has returns that row;
 registering it with new content creates the next version, forked from the latest one.
@@ -11,33 +13,20 @@ registering it with new content creates the next version, forked from the latest
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from arenadb.db.get_or_create import insert_or_fetch
 from arenadb.errors import ConflictError, InvalidDataError, NotFoundError
 from arenadb.models import Agent, AgentKind, GameType, LLMModel, Prompt
 
 T = TypeVar("T")
 # Prompt versions can race (two writers forking the same name); retry that many times.
 _FORK_ATTEMPTS = 5
-
-
-def _insert_or_fetch(session: Session, make: Callable[[], T], fetch: Callable[[], T | None]) -> T:
-    """Insert `make()` in a savepoint; on a unique violation return `fetch()` instead."""
-    try:
-        with session.begin_nested():
-            obj = make()
-            session.add(obj)
-        return obj
-    except IntegrityError:
-        found = fetch()
-        if found is None:
-            raise
-        return found
 
 
 def _update_given(obj: Any, values: Mapping[str, Any]) -> None:
@@ -71,7 +60,7 @@ def get_or_create_model(
 
     model = fetch()
     if model is None:
-        model = _insert_or_fetch(
+        model = insert_or_fetch(
             session,
             lambda: LLMModel(name=name, **{k: v for k, v in values.items() if v is not None}),
             fetch,
@@ -91,7 +80,7 @@ def get_or_create_kind(
     values = {"description": description, "active": active}
     kind = fetch()
     if kind is None:
-        kind = _insert_or_fetch(
+        kind = insert_or_fetch(
             session,
             lambda: AgentKind(name=name, **{k: v for k, v in values.items() if v is not None}),
             fetch,
@@ -188,23 +177,21 @@ def get_or_create_agent(
 
     agent = fetch()
     if agent is None:
-        try:
-            agent = _insert_or_fetch(
-                session,
-                lambda: Agent(
-                    kind_id=kind_row.id,
-                    model_id=model_row.id,
-                    prompt_id=prompt_row.id,
-                    alias=alias,
-                    agent_class=agent_class,
-                    config=dict(config) if config is not None else None,
-                ),
-                fetch,
-            )
-        except IntegrityError:
-            raise ConflictError(
+        agent = insert_or_fetch(
+            session,
+            lambda: Agent(
+                kind_id=kind_row.id,
+                model_id=model_row.id,
+                prompt_id=prompt_row.id,
+                alias=alias,
+                agent_class=agent_class,
+                config=dict(config) if config is not None else None,
+            ),
+            fetch,
+            conflict=lambda: ConflictError(
                 f"agent alias {alias!r} is already taken by another agent"
-            ) from None
+            ),
+        )
     elif alias is not None and agent.alias is None:
         agent.alias = alias
     elif alias is not None and agent.alias != alias:
@@ -237,7 +224,7 @@ def get_or_create_game_type(
         return found
     low = min_seats if min_seats is not None else (max_seats or 2)
     high = max_seats if max_seats is not None else max(low, 2)
-    return _insert_or_fetch(
+    return insert_or_fetch(
         session,
         lambda: GameType(
             env_id=env_id,

@@ -108,6 +108,13 @@ YesOption = Annotated[
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Replace what is already at the target.")
 ]
+AnyDatabaseOption = Annotated[
+    bool,
+    typer.Option(
+        "--any-database",
+        help="Also drop a database that is not arenadb's (tables of another application).",
+    ),
+]
 
 
 def _refuse(ctx: typer.Context, param: typer.CallbackParam, value: bool) -> bool:

@@ -42,6 +42,8 @@ import sqlite3
 import threading
 from typing import Any
 
+from arenadb.db.sqlite_files import connect_existing_sqlite
+
 log = logging.getLogger("arenadb.checkpoint")
 
 # SQLite's own default, restored on a connection handed back to the pool.
@@ -123,7 +125,8 @@ class WalCheckpointer:
 
     def _run(self) -> None:
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            # mode=rw: a database removed under the arena is not created again, empty.
+            conn = connect_existing_sqlite(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             log.warning("no background checkpoints for %s: %s", self.path, exc)
             return

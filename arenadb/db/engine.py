@@ -26,6 +26,7 @@ from sqlalchemy.pool import NullPool, StaticPool
 from arenadb.config import Settings
 from arenadb.db.checkpoint import WAL_LIMIT_BYTES
 from arenadb.db.json import orm_json_serializer
+from arenadb.db.sqlite_files import existing_sqlite_uri
 from arenadb.errors import (
     DatabaseMissingError,
     DatabaseUnavailableError,
@@ -157,7 +158,7 @@ def _open_existing_sqlite_file(
         ) from None
     if empty:
         raise database_missing(url)
-    cargs[0] = f"{path.absolute().as_uri()}?mode={mode}"
+    cargs[0] = existing_sqlite_uri(path, mode=mode)
     cparams["uri"] = True
 
 

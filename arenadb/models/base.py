@@ -95,3 +95,14 @@ def check_in(column: str, values: tuple[str, ...]) -> str:
     """SQL text of a CHECK that `column` holds one of `values` (constants, safe to inline)."""
     quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
     return f"{column} IN ({quoted})"
+
+
+def never_reused_ids() -> dict[str, Any]:
+    """Table options of a table whose ids are referenced or shown: an id is never given twice.
+
+    SQLite otherwise hands out max(id) + 1, so deleting the newest agent and registering another
+    gives the new one the old id, with everything that named it (an access list, a reference kept
+    by a client). AUTOINCREMENT keeps the high-water mark in sqlite_sequence instead. PostgreSQL
+    sequences never go back. Revision 0007 rebuilt the existing SQLite tables with it.
+    """
+    return {"sqlite_autoincrement": True}

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from arenadb.models.base import Base, created_at_column
+from arenadb.models.base import Base, created_at_column, never_reused_ids
 
 
 class LLMModel(Base):
@@ -34,6 +34,7 @@ class LLMModel(Base):
         sa.CheckConstraint(
             "output_price_per_mtok IS NULL OR output_price_per_mtok >= 0", name="output_price"
         ),
+        never_reused_ids(),
     )
 
 
@@ -41,6 +42,8 @@ class AgentKind(Base):
     """An agent implementation (a harness: plain, chain-of-thought, tool-using, ...)."""
 
     __tablename__ = "agent_kinds"
+
+    __table_args__ = never_reused_ids()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
@@ -72,6 +75,7 @@ class Prompt(Base):
         sa.UniqueConstraint("name", "sha256"),
         sa.CheckConstraint("version >= 1", name="version_positive"),
         sa.CheckConstraint("length(sha256) = 64", name="sha256_length"),
+        never_reused_ids(),
     )
 
 
@@ -111,7 +115,10 @@ class Agent(Base):
     prompt: Mapped[Prompt] = relationship(lazy="joined")
 
     # The unique constraint's index starts with kind_id, so it also serves the kind_id FK.
-    __table_args__ = (sa.UniqueConstraint("kind_id", "model_id", "prompt_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("kind_id", "model_id", "prompt_id"),
+        never_reused_ids(),
+    )
 
 
 class GameType(Base):
@@ -135,4 +142,5 @@ class GameType(Base):
 
     __table_args__ = (
         sa.CheckConstraint("min_seats >= 1 AND max_seats >= min_seats", name="seat_range"),
+        never_reused_ids(),
     )

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from arenadb.models.base import Base, UTCDateTime, check_in, created_at_column
+from arenadb.models.base import Base, UTCDateTime, check_in, created_at_column, never_reused_ids
 from arenadb.models.catalog import Agent
 from arenadb.models.social import updated_at_column
 
@@ -44,6 +44,7 @@ class Coalition(Base):
             "(status = 'dissolved') = (dissolved_at IS NOT NULL)", name="dissolved_at_iff_dissolved"
         ),
         sa.Index("ix_coalitions_status_id", "status", "id"),
+        never_reused_ids(),
     )
 
 

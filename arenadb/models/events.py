@@ -21,7 +21,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from arenadb.models.base import Base, UTCDateTime, check_in, created_at_column, utcnow
+from arenadb.models.base import (
+    Base,
+    UTCDateTime,
+    check_in,
+    created_at_column,
+    never_reused_ids,
+    utcnow,
+)
 from arenadb.models.system_log import LOG_LEVELS
 
 SCENARIO_RUN_STATUSES = ("pending", "running", "completed", "failed", "aborted")
@@ -39,6 +46,8 @@ class ScenarioTemplate(Base):
     """A kind of scenario: its configuration, the roles agents play, and the flow of events."""
 
     __tablename__ = "scenario_templates"
+
+    __table_args__ = never_reused_ids()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
@@ -73,6 +82,7 @@ class ScenarioRun(Base):
     __table_args__ = (
         sa.CheckConstraint(check_in("status", SCENARIO_RUN_STATUSES), name="status"),
         sa.Index("ix_scenario_runs_status_id", "status", "id"),
+        never_reused_ids(),
     )
 
 
@@ -80,6 +90,8 @@ class EventType(Base):
     """A kind of event: its category, the type of engine that handles it, its payload schema."""
 
     __tablename__ = "event_types"
+
+    __table_args__ = never_reused_ids()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100), unique=True)
@@ -176,6 +188,7 @@ class Event(Base):
         sa.Index("ix_events_status_id", "status", "id"),
         # PostgreSQL storage parameters (autovacuum after 1% of rows changed) are set by
         # migration 0002 with ALTER TABLE: SQLAlchemy 2.0 has no Table option for them.
+        never_reused_ids(),
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from arenadb.models.base import Base, UTCDateTime, check_in, created_at_column
+from arenadb.models.base import Base, UTCDateTime, check_in, created_at_column, never_reused_ids
 from arenadb.models.catalog import Agent, GameType, LLMModel
 
 GAME_STATUSES = ("queued", "running", "completed", "failed", "aborted")
@@ -76,6 +76,7 @@ class Game(Base):
         ),
         # Newest games, optionally by status: the first question of every inspection.
         sa.Index("ix_games_status_id", "status", "id"),
+        never_reused_ids(),
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from arenadb.models.base import Base, check_in, created_at_column
+from arenadb.models.base import Base, check_in, created_at_column, never_reused_ids
 from arenadb.models.catalog import Agent
 from arenadb.models.social import updated_at_column
 
@@ -42,6 +42,7 @@ class KnowledgeChunk(Base):
         sa.UniqueConstraint("source", "external_id"),
         # get_knowledge_chunk_by_external_id without a source.
         sa.Index("ix_knowledge_chunks_external_id", "external_id"),
+        never_reused_ids(),
     )
 
 
@@ -86,4 +87,5 @@ class KnowledgeGraph(Base):
             sqlite_where=sa.text("owner_agent_id IS NULL"),
             postgresql_where=sa.text("owner_agent_id IS NULL"),
         ),
+        never_reused_ids(),
     )

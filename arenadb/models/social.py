@@ -22,7 +22,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from arenadb.models.base import Base, UTCDateTime, check_in, created_at_column, utcnow
+from arenadb.models.base import (
+    Base,
+    UTCDateTime,
+    check_in,
+    created_at_column,
+    never_reused_ids,
+    utcnow,
+)
 from arenadb.models.catalog import Agent
 
 CONVERSATION_TYPES = ("direct", "group", "broadcast", "system")
@@ -41,6 +48,8 @@ class User(Base):
     """A person who owns and watches agents and conversations."""
 
     __tablename__ = "users"
+
+    __table_args__ = never_reused_ids()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[uuid.UUID] = mapped_column(unique=True, default=uuid.uuid4)
@@ -99,6 +108,7 @@ class Conversation(Base):
         sa.Index("ix_conversations_user_id_status_id", "user_id", "status", "id"),
         sa.Index("ix_conversations_status_id", "status", "id"),
         sa.Index("ix_conversations_type_id", "type", "id"),
+        never_reused_ids(),
     )
 
 
@@ -176,4 +186,5 @@ class Message(Base):
         sa.Index(
             "ix_messages_conversation_id_sender_type_id", "conversation_id", "sender_type", "id"
         ),
+        never_reused_ids(),
     )

@@ -30,6 +30,7 @@ from arenadb.config import Settings
 from arenadb.db.admin import create_database, database_exists
 from arenadb.db.bulk import insert_rows, is_json, select_json_as_text
 from arenadb.db.engine import SQLITE_BEGIN, create_engine
+from arenadb.db.identity import same_database
 from arenadb.db.json import checked_json_text
 from arenadb.errors import (
     DatabaseMissingError,
@@ -115,8 +116,11 @@ def copy_database(
     """
     from arenadb.schema.migrations import upgrade
 
-    if source.url == target.url:
-        raise InvalidArgumentError("source and target are the same database")
+    if same_database(source, target):  # before anything is created, written or locked
+        raise InvalidArgumentError(
+            f"source and target are the same database ({source.masked_url} is "
+            f"{target.masked_url}): nothing was copied"
+        )
     if not database_exists(source):
         raise DatabaseMissingError(f"database {source.masked_url} does not exist")
     revision = _require_head(source, "source")

@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from arenadb.config import Settings
 from arenadb.db.engine import write_transaction
+from arenadb.db.sqlite_files import connect_existing_sqlite
 from arenadb.errors import (
     ConfigError,
     DatabaseMissingError,
@@ -228,8 +229,11 @@ def _sqlite_backup(settings: Settings, partial: Path, progress: Progress | None)
         raise InvalidArgumentError("an in-memory SQLite database cannot be backed up")
     if not source_path.is_file():
         raise DatabaseMissingError(f"database {settings.masked_url} does not exist")
-    source = sqlite3.connect(source_path)
-    destination = sqlite3.connect(partial)
+    try:
+        source = connect_existing_sqlite(source_path)  # removed since the check: not recreated
+    except sqlite3.Error:
+        raise DatabaseMissingError(f"database {settings.masked_url} does not exist") from None
+    destination = sqlite3.connect(partial)  # the new file this backup writes
     try:
 
         def report(_status: int, remaining: int, total: int) -> None:

@@ -61,10 +61,38 @@ def top_agents(
     limit: int | None = 20,
 ) -> list[LeaderboardRow]:
     """Agents by conservative score (mu - 3 sigma), overall or for one game type: one query."""
+    return online_board(
+        engine, system=system, game_type=game_type, min_games=min_games, limit=limit
+    ).rows
+
+
+@dataclass
+class OnlineBoard:
+    """`agents top --method trueskill|openskill`: the rows, and whether they still count
+    deleted games (`arenadb.ratings.staleness`; `arenadb ratings rebuild` fixes that)."""
+
+    system: str
+    game_type_id: int | None
+    rows: list[LeaderboardRow]
+    deleted_game_results: int = 0
+
+
+def online_board(
+    engine: Engine,
+    *,
+    system: str = TRUESKILL,
+    game_type: str | int | None = None,
+    min_games: int = 0,
+    limit: int | None = 20,
+) -> OnlineBoard:
+    """`top_agents`, and how many seat results of deleted games its ratings still count."""
+    from arenadb.ratings.staleness import deleted_game_results
+
     (system,) = check_systems([system])
     score = (Rating.mu - CONSERVATIVE_K * Rating.sigma).label("score")
     with engine.connect() as conn:
         game_type_id = resolve_game_type(conn, game_type)
+        stale = deleted_game_results(conn, system=system, game_type_id=game_type_id)
         scope = (
             Rating.game_type_id.is_(None)
             if game_type_id is None
@@ -93,7 +121,7 @@ def top_agents(
         if limit is not None:
             query = query.limit(limit)
         rows = conn.execute(query).all()
-    return [
+    board = [
         LeaderboardRow(
             rank=i,
             agent_id=r.agent_id,
@@ -111,6 +139,7 @@ def top_agents(
         )
         for i, r in enumerate(rows, 1)
     ]
+    return OnlineBoard(system, game_type_id, board, stale)
 
 
 @dataclass(frozen=True)

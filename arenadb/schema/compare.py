@@ -2,7 +2,9 @@
 
 Alembic's autogenerate compares tables, columns, types, nullability, indexes, unique and foreign
 key constraints, but neither CHECK constraints nor triggers; those two are compared here, by
-name and by normalised SQL text. The comparison is a catalogue read of the database it is given.
+name and by normalised SQL text. Nor SQLite's AUTOINCREMENT, which a batch migration that forgets
+`sqlite_autoincrement` would silently drop: compared here too. The comparison is a catalogue
+read of the database it is given.
 
 PostgreSQL stores a CHECK as a parsed expression and prints it back in its own words
 (`(version >= 1)`, `((status)::text = ANY (...))`), so the models' text is put through the same
@@ -21,7 +23,9 @@ from sqlalchemy.engine import Connection
 
 # Triggers are written by migrations (a model has no trigger object): every trigger a revision
 # creates is listed here, as (table, trigger name), so a database without it is drift.
-EXPECTED_TRIGGERS: frozenset[tuple[str, str]] = frozenset({("prompts", "prompts_immutable")})
+EXPECTED_TRIGGERS: frozenset[tuple[str, str]] = frozenset(
+    {("prompts", "prompts_immutable"), ("agents", "agents_leave_access_lists")}
+)
 
 _SPACES = re.compile(r"\s+")
 
@@ -32,6 +36,7 @@ def schema_differences(conn: Connection) -> list[str]:
         *_autogenerate_differences(conn),
         *check_constraint_differences(conn),
         *trigger_differences(conn),
+        *autoincrement_differences(conn),
     ]
 
 
@@ -246,4 +251,24 @@ def trigger_differences(conn: Connection) -> list[str]:
         for table, name in sorted(live - EXPECTED_TRIGGERS)
         if table in _model_tables()
     ]
+    return out
+
+
+def autoincrement_differences(conn: Connection) -> list[str]:
+    """SQLite tables whose AUTOINCREMENT (ids never reused) differs from the models'."""
+    if conn.dialect.name != "sqlite":
+        return []  # PostgreSQL sequences never reuse an id
+    from arenadb.models import metadata
+
+    live = {
+        str(name): "AUTOINCREMENT" in str(sql).upper()
+        for name, sql in conn.exec_driver_sql(
+            "select name, sql from sqlite_master where type = 'table'"
+        ).all()
+    }
+    out = []
+    for name, table in sorted(metadata.tables.items()):
+        wanted = bool(table.dialect_options["sqlite"].get("autoincrement"))
+        if name in live and live[name] != wanted:
+            out.append(f"table {name}: AUTOINCREMENT {'missing' if wanted else 'unexpected'}")
     return out

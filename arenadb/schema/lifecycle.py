@@ -178,12 +178,19 @@ def init_database(
 
 
 def reset_database(
-    settings: Settings, *, seed: str | None = None, progress: Progress | None = None
+    settings: Settings,
+    *,
+    seed: str | None = None,
+    progress: Progress | None = None,
+    any_database: bool = False,
 ) -> InitResult:
-    """Drop the database, create it again, migrate it to head, and optionally seed it."""
+    """Drop the database, create it again, migrate it to head, and optionally seed it.
+
+    Like `drop_database`, only an arenadb database is dropped unless `any_database`.
+    """
     from arenadb.seeding.files import load_seed
 
     if seed is not None:
         load_seed(seed)  # before dropping anything
-    drop_database(settings, missing_ok=True)
+    drop_database(settings, missing_ok=True, any_database=any_database)
     return init_database(settings, seed=seed, progress=progress)

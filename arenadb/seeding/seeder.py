@@ -69,6 +69,9 @@ def empty_all_tables(session: Session) -> None:
         return
     for table in tables:
         conn.execute(table.delete())
+    # Like RESTART IDENTITY: AUTOINCREMENT tables keep their high-water mark otherwise.
+    if conn.exec_driver_sql("select 1 from sqlite_master where name = 'sqlite_sequence'").first():
+        conn.exec_driver_sql("DELETE FROM sqlite_sequence")
 
 
 def _on_wall_clock(progress: Progress) -> Progress:

@@ -12,9 +12,9 @@ is no such user, because "is there one?" is their question.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from arenadb.db.get_or_create import insert_or_fetch
 from arenadb.db.paging import DEFAULT_LIMIT, fetch_by_id, paged
 from arenadb.errors import ConflictError, InvalidDataError
 from arenadb.models import User
@@ -75,21 +75,30 @@ def get_or_create_user_by_external_id(
 ) -> tuple[User, bool]:
     """(user, created): the user with this external id, created if missing.
 
-    Safe when two sessions race: the loser's insert fails on the unique constraint inside a
-    savepoint, and it reads the winner's row instead.
+    Safe when sessions race (`arenadb.db.get_or_create`): the loser's insert fails on the unique
+    constraint inside a savepoint, and it reads the winner's row instead. ConflictError only when
+    the email belongs to a user with another external id.
     """
     user = get_user_by_external_id(session, external_id)
     if user is not None:
         return user, False
-    try:
-        with session.begin_nested():
-            user = create_user(session, email=email, name=name, external_id=external_id)
-    except IntegrityError:
-        user = get_user_by_external_id(session, external_id)
-        if user is None:  # the conflict was on the email, not the external id
-            raise
-        return user, False
-    return user, True
+    email = normalise_email(email)
+
+    def email_taken() -> ConflictError:
+        other = get_user_by_email(session, email) if email is not None else None
+        owner = f"user {other.id}" if other is not None else "another user"
+        return ConflictError(f"{owner} already has email {email!r}")
+
+    created: list[User] = []
+
+    def make() -> User:
+        created.append(User(email=email, name=name, external_id=external_id))
+        return created[-1]
+
+    user = insert_or_fetch(
+        session, make, lambda: get_user_by_external_id(session, external_id), conflict=email_taken
+    )
+    return user, bool(created) and user is created[-1]
 
 
 def list_users(session: Session, *, limit: int = DEFAULT_LIMIT, offset: int = 0) -> list[User]:

@@ -95,12 +95,20 @@ def top(
 def _online_top(
     engine: Any, system: str, game_type: str | None, min_games: int, limit: int, fmt: str
 ) -> None:
-    from arenadb.cli.render.output import render_rows
-    from arenadb.ratings.leaderboard import LeaderboardRow, top_agents
+    from arenadb.cli.render.output import info, render_rows
+    from arenadb.ratings.leaderboard import LeaderboardRow, online_board
 
-    rows = top_agents(engine, system=system, game_type=game_type, min_games=min_games, limit=limit)
+    board = online_board(
+        engine, system=system, game_type=game_type, min_games=min_games, limit=limit
+    )
+    if board.deleted_game_results:
+        scope = f" --game-type {game_type}" if game_type is not None else ""
+        info(
+            f"warning: these {system} ratings still count {board.deleted_game_results} seat "
+            f"results of deleted games: run `arenadb ratings rebuild{scope}`"
+        )
     render_rows(
-        rows,
+        board.rows,
         ["rank", "agent_id", "alias", "model", "score", "mu", "sigma", "games", "wins", "win_rate"],
         fmt,
         title=f"top agents, {system}, {game_type or 'all game types'}",

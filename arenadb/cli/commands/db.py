@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from arenadb.cli.common import app_context, confirm_destructive
-from arenadb.cli.options import CsvOption, JsonOption, YesOption
+from arenadb.cli.options import AnyDatabaseOption, CsvOption, JsonOption, YesOption
 from arenadb.cli.render.output import (
     info,
     output_format,
@@ -77,13 +77,7 @@ def create(
 def drop(
     ctx: typer.Context,
     yes: YesOption = False,
-    any_database: Annotated[
-        bool,
-        typer.Option(
-            "--any-database",
-            help="Also drop a database that is not arenadb's (tables of another application).",
-        ),
-    ] = False,
+    any_database: AnyDatabaseOption = False,
 ) -> None:
     """Drop the whole database, data and schema. Asks first."""
     from arenadb.db.admin import database_exists, drop_database
@@ -104,7 +98,12 @@ SeedOption = Annotated[
 
 
 @app.command("reset")
-def reset(ctx: typer.Context, yes: YesOption = False, seed: SeedOption = None) -> None:
+def reset(
+    ctx: typer.Context,
+    yes: YesOption = False,
+    seed: SeedOption = None,
+    any_database: AnyDatabaseOption = False,
+) -> None:
     """Drop the database, create it again and migrate it to head. Asks first."""
     from arenadb.cli.render.progress import progress_bar
     from arenadb.schema.lifecycle import reset_database
@@ -112,7 +111,7 @@ def reset(ctx: typer.Context, yes: YesOption = False, seed: SeedOption = None) -
     settings = app_context(ctx).settings()
     confirm_destructive(f"reset database {settings.masked_url} (all data is lost)", yes=yes)
     with progress_bar() as bar:
-        result = reset_database(settings, seed=seed, progress=bar)
+        result = reset_database(settings, seed=seed, progress=bar, any_database=any_database)
     info(f"reset {result.url}: schema at {', '.join(result.migration.after) or 'base'}")
     if result.seed is not None:
         info(describe_seed(result.seed))

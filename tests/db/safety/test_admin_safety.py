@@ -135,3 +135,23 @@ def test_arenadb_databases_still_drop(backend, db_settings: Settings, fresh_sett
         fresh_settings = settings_for(fresh_settings.database_url.replace("arena.db", "new.db"))
     create_database(fresh_settings)  # just created, no table yet
     assert drop_database(fresh_settings) is True
+
+
+def test_reset_takes_any_database_like_drop(backend, fresh_settings: Settings):
+    _foreign(fresh_settings)
+    env = {"ARENADB_DATABASE_URL": fresh_settings.database_url}
+    result = runner.invoke(app, ["db", "reset", "--yes"], env=env)
+    assert result.exit_code == 1 and "invoices" in result.stderr
+    assert "--any-database" in result.stderr
+    result = runner.invoke(app, ["db", "reset", "--yes", "--any-database"], env=env)
+    assert result.exit_code == 0, result.output
+    engine = create_engine(fresh_settings, pooled=False)
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert "invoices" not in tables and "agents" in tables
+    # One declaration of the option, so both commands describe it the same way.
+    drop_help = runner.invoke(app, ["db", "drop", "--help"]).output
+    reset_help = runner.invoke(app, ["db", "reset", "--help"]).output
+    assert "--any-database" in drop_help and "--any-database" in reset_help

@@ -40,3 +40,40 @@ def test_an_empty_file_stays_empty(fresh_settings: Settings):
     finally:
         engine.dispose()
     assert path.stat().st_size == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_wal_checkpointer_never_recreates_a_removed_database(db_settings: Settings):
+    from arenadb.db.checkpoint import WalCheckpointer
+
+    path = db_settings.url.sqlite_path
+    assert path is not None and path.stat().st_size > 0
+    for sibling in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        sibling.unlink(missing_ok=True)
+    checkpointer = WalCheckpointer(str(path), interval=0.01, idle_seconds=0.05)
+    checkpointer.poke()
+    thread = checkpointer._thread
+    assert thread is not None
+    thread.join(timeout=10)
+    checkpointer.close()
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_raw_sqlite_connections_never_create_a_file(db_settings: Settings, tmp_path):
+    """What backup and the checkpointer open: removed after any check, it stays removed."""
+    import sqlite3
+
+    from arenadb.db.sqlite_files import connect_existing_sqlite
+
+    path = tmp_path / "gone.db"
+    with pytest.raises(sqlite3.OperationalError):
+        connect_existing_sqlite(path)
+    assert not path.exists()
+    source = db_settings.url.sqlite_path
+    assert source is not None
+    connection = connect_existing_sqlite(source)  # an existing one opens, read-write
+    try:
+        assert connection.execute("select count(*) from agents").fetchone() == (0,)
+    finally:
+        connection.close()

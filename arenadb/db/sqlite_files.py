@@ -1,0 +1,26 @@
+"""Raw sqlite3 connections that never create a database file.
+
+SQLite creates a missing file on open unless the URI says `mode=rw`; a check before the open
+(`path.exists()`) does not help against a file removed in between. Every raw connection of the
+package to an existing database goes through here; the engines use the same URI
+(`arenadb.db.engine`). Only `arenadb.db.admin.create_database` creates a file.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+
+def existing_sqlite_uri(path: str | os.PathLike[str], *, mode: str = "rw") -> str:
+    """The URI that opens the SQLite file at `path` read-write (or `mode="ro"`, read-only) and
+    never creates it."""
+    return f"{Path(path).absolute().as_uri()}?mode={mode}"
+
+
+def connect_existing_sqlite(path: str | os.PathLike[str], **kwargs: Any) -> sqlite3.Connection:
+    """A raw sqlite3 connection to an existing file (sqlite3.OperationalError if it is gone):
+    for the places that need the driver itself (online backup, the WAL checkpointer)."""
+    return sqlite3.connect(existing_sqlite_uri(path), uri=True, **kwargs)
