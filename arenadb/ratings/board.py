@@ -21,7 +21,7 @@ from arenadb.catalog.refs import resolve_game_type_id
 from arenadb.errors import InvalidArgumentError
 from arenadb.models import Agent, GamePlayer, GameType, LLMCall, LLMModel
 from arenadb.ratings import bradley_terry as bt
-from arenadb.ratings.book import RatedGame, load_rated_history, repeated_agents
+from arenadb.ratings.replay import RatedGame, load_rated_history, repeated_agents
 from arenadb.ratings.systems import build_match, shared_first_setting
 
 # An agent with fewer games than this in a game type is marked provisional (a game type's
