@@ -9,7 +9,7 @@ import typer
 
 from arenadb.cli.common import app_context
 from arenadb.cli.options import CsvOption, JsonOption, LimitOption
-from arenadb.cli.render.output import output_format
+from arenadb.cli.render.output import field_names, output_format
 
 app = typer.Typer(help="Agents: list them, rank them.", no_args_is_help=True)
 agent_app = typer.Typer(help="One agent: configuration, ratings, games.", no_args_is_help=True)
@@ -63,6 +63,16 @@ def top(
             show_default=False,
         ),
     ] = None,
+    interval_games: Annotated[
+        int | None,
+        typer.Option(
+            "--interval-games",
+            min=1,
+            help="Below N games an agent's interval is unknown and it has no tier (default: "
+            "the game type's interval_games setting, else 5).",
+            show_default=False,
+        ),
+    ] = None,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
 ) -> None:
@@ -80,15 +90,15 @@ def top(
             return
         from arenadb.ratings.board import bradley_terry_boards
 
-        boards = bradley_terry_boards(
-            engine,
-            game_type=game_type,
+        options: dict[str, Any] = dict(
             rounds=rounds,
             seed=seed,
             provisional_games=provisional_games,
+            interval_games=interval_games,
             min_games=min_games,
             limit=limit,
         )
+        boards = bradley_terry_boards(engine, game_type=game_type, **options)
     _render_boards(boards, fmt, one=game_type is not None)
 
 
@@ -123,21 +133,25 @@ def _render_boards(boards: Sequence[Any], fmt: str, *, one: bool) -> None:
         print_json(boards[0] if one and boards else boards)
         return
     if fmt == "csv":
-        rows = [{"game_type": b.game_type, **to_plain(r)} for b in boards for r in b.rows]
+        rows = [
+            {"game_type": b.game_type, "board": b.label or "per game type", **to_plain(r)}
+            for b in boards
+            for r in b.rows
+        ]
         from arenadb.ratings.board import BoardRow
 
-        columns = ["game_type", "rank", "agent_id", "alias", "rating"]
-        render_rows(rows, columns, fmt, csv_fields=BoardRow)
+        columns = ["game_type", "board", "rank", "agent_id", "alias", "rating"]
+        render_rows(rows, columns, fmt, csv_fields=["game_type", "board", *field_names(BoardRow)])
         return
     for board in boards:
         cells = [
             {
-                "rank": r.rank,
+                "rank": "?" if r.rank is None else r.rank,
                 "agent": r.agent_id,
                 "alias": r.alias,
                 "model": r.model,
                 "rating": f"{r.rating:.0f}",
-                "95% CI": f"{r.ci_low:.0f} to {r.ci_high:.0f}",
+                "95% CI": _interval(r.ci_low, r.ci_high, "{:.0f}"),
                 "games": r.games,
                 "win rate": "" if r.win_rate is None else f"{r.win_rate:.0%}",
                 "": "provisional" if r.provisional else "",
@@ -148,23 +162,34 @@ def _render_boards(boards: Sequence[Any], fmt: str, *, one: bool) -> None:
             }
             for r in board.rows
         ]
+        title = f"{board.game_type}: Bradley-Terry, {board.games} games"
+        if board.unified:
+            title = f"{board.label}, {board.games} games"
         render_rows(
-            cells,
-            list(cells[0]) if cells else ["rank", "agent", "rating"],
-            fmt,
-            title=f"{board.game_type}: Bradley-Terry, {board.games} games",
+            cells, list(cells[0]) if cells else ["rank", "agent", "rating"], fmt, title=title
         )
+        for weight in board.game_types:
+            typer.echo(
+                f"{weight.game_type}: {weight.games} games, weight {weight.weight:.3g} a game"
+            )
         for term in board.sides.terms:
             typer.echo(
                 f"side term: {term.side} {term.rating:+.0f} Elo "
-                f"(95% CI {term.ci_low:+.0f} to {term.ci_high:+.0f}) over "
-                f"{board.sides.reference}, P(win | equal agents) {term.win_probability:.2f}"
+                f"(95% CI {_interval(term.ci_low, term.ci_high, '{:+.0f}')}) over "
+                f"{term.reference}, P(win | equal agents) {term.win_probability:.2f}"
             )
         typer.echo(
             f"tier rank: 1 + agents whose interval lies above; {board.rounds} bootstrap rounds "
             f"({board.bootstrap}), seed {board.seed}; provisional: < {board.provisional_games} "
-            "games"
+            f"games; ? = interval unknown (< {board.interval_games} games or a degenerate "
+            "bootstrap): no tier, listed after the ranked agents"
         )
+
+
+def _interval(low: float | None, high: float | None, number: str) -> str:
+    if low is None or high is None:
+        return "unknown"
+    return f"{number.format(low)} to {number.format(high)}"
 
 
 @agent_app.command("info")
