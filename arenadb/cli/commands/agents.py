@@ -73,6 +73,14 @@ def top(
             show_default=False,
         ),
     ] = None,
+    unified: Annotated[
+        bool,
+        typer.Option(
+            "--unified",
+            help="One cross-game bt board, Kaggle Game Arena style: every game type weighted "
+            "equally (its games weighted 1 / its game count).",
+        ),
+    ] = False,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
 ) -> None:
@@ -83,12 +91,17 @@ def top(
 
     if method not in METHODS:
         raise UsageError(f"unknown rating system {method!r}: use one of {', '.join(METHODS)}")
+    if unified and (method != "bt" or game_type is not None):
+        raise UsageError(
+            "--unified is a bt board over every game type: no --method, no --game-type"
+        )
     fmt = output_format(ctx, json_output, csv_output)
     with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
         if method != "bt":
             _online_top(engine, method, game_type, min_games, limit, fmt)
             return
         from arenadb.ratings.board import bradley_terry_boards
+        from arenadb.ratings.unified import unified_board
 
         options: dict[str, Any] = dict(
             rounds=rounds,
@@ -98,8 +111,11 @@ def top(
             min_games=min_games,
             limit=limit,
         )
-        boards = bradley_terry_boards(engine, game_type=game_type, **options)
-    _render_boards(boards, fmt, one=game_type is not None)
+        if unified:
+            boards = [unified_board(engine, **options)]
+        else:
+            boards = bradley_terry_boards(engine, game_type=game_type, **options)
+    _render_boards(boards, fmt, one=game_type is not None or unified)
 
 
 def _online_top(
