@@ -122,7 +122,7 @@ def _online_top(
     engine: Any, system: str, game_type: str | None, min_games: int, limit: int, fmt: str
 ) -> None:
     from arenadb.cli.render.output import render_rows
-    from arenadb.ratings.leaderboard import LeaderboardRow, top_agents
+    from arenadb.ratings.leaderboard import OnlineRating, top_agents
 
     rows = top_agents(engine, system=system, game_type=game_type, min_games=min_games, limit=limit)
     render_rows(
@@ -131,7 +131,7 @@ def _online_top(
         fmt,
         title=f"top agents, {system}, {game_type or 'all game types'}",
         headers={"agent_id": "agent", "score": "mu - 3σ"},
-        csv_fields=LeaderboardRow,
+        csv_fields=OnlineRating,
     )
 
 
@@ -221,7 +221,7 @@ def info(
     from arenadb.cli.render.output import print_json, render_object, render_rows
     from arenadb.cli.render.tables import one_line, sparkline
     from arenadb.db import engine_scope
-    from arenadb.ratings.leaderboard import AgentRating, agent_profile
+    from arenadb.ratings.leaderboard import OnlineRating, agent_profile
 
     with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
         profile = agent_profile(engine, agent, system=system, recent=recent)
@@ -231,7 +231,7 @@ def info(
         return
     rating_columns = ["system", "game_type", "score", "mu", "sigma", "games", "wins", "win_rate"]
     if fmt == "csv":  # CSV is one table: the agent's ratings
-        render_rows(profile.ratings, rating_columns, fmt, csv_fields=AgentRating)
+        render_rows(profile.ratings, rating_columns, fmt, csv_fields=OnlineRating)
         return
     render_object(
         {
