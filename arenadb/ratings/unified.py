@@ -18,6 +18,8 @@ never meet (the comparison graph falls apart): pools that never meet are never p
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from sqlalchemy.engine import Engine
 
@@ -75,19 +77,12 @@ def unified_board(
             for p in pools
         ]
         board = pool_board(conn, merged, settings, strata=strata, side_groups=groups)
-    return Board(
+    return replace(
+        board,
         game_type=UNIFIED,
         game_type_id=None,
         method=f"{METHOD} (unified)",
-        games=board.games,
-        rounds=board.rounds,
-        seed=board.seed,
-        bootstrap=board.bootstrap,
-        provisional_games=board.provisional_games,
-        interval_games=board.interval_games,
         shared_first="per game type",
-        sides=board.sides,
-        rows=board.rows,
         unified=True,
         label=LABEL.format(types=len(pools)),
         game_types=weights,
