@@ -11,9 +11,10 @@ never meet are never put on one scale: every board is one game type.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -21,13 +22,18 @@ from arenadb.catalog.refs import resolve_game_type_id
 from arenadb.errors import InvalidArgumentError
 from arenadb.models import Agent, GamePlayer, GameType, LLMCall, LLMModel
 from arenadb.ratings import bradley_terry as bt
-from arenadb.ratings.book import RatedGame, load_rated_history, repeated_agents
+from arenadb.ratings.replay import RatedGame, load_rated_history, repeated_agents
 from arenadb.ratings.systems import build_match, shared_first_setting
 
 # An agent with fewer games than this in a game type is marked provisional (a game type's
 # config key `provisional_games` overrides it).
 DEFAULT_PROVISIONAL_GAMES = 20
 PROVISIONAL_KEY = "provisional_games"
+# Below this many games an agent's (or a side's) interval is unknown (config key
+# `interval_games`): k games have only C(2k-1, k) distinct resamples (1, 3, 10, 35 for k = 1..4;
+# 126 at 5), too few for 2.5% percentiles to be an interval.
+DEFAULT_INTERVAL_GAMES = 5
+INTERVAL_KEY = "interval_games"
 METHOD = "bradley-terry"
 
 
@@ -127,15 +133,20 @@ def load_pools(conn: Connection, game_type: str | int | None) -> list[Pool]:
 
 @dataclass(frozen=True)
 class BoardRow:
-    """One agent on a Bradley-Terry board (Elo scale, 95% bootstrap interval, tier rank)."""
+    """One agent on a Bradley-Terry board (Elo scale, 95% bootstrap interval, tier rank).
 
-    rank: int
+    `ci_low`/`ci_high` are None when the interval is unknown (fewer than the board's
+    `interval_games`, or a degenerate bootstrap); such an agent has no tier (`rank` None), is
+    provisional, and is listed after the ranked agents.
+    """
+
+    rank: int | None
     agent_id: int
     alias: str | None
     model: str
     rating: float
-    ci_low: float
-    ci_high: float
+    ci_low: float | None
+    ci_high: float | None
     games: int
     wins: int
     draws: int
@@ -152,34 +163,59 @@ class BoardRow:
 
 @dataclass(frozen=True)
 class SideTerm:
-    """A side's (or seat's) advantage over the reference side, with equal agents."""
+    """A side's (or seat's) advantage over its reference side, with equal agents; the interval
+    is None when it cannot be estimated (either side in fewer than `interval_games` games, or
+    a degenerate bootstrap)."""
 
     side: str
+    reference: str
     rating: float  # Elo points over the reference side
-    ci_low: float
-    ci_high: float
+    ci_low: float | None
+    ci_high: float | None
     win_probability: float  # P(this side's agent beats the reference side's, equal skill)
 
 
 @dataclass(frozen=True)
 class Sides:
-    reference: str | None
+    reference: str | None  # None on a unified board: every game type has its own reference
     terms: list[SideTerm] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
-class Board:
+class TypeWeight:
+    """A game type on a unified board: its games, and the weight each of its games gets."""
+
     game_type: str
-    game_type_id: int
+    games: int
+    weight: float
+
+
+@dataclass(frozen=True)
+class Board:
+    game_type: str  # env id; "unified" on the cross-game board
+    game_type_id: int | None  # None on the unified board
     method: str
     games: int
     rounds: int
     seed: int
     bootstrap: str  # "refit" (every round refitted) or "linearised" (one Newton step a round)
     provisional_games: int
+    interval_games: int
     shared_first: str
     sides: Sides
     rows: list[BoardRow]
+    unified: bool = False
+    label: str = ""  # what the board is, in words (set on the unified board)
+    game_types: list[TypeWeight] = field(default_factory=list)  # the unified board's types
+
+
+def type_setting(config: Mapping[str, object], key: str, default: int, override: int | None) -> int:
+    """A per-game-type integer setting: the call's override, else the type's config, else the
+    default."""
+    if override is not None:
+        return override
+    value = config.get(key, default)
+    return int(value) if isinstance(value, int | float | str) else default
 
 
 def bradley_terry_boards(
@@ -189,102 +225,171 @@ def bradley_terry_boards(
     rounds: int = bt.DEFAULT_ROUNDS,
     seed: int = bt.DEFAULT_SEED,
     provisional_games: int | None = None,
+    interval_games: int | None = None,
     min_games: int = 0,
     limit: int | None = None,
 ) -> list[Board]:
     """One Bradley-Terry board per game type (or for `game_type`), best first.
 
-    Ranks are statistical tiers over every agent of the pool: 1 + the number of agents whose
-    interval lies wholly above this agent's. `min_games` and `limit` only trim what is shown.
+    Ranks are statistical tiers over every agent of the pool with a known interval: 1 + the
+    number of agents whose interval lies wholly above this agent's. An interval is unknown
+    below `interval_games` games (default: the type's `interval_games` setting, else 5) or when
+    the bootstrap is degenerate. `min_games` and `limit` only trim what is shown.
     """
-    if rounds < 1:
-        raise InvalidArgumentError("bootstrap rounds must be at least 1", parameter="rounds")
+    check_rounds(rounds)
     with engine.connect() as conn:
         pools = load_pools(conn, game_type)
         boards = []
         for pool in pools:
-            boards.append(_board(conn, pool, rounds, seed, provisional_games, min_games, limit))
+            settings = BoardSettings(
+                rounds,
+                seed,
+                type_setting(
+                    pool.config, PROVISIONAL_KEY, DEFAULT_PROVISIONAL_GAMES, provisional_games
+                ),
+                type_setting(pool.config, INTERVAL_KEY, DEFAULT_INTERVAL_GAMES, interval_games),
+                min_games,
+                limit,
+            )
+            boards.append(pool_board(conn, pool, settings))
     return boards
 
 
-def _board(
+def check_rounds(rounds: int) -> None:
+    if rounds < 1:
+        raise InvalidArgumentError("bootstrap rounds must be at least 1", parameter="rounds")
+
+
+@dataclass(frozen=True)
+class BoardSettings:
+    rounds: int
+    seed: int
+    provisional_games: int
+    interval_games: int
+    min_games: int
+    limit: int | None
+
+
+def pool_board(
     conn: Connection,
     pool: Pool,
-    rounds: int,
-    seed: int,
-    provisional_games: int | None,
-    min_games: int,
-    limit: int | None,
+    settings: BoardSettings,
+    *,
+    strata: np.ndarray | None = None,
+    side_groups: Sequence[Sequence[str]] | None = None,
 ) -> Board:
-    threshold = provisional_games
-    if threshold is None:
-        threshold = int(pool.config.get(PROVISIONAL_KEY, DEFAULT_PROVISIONAL_GAMES))  # type: ignore[call-overload]
+    """The board of one pool. `strata` and `side_groups` (each group's first side is its
+    reference; default: one group, the first side the reference) serve the unified board."""
     shared_first = shared_first_setting(pool.config)
+    empty = Board(
+        game_type=pool.env_id,
+        game_type_id=pool.game_type_id,
+        method=METHOD,
+        games=pool.games,
+        rounds=settings.rounds,
+        seed=settings.seed,
+        bootstrap="refit",
+        provisional_games=settings.provisional_games,
+        interval_games=settings.interval_games,
+        shared_first=shared_first,
+        sides=Sides(None),
+        rows=[],
+    )
     if not pool.comparisons:
-        return Board(
-            game_type=pool.env_id,
-            game_type_id=pool.game_type_id,
-            method=METHOD,
-            games=0,
-            rounds=rounds,
-            seed=seed,
-            bootstrap="refit",
-            provisional_games=threshold,
-            shared_first=shared_first,
-            sides=Sides(None),
-            rows=[],
-        )
+        return replace(empty, games=0)
     table = bt.collapse(pool.comparisons, pool.games)
-    result = bt.bootstrap(table, rounds=rounds, seed=seed)
+    result = bt.bootstrap(table, rounds=settings.rounds, seed=settings.seed, strata=strata)
     names = agent_names(conn, result.agents)
     costs = _agent_costs(conn, pool)
-    tiers = bt.tier_ranks(result.ratings)
+    known = [
+        interval
+        if pool.records[agent_id].games >= settings.interval_games and bt.is_identified(interval)
+        else None
+        for agent_id, interval in zip(result.agents, result.ratings, strict=True)
+    ]
+    tiers = bt.tier_ranks(known)
     rows = []
-    for agent_id, interval, tier in zip(result.agents, result.ratings, tiers, strict=True):
+    for agent_id, full, interval, tier in zip(
+        result.agents, result.ratings, known, tiers, strict=True
+    ):
         record = pool.records.get(agent_id, AgentRecord())
         cost = costs.get(agent_id, AgentCost(None, False))  # absent: no call logged
-        known = cost.known
+        spent = cost.known
         rows.append(
             BoardRow(
                 rank=tier,
                 agent_id=agent_id,
                 alias=names[agent_id][0],
                 model=names[agent_id][1],
-                rating=interval.estimate,
-                ci_low=interval.low,
-                ci_high=interval.high,
+                rating=full.estimate,
+                ci_low=None if interval is None else interval.low,
+                ci_high=None if interval is None else interval.high,
                 games=record.games,
                 wins=record.wins,
                 draws=record.draws,
                 losses=record.losses,
                 win_rate=(record.wins + record.draws / 2) / record.games if record.games else None,
-                provisional=record.games < threshold,
-                cost=known,
+                provisional=interval is None or record.games < settings.provisional_games,
+                cost=spent,
                 cost_complete=cost.complete,
-                cost_per_game=known / record.games if known is not None and record.games else None,
-                cost_per_win=known / record.wins if known is not None and record.wins else None,
+                cost_per_game=spent / record.games if spent is not None and record.games else None,
+                cost_per_win=spent / record.wins if spent is not None and record.wins else None,
             )
         )
-    rows.sort(key=lambda r: (-r.rating, r.agent_id))
-    shown = [r for r in rows if r.games >= min_games][:limit]
-    reference = result.sides[0]
-    terms = [
-        SideTerm(side, t.estimate, t.low, t.high, bt.win_probability(t.estimate))
-        for side, t in zip(result.sides[1:], result.side_terms[1:], strict=True)
-    ]
-    return Board(
-        game_type=pool.env_id,
-        game_type_id=pool.game_type_id,
-        method=METHOD,
-        games=pool.games,
-        rounds=rounds,
-        seed=seed,
+    # A row without a tier cannot be placed above one with a tier: ranked agents first.
+    rows.sort(key=lambda r: (r.rank is None, -r.rating, r.agent_id))
+    groups = [list(result.sides)] if side_groups is None else side_groups
+    terms = side_terms(result, _side_games(pool), settings.interval_games, groups)
+    reference = result.sides[0] if side_groups is None else None
+    return replace(
+        empty,
         bootstrap="refit" if result.refit else "linearised",
-        provisional_games=threshold,
-        shared_first=shared_first,
         sides=Sides(reference, terms),
-        rows=shown,
+        rows=[r for r in rows if r.games >= settings.min_games][: settings.limit],
     )
+
+
+def side_terms(
+    result: bt.BootstrapResult,
+    side_games: Mapping[str, int],
+    interval_games: int,
+    groups: Sequence[Sequence[str]],
+) -> list[SideTerm]:
+    """Each side against its group's first side, with a percentile interval of the rounds."""
+    tail = (1 - bt.CONFIDENCE) / 2 * 100
+    index = {side: i for i, side in enumerate(result.sides)}
+    terms = []
+    for group in groups:
+        reference = group[0]
+        r = index[reference]
+        for side in group[1:]:
+            i = index[side]
+            estimate = result.side_terms[i].estimate - result.side_terms[r].estimate
+            draws = result.side_draws[:, i] - result.side_draws[:, r]
+            low, high = (float(v) for v in np.percentile(draws, [tail, 100 - tail]))
+            interval = bt.Interval(estimate, low, high)
+            seen = min(side_games.get(side, 0), side_games.get(reference, 0))
+            known = seen >= interval_games and bt.is_identified(interval)
+            terms.append(
+                SideTerm(
+                    side,
+                    reference,
+                    estimate,
+                    low if known else None,
+                    high if known else None,
+                    bt.win_probability(estimate),
+                )
+            )
+    return terms
+
+
+def _side_games(pool: Pool) -> dict[str, int]:
+    """Side label -> the number of the pool's games in which it played."""
+    games: dict[str, set[int]] = {}
+    for c in pool.comparisons:
+        games.setdefault(c.side_a, set()).add(c.game)
+        games.setdefault(c.side_b, set()).add(c.game)
+    return {side: len(seen) for side, seen in games.items()}
 
 
 def agent_names(conn: Connection, agent_ids: Sequence[int]) -> dict[int, tuple[str | None, str]]:

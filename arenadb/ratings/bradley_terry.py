@@ -42,6 +42,8 @@ CONFIDENCE = 0.95
 # Refit every bootstrap round while rows x rounds stays below this (a second or so of work);
 # larger tables take the linearised bootstrap (within a few Elo points of refits, see tests).
 REFIT_LIMIT = 250_000
+# An interval narrower than this (Elo points) is degenerate: the rounds did not vary.
+MIN_WIDTH = 1e-6
 CHUNK = 64  # bootstrap rounds resampled at once (a rows x CHUNK weight matrix)
 
 
@@ -212,6 +214,7 @@ class BootstrapResult:
     ratings: list[Interval]  # per agent
     side_terms: list[Interval]  # per side, relative to sides[0] (its own term is 0)
     draws: np.ndarray  # rounds x agents: centred Elo ratings of each round
+    side_draws: np.ndarray  # rounds x sides: Elo side terms of each round, relative to side 0
     rounds: int
     seed: int
     refit: bool  # every round refitted (True) or one Newton step (False)
@@ -223,6 +226,7 @@ def bootstrap(
     rounds: int = DEFAULT_ROUNDS,
     seed: int = DEFAULT_SEED,
     refit: bool | None = None,
+    strata: np.ndarray | None = None,
 ) -> BootstrapResult:
     """Fit once on all games, then `rounds` times on games resampled with replacement (a seeded
     numpy Generator: the same seed gives the same intervals); 95% percentile intervals.
@@ -231,6 +235,9 @@ def bootstrap(
     Newton step from the full-data fit with its Hessian (the linearised bootstrap: the same
     resampled games, first-order accurate, all rounds in a few matrix products); None (default)
     refits when the table is small enough to do so quickly.
+
+    `strata` (game index -> stratum, e.g. its game type): resample within each stratum, so that
+    every stratum keeps its number of games in every round.
     """
     best = fit(table)
     if refit is None:
@@ -240,9 +247,15 @@ def bootstrap(
     theta_draws = np.empty((rounds, n))
     side_draws = np.empty((rounds, len(table.sides)))
     step = None if refit else _newton_step(table, best.raw)
+    groups = None if strata is None else [np.flatnonzero(strata == s) for s in np.unique(strata)]
     for first in range(0, rounds, CHUNK):
         size = min(CHUNK, rounds - first)
-        picks = rng.integers(0, table.games, size=(size, table.games))
+        if groups is None:
+            picks = rng.integers(0, table.games, size=(size, table.games))
+        else:
+            picks = np.concatenate(
+                [g[rng.integers(0, len(g), size=(size, len(g)))] for g in groups], axis=1
+            )
         picks += (np.arange(size) * table.games)[:, None]  # one bincount for every round
         counts = np.bincount(picks.ravel(), minlength=size * table.games)
         weights = np.asarray(table.by_game @ counts.reshape(size, table.games).T)
@@ -262,6 +275,7 @@ def bootstrap(
         ratings=_intervals(best.theta, theta_draws, tail, ELO_BASE),
         side_terms=_intervals(best.side, side_draws, tail, 0.0),
         draws=ELO_BASE + ELO_SCALE * theta_draws,
+        side_draws=ELO_SCALE * side_draws,
         rounds=rounds,
         seed=seed,
         refit=refit,
@@ -316,7 +330,20 @@ def win_probability(rating_difference: float) -> float:
     return float(expit(rating_difference / ELO_SCALE))
 
 
-def tier_ranks(intervals: Sequence[Interval]) -> list[int]:
-    """1 + the number of agents whose lower bound is above this one's upper bound."""
-    lows = np.sort(np.array([i.low for i in intervals]))
-    return [1 + int(len(lows) - np.searchsorted(lows, i.high, side="right")) for i in intervals]
+def is_identified(interval: Interval) -> bool:
+    """False for a degenerate bootstrap interval: zero width (every round refitted the same data,
+    as in a pool of one game) or not finite. Such an interval says nothing about the rating."""
+    width = interval.high - interval.low
+    return math.isfinite(width) and width > MIN_WIDTH
+
+
+def tier_ranks(intervals: Sequence[Interval | None]) -> list[int | None]:
+    """1 + the number of agents whose lower bound is above this one's upper bound.
+
+    An unknown interval (None) gets no tier and does not count in anyone else's.
+    """
+    lows = np.sort(np.array([i.low for i in intervals if i is not None]))
+    return [
+        None if i is None else 1 + int(len(lows) - np.searchsorted(lows, i.high, side="right"))
+        for i in intervals
+    ]

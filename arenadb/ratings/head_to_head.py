@@ -14,7 +14,13 @@ from arenadb.catalog.refs import resolve_agent_id
 from arenadb.errors import InvalidArgumentError, NotFoundError
 from arenadb.models import Game, GamePlayer, GameType
 from arenadb.ratings import bradley_terry as bt
-from arenadb.ratings.board import agent_names, load_pools
+from arenadb.ratings.board import (
+    DEFAULT_INTERVAL_GAMES,
+    INTERVAL_KEY,
+    agent_names,
+    load_pools,
+    type_setting,
+)
 
 
 @dataclass(frozen=True)
@@ -31,8 +37,10 @@ class HeadToHead:
     rating_a: float
     rating_b: float
     probability: float  # fitted P(A beats B)
-    ci_low: float
-    ci_high: float
+    # None when unknown: either agent below the type's `interval_games`, or a degenerate
+    # bootstrap (the board's rule); then the difference is not significant.
+    ci_low: float | None
+    ci_high: float | None
     significant: bool  # the 95% interval of the probability excludes 1/2
     rounds: int
     seed: int
@@ -46,9 +54,12 @@ def compare_agents(
     game_type: str | int | None = None,
     rounds: int = bt.DEFAULT_ROUNDS,
     seed: int = bt.DEFAULT_SEED,
+    interval_games: int | None = None,
 ) -> HeadToHead:
     """Head-to-head record and the Bradley-Terry P(A beats B) with its bootstrap interval, in
     one game type (the only one both agents played, unless named). Agents are ids or aliases.
+    The interval is unknown (None) as on the board: below `interval_games` games of either
+    agent (default: the type's setting, else 5), or a degenerate bootstrap.
     """
     with engine.connect() as conn:
         agent_a, agent_b = resolve_agent_id(conn, agent_a), resolve_agent_id(conn, agent_b)
@@ -81,7 +92,12 @@ def compare_agents(
             b_wins += 1
         else:
             draws += 1
-    p_low, p_high = bt.win_probability(low), bt.win_probability(high)
+    minimum = type_setting(pool.config, INTERVAL_KEY, DEFAULT_INTERVAL_GAMES, interval_games)
+    known = min(pool.records[agent_a].games, pool.records[agent_b].games) >= minimum
+    if not (known and bt.is_identified(bt.Interval(estimate, low, high))):
+        p_low = p_high = None
+    else:
+        p_low, p_high = bt.win_probability(low), bt.win_probability(high)
     return HeadToHead(
         game_type=pool.env_id,
         agent_a=agent_a,
@@ -95,7 +111,7 @@ def compare_agents(
         probability=bt.win_probability(estimate),
         ci_low=p_low,
         ci_high=p_high,
-        significant=p_low > 0.5 or p_high < 0.5,
+        significant=p_low is not None and p_high is not None and (p_low > 0.5 or p_high < 0.5),
         rounds=rounds,
         seed=seed,
     )

@@ -34,15 +34,18 @@ def conservative_score(mu: float, sigma: float) -> float:
 
 
 @dataclass(frozen=True)
-class LeaderboardRow:
-    """One line of `agents top`."""
+class OnlineRating:
+    """An agent's online rating in one system and scope: a line of `agents top --method
+    trueskill|openskill` (ranked), and of an agent's profile (`agent info`, rank None)."""
 
-    rank: int
+    rank: int | None  # position on the board; None outside a board
     agent_id: int
     alias: str | None
     model: str
     kind: str
-    score: float
+    system: str
+    game_type: str | None  # env id; None = overall
+    score: float  # mu - 3 sigma
     mu: float
     sigma: float
     games: int
@@ -52,6 +55,51 @@ class LeaderboardRow:
     win_rate: float | None
 
 
+def _ratings_query() -> sa.Select[Any]:
+    """Ratings with what a line shows about the agent and the scope."""
+    columns: list[Any] = [
+        Rating.agent_id,
+        Agent.alias,
+        LLMModel.name.label("model"),
+        AgentKind.name.label("kind"),
+        Rating.system,
+        GameType.env_id,
+        Rating.mu,
+        Rating.sigma,
+        Rating.games,
+        Rating.wins,
+        Rating.draws,
+        Rating.losses,
+    ]
+    return (
+        sa.select(*columns)
+        .join(Agent, Agent.id == Rating.agent_id)
+        .join(LLMModel, LLMModel.id == Agent.model_id)
+        .join(AgentKind, AgentKind.id == Agent.kind_id)
+        .outerjoin(GameType, GameType.id == Rating.game_type_id)
+    )
+
+
+def _online_rating(r: sa.Row[Any], rank: int | None) -> OnlineRating:
+    return OnlineRating(
+        rank=rank,
+        agent_id=r.agent_id,
+        alias=r.alias,
+        model=r.model,
+        kind=r.kind,
+        system=r.system,
+        game_type=r.env_id,
+        score=conservative_score(r.mu, r.sigma),
+        mu=r.mu,
+        sigma=r.sigma,
+        games=r.games,
+        wins=r.wins,
+        draws=r.draws,
+        losses=r.losses,
+        win_rate=(r.wins / r.games) if r.games else None,
+    )
+
+
 def top_agents(
     engine: Engine,
     *,
@@ -59,7 +107,7 @@ def top_agents(
     game_type: str | int | None = None,
     min_games: int = 0,
     limit: int | None = 20,
-) -> list[LeaderboardRow]:
+) -> list[OnlineRating]:
     """Agents by conservative score (mu - 3 sigma), overall or for one game type: one query."""
     return online_board(
         engine, system=system, game_type=game_type, min_games=min_games, limit=limit
@@ -73,7 +121,7 @@ class OnlineBoard:
 
     system: str
     game_type_id: int | None
-    rows: list[LeaderboardRow]
+    rows: list[OnlineRating]
     deleted_game_results: int = 0
 
 
@@ -89,7 +137,7 @@ def online_board(
     from arenadb.ratings.staleness import deleted_game_results
 
     (system,) = check_systems([system])
-    score = (Rating.mu - CONSERVATIVE_K * Rating.sigma).label("score")
+    score = Rating.mu - CONSERVATIVE_K * Rating.sigma
     with engine.connect() as conn:
         game_type_id = resolve_game_type(conn, game_type)
         stale = deleted_game_results(conn, system=system, game_type_id=game_type_id)
@@ -99,63 +147,15 @@ def online_board(
             else Rating.game_type_id == game_type_id
         )
         query = (
-            sa.select(
-                Rating.agent_id,
-                Agent.alias,
-                LLMModel.name.label("model"),
-                AgentKind.name.label("kind"),
-                score,
-                Rating.mu,
-                Rating.sigma,
-                Rating.games,
-                Rating.wins,
-                Rating.draws,
-                Rating.losses,
-            )
-            .join(Agent, Agent.id == Rating.agent_id)
-            .join(LLMModel, LLMModel.id == Agent.model_id)
-            .join(AgentKind, AgentKind.id == Agent.kind_id)
+            _ratings_query()
             .where(Rating.system == system, scope, Rating.games >= min_games)
             .order_by(score.desc(), Rating.games.desc(), Rating.agent_id)
         )
         if limit is not None:
             query = query.limit(limit)
         rows = conn.execute(query).all()
-    board = [
-        LeaderboardRow(
-            rank=i,
-            agent_id=r.agent_id,
-            alias=r.alias,
-            model=r.model,
-            kind=r.kind,
-            score=r.score,
-            mu=r.mu,
-            sigma=r.sigma,
-            games=r.games,
-            wins=r.wins,
-            draws=r.draws,
-            losses=r.losses,
-            win_rate=(r.wins / r.games) if r.games else None,
-        )
-        for i, r in enumerate(rows, 1)
-    ]
+    board = [_online_rating(r, i) for i, r in enumerate(rows, 1)]
     return OnlineBoard(system, game_type_id, board, stale)
-
-
-@dataclass(frozen=True)
-class AgentRating:
-    """An agent's rating in one system and scope."""
-
-    system: str
-    game_type: str | None  # env id; None = overall
-    score: float
-    mu: float
-    sigma: float
-    games: int
-    wins: int
-    draws: int
-    losses: int
-    win_rate: float | None
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ class AgentProfile:
     config: dict[str, Any] | None
     active: bool
     trajectory_system: str
-    ratings: list[AgentRating] = field(default_factory=list)
+    ratings: list[OnlineRating] = field(default_factory=list)
     trajectory: list[float] = field(default_factory=list)  # overall score after each game
     recent_games: list[RecentGame] = field(default_factory=list)
 
@@ -247,35 +247,14 @@ def agent_profile(
             active=head.active,
             trajectory_system=system,
         )
-        for r in conn.execute(
-            sa.select(
-                Rating.system,
-                Rating.mu,
-                Rating.sigma,
-                Rating.games,
-                Rating.wins,
-                Rating.draws,
-                Rating.losses,
-                GameType.env_id,
+        profile.ratings = [
+            _online_rating(r, None)
+            for r in conn.execute(
+                _ratings_query()
+                .where(Rating.agent_id == agent_id)
+                .order_by(Rating.system, Rating.game_type_id.is_not(None), GameType.env_id)
             )
-            .outerjoin(GameType, GameType.id == Rating.game_type_id)
-            .where(Rating.agent_id == agent_id)
-            .order_by(Rating.system, Rating.game_type_id.is_not(None), GameType.env_id)
-        ):
-            profile.ratings.append(
-                AgentRating(
-                    system=r.system,
-                    game_type=r.env_id,
-                    score=conservative_score(r.mu, r.sigma),
-                    mu=r.mu,
-                    sigma=r.sigma,
-                    games=r.games,
-                    wins=r.wins,
-                    draws=r.draws,
-                    losses=r.losses,
-                    win_rate=(r.wins / r.games) if r.games else None,
-                )
-            )
+        ]
         profile.trajectory = [
             conservative_score(mu, sigma)
             for mu, sigma in conn.execute(

@@ -140,7 +140,9 @@ def test_agents_top_is_the_bradley_terry_board_per_game_type(db_settings, played
     keys = {"rank", "agent_id", "alias", "rating", "ci_low", "ci_high", "games", "win_rate"}
     assert keys | {"provisional"} <= set(row)
     assert row["agent_id"] == agents[0] and row["games"] == 3 and row["win_rate"] == 1.0
-    assert row["provisional"] and row["ci_low"] <= row["rating"] <= row["ci_high"]
+    # 3 games: below interval_games (5), so the interval is unknown and there is no tier.
+    assert row["provisional"] and row["ci_low"] is None and row["ci_high"] is None
+    assert row["rank"] is None and blotto["interval_games"] == 5
     assert blotto["sides"]["reference"] == "seat 0"
     assert [t["side"] for t in blotto["sides"]["terms"]] == ["seat 1"]
     assert "sides" not in row  # the side term once per board, not per row
@@ -182,10 +184,12 @@ def test_ratings_compare_and_matrix(db_settings, played):
     report = json.loads(result.stdout)
     assert report["game_type"] == "ColonelBlotto-v0"  # the only type both played
     assert (report["games"], report["a_wins"], report["b_wins"]) == (1, 1, 0)
-    assert report["ci_low"] <= report["probability"] <= report["ci_high"]
-    assert report["probability"] > 0.5 and report["significant"] in (True, False)
+    # One game between them (3 and 1 games in all): the interval is unknown, as on the board.
+    assert report["ci_low"] is None and report["ci_high"] is None
+    assert report["probability"] > 0.5 and report["significant"] is False
     result = run(db_settings, *compare, str(agents[0]), str(agents[1]))
     assert result.exit_code == 0 and "P(A beats B)" in result.stdout
+    assert "unknown: too few games" in result.stdout
     result = run(db_settings, *compare, str(agents[1]), str(agents[2]))
     assert result.exit_code == 2 and "several game types" in result.stderr  # name one
     result = run(db_settings, *compare, str(agents[0]), "999")

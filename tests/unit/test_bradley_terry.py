@@ -10,7 +10,7 @@ import pytest
 
 from arenadb.ratings import bradley_terry as bt
 from arenadb.ratings.board import reduce_games
-from arenadb.ratings.book import RatedGame
+from arenadb.ratings.replay import RatedGame
 from arenadb.ratings.systems import Seat
 
 

@@ -108,7 +108,7 @@ def test_an_agent_in_several_seats_never_moves():
     """Issue 17 reverses the old rule (an agent in several seats moved once, by the mean of
     its seats): an agent playing itself learns nothing, so it does not move at all; the other
     agents of the game are rated as usual."""
-    from arenadb.ratings.book import RatedGame, RatingBook
+    from arenadb.ratings.replay import RatedGame, RatingBook
 
     seats = [Seat(0, 1, rank=1), Seat(1, 2, rank=2), Seat(2, 1, rank=3)]
     book = RatingBook()

@@ -9,7 +9,7 @@ import typer
 
 from arenadb.cli.common import app_context
 from arenadb.cli.options import CsvOption, JsonOption, LimitOption
-from arenadb.cli.render.output import output_format
+from arenadb.cli.render.output import field_names, output_format
 
 app = typer.Typer(help="Agents: list them, rank them.", no_args_is_help=True)
 agent_app = typer.Typer(help="One agent: configuration, ratings, games.", no_args_is_help=True)
@@ -63,6 +63,24 @@ def top(
             show_default=False,
         ),
     ] = None,
+    interval_games: Annotated[
+        int | None,
+        typer.Option(
+            "--interval-games",
+            min=1,
+            help="Below N games an agent's interval is unknown and it has no tier (default: "
+            "the game type's interval_games setting, else 5).",
+            show_default=False,
+        ),
+    ] = None,
+    unified: Annotated[
+        bool,
+        typer.Option(
+            "--unified",
+            help="One cross-game bt board, Kaggle Game Arena style: every game type weighted "
+            "equally (its games weighted 1 / its game count).",
+        ),
+    ] = False,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
 ) -> None:
@@ -73,38 +91,46 @@ def top(
 
     if method not in METHODS:
         raise UsageError(f"unknown rating system {method!r}: use one of {', '.join(METHODS)}")
+    if unified and (method != "bt" or game_type is not None):
+        raise UsageError(
+            "--unified is a bt board over every game type: no --method, no --game-type"
+        )
     fmt = output_format(ctx, json_output, csv_output)
     with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
         if method != "bt":
             _online_top(engine, method, game_type, min_games, limit, fmt)
             return
         from arenadb.ratings.board import bradley_terry_boards
+        from arenadb.ratings.unified import unified_board
 
-        boards = bradley_terry_boards(
-            engine,
-            game_type=game_type,
+        options: dict[str, Any] = dict(
             rounds=rounds,
             seed=seed,
             provisional_games=provisional_games,
+            interval_games=interval_games,
             min_games=min_games,
             limit=limit,
         )
-    _render_boards(boards, fmt, one=game_type is not None)
+        if unified:
+            boards = [unified_board(engine, **options)]
+        else:
+            boards = bradley_terry_boards(engine, game_type=game_type, **options)
+    _render_boards(boards, fmt, one=game_type is not None or unified)
 
 
 def _online_top(
     engine: Any, system: str, game_type: str | None, min_games: int, limit: int, fmt: str
 ) -> None:
-    from arenadb.cli.render.output import info, render_rows
-    from arenadb.ratings.leaderboard import LeaderboardRow, online_board
+    from arenadb.cli.render.output import render_rows, warn
+    from arenadb.ratings.leaderboard import OnlineRating, online_board
 
     board = online_board(
         engine, system=system, game_type=game_type, min_games=min_games, limit=limit
     )
     if board.deleted_game_results:
         scope = f" --game-type {game_type}" if game_type is not None else ""
-        info(
-            f"warning: these {system} ratings still count {board.deleted_game_results} seat "
+        warn(
+            f"these {system} ratings still count {board.deleted_game_results} seat "
             f"results of deleted games: run `arenadb ratings rebuild{scope}`"
         )
     render_rows(
@@ -113,7 +139,7 @@ def _online_top(
         fmt,
         title=f"top agents, {system}, {game_type or 'all game types'}",
         headers={"agent_id": "agent", "score": "mu - 3σ"},
-        csv_fields=LeaderboardRow,
+        csv_fields=OnlineRating,
     )
 
 
@@ -131,21 +157,25 @@ def _render_boards(boards: Sequence[Any], fmt: str, *, one: bool) -> None:
         print_json(boards[0] if one and boards else boards)
         return
     if fmt == "csv":
-        rows = [{"game_type": b.game_type, **to_plain(r)} for b in boards for r in b.rows]
+        rows = [
+            {"game_type": b.game_type, "board": b.label or "per game type", **to_plain(r)}
+            for b in boards
+            for r in b.rows
+        ]
         from arenadb.ratings.board import BoardRow
 
-        columns = ["game_type", "rank", "agent_id", "alias", "rating"]
-        render_rows(rows, columns, fmt, csv_fields=BoardRow)
+        columns = ["game_type", "board", "rank", "agent_id", "alias", "rating"]
+        render_rows(rows, columns, fmt, csv_fields=["game_type", "board", *field_names(BoardRow)])
         return
     for board in boards:
         cells = [
             {
-                "rank": r.rank,
+                "rank": "?" if r.rank is None else r.rank,
                 "agent": r.agent_id,
                 "alias": r.alias,
                 "model": r.model,
                 "rating": f"{r.rating:.0f}",
-                "95% CI": f"{r.ci_low:.0f} to {r.ci_high:.0f}",
+                "95% CI": _interval(r.ci_low, r.ci_high, "{:.0f}"),
                 "games": r.games,
                 "win rate": "" if r.win_rate is None else f"{r.win_rate:.0%}",
                 "": "provisional" if r.provisional else "",
@@ -156,23 +186,34 @@ def _render_boards(boards: Sequence[Any], fmt: str, *, one: bool) -> None:
             }
             for r in board.rows
         ]
+        title = f"{board.game_type}: Bradley-Terry, {board.games} games"
+        if board.unified:
+            title = f"{board.label}, {board.games} games"
         render_rows(
-            cells,
-            list(cells[0]) if cells else ["rank", "agent", "rating"],
-            fmt,
-            title=f"{board.game_type}: Bradley-Terry, {board.games} games",
+            cells, list(cells[0]) if cells else ["rank", "agent", "rating"], fmt, title=title
         )
+        for weight in board.game_types:
+            typer.echo(
+                f"{weight.game_type}: {weight.games} games, weight {weight.weight:.3g} a game"
+            )
         for term in board.sides.terms:
             typer.echo(
                 f"side term: {term.side} {term.rating:+.0f} Elo "
-                f"(95% CI {term.ci_low:+.0f} to {term.ci_high:+.0f}) over "
-                f"{board.sides.reference}, P(win | equal agents) {term.win_probability:.2f}"
+                f"(95% CI {_interval(term.ci_low, term.ci_high, '{:+.0f}')}) over "
+                f"{term.reference}, P(win | equal agents) {term.win_probability:.2f}"
             )
         typer.echo(
             f"tier rank: 1 + agents whose interval lies above; {board.rounds} bootstrap rounds "
             f"({board.bootstrap}), seed {board.seed}; provisional: < {board.provisional_games} "
-            "games"
+            f"games; ? = interval unknown (< {board.interval_games} games or a degenerate "
+            "bootstrap): no tier, listed after the ranked agents"
         )
+
+
+def _interval(low: float | None, high: float | None, number: str) -> str:
+    if low is None or high is None:
+        return "unknown"
+    return f"{number.format(low)} to {number.format(high)}"
 
 
 @agent_app.command("info")
@@ -188,7 +229,7 @@ def info(
     from arenadb.cli.render.output import print_json, render_object, render_rows
     from arenadb.cli.render.tables import one_line, sparkline
     from arenadb.db import engine_scope
-    from arenadb.ratings.leaderboard import AgentRating, agent_profile
+    from arenadb.ratings.leaderboard import OnlineRating, agent_profile
 
     with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
         profile = agent_profile(engine, agent, system=system, recent=recent)
@@ -198,7 +239,7 @@ def info(
         return
     rating_columns = ["system", "game_type", "score", "mu", "sigma", "games", "wins", "win_rate"]
     if fmt == "csv":  # CSV is one table: the agent's ratings
-        render_rows(profile.ratings, rating_columns, fmt, csv_fields=AgentRating)
+        render_rows(profile.ratings, rating_columns, fmt, csv_fields=OnlineRating)
         return
     render_object(
         {

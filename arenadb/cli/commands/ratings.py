@@ -104,8 +104,13 @@ def compare(
             "head to head": f"{result.games} games: A {result.a_wins} wins, "
             f"{result.draws} draws, B {result.b_wins} wins",
             "ratings": f"A {result.rating_a:.0f}, B {result.rating_b:.0f}",
-            "P(A beats B)": f"{result.probability:.2f} "
-            f"(95% CI {result.ci_low:.2f} to {result.ci_high:.2f})",
+            "P(A beats B)": f"{result.probability:.2f} (95% CI "
+            + (
+                "unknown: too few games"
+                if result.ci_low is None or result.ci_high is None
+                else f"{result.ci_low:.2f} to {result.ci_high:.2f}"
+            )
+            + ")",
             "significant": result.significant,
             "bootstrap": f"{result.rounds} rounds, seed {result.seed}",
         },

@@ -221,7 +221,8 @@ def test_a_failed_background_chunk_is_raised_and_nothing_is_kept(engine, arena, 
     import psycopg
 
     from arenadb.db.bulk import BackgroundCopy, bulk_writer
-    from arenadb.ratings.book import EVENT_COLUMNS, RATING_EVENTS
+    from arenadb.ratings.book import EVENT_COLUMNS
+    from arenadb.ratings.replay import RATING_EVENTS
 
     agents, types = arena
     game_id = make_game(engine, types["ColonelBlotto-v0"], agents[:2])
