@@ -341,7 +341,8 @@ def add_message(
 ) -> Message:
     """Append a message. An agent sender gives `agent_id`, a user `user_id`, the system neither.
 
-    Archived conversations take no new messages (ConflictError).
+    Archived conversations take no new messages, and an agent speaks only in a conversation it
+    is a participant of (ConflictError for both). Users may post as observers.
     """
     check_choice("sender type", sender_type, SENDER_TYPES)
     expected = {"agent": (True, False), "user": (False, True), "system": (False, False)}
@@ -353,6 +354,7 @@ def add_message(
         raise ConflictError(f"conversation {conversation_id} is archived")
     if agent_id is not None:
         _require_ids(session, Agent, [agent_id], "agent")
+        _require_participant(session, conversation_id, agent_id)
     if user_id is not None:
         _require_ids(session, User, [user_id], "user")
     message = Message(
@@ -368,6 +370,20 @@ def add_message(
     conversation.last_message_at = utcnow()
     session.flush()
     return message
+
+
+def _require_participant(session: Session, conversation_id: int, agent_id: int) -> None:
+    member = session.scalar(
+        sa.select(ConversationParticipant.id).where(
+            ConversationParticipant.conversation_id == conversation_id,
+            ConversationParticipant.agent_id == agent_id,
+        )
+    )
+    if member is None:
+        raise ConflictError(
+            f"agent {agent_id} is not a participant of conversation {conversation_id}: "
+            "add it before it speaks there"
+        )
 
 
 def get_message(session: Session, message_id: int) -> Message:
