@@ -143,9 +143,9 @@ def test_an_agent_speaks_only_where_it_is_a_participant(engine, agents):
     with session_scope(engine, write=True) as s:
         owner = us.create_user(s, email="watcher@example.org").id
         talk = cv.create_conversation(s, title="pair", participants=[a]).id
-    with pytest.raises(ConflictError, match=f"agent {b} is not a participant of conversation"):
-        with session_scope(engine, write=True) as s:
-            cv.add_message(s, talk, "agent", "let me in", agent_id=b)
+    refused = f"agent {b} is not a participant of conversation"
+    with pytest.raises(ConflictError, match=refused), session_scope(engine, write=True) as s:
+        cv.add_message(s, talk, "agent", "let me in", agent_id=b)
     assert count(engine, Message) == 0
     with session_scope(engine, write=True) as s:
         cv.add_message(s, talk, "agent", "hello", agent_id=a)
