@@ -223,7 +223,7 @@ def _find_url(flag_url: str | None, src: _Sources) -> tuple[DatabaseURL, str]:
             n: src.get(f"DB_{n.upper()}") for n in ("host", "port", "name", "user", "password")
         }
         port_text = parts["port"][0] if parts["port"] else "5432"
-        if not port_text.isdigit():
+        if not (port_text.isascii() and port_text.isdigit() and 0 < int(port_text) < 65536):
             raise ConfigError(f"DB_PORT must be a port number, got {port_text!r}")
         url = DatabaseURL(
             "postgresql+psycopg",

@@ -55,7 +55,7 @@ ID_MAX = 2**63 - 1
 Reader = Connection | Session
 
 
-def _integer(ref: object) -> int | None:
+def as_id(ref: object) -> int | None:
     """The id a reference stands for when it is one (an int, or a string of ASCII digits: `١٢`
     and `²` are names, not ids); an id past ID_MAX names no row and is InvalidArgumentError."""
     if isinstance(ref, bool):
@@ -101,7 +101,7 @@ def game_condition(ref: GameRef) -> tuple[sa.ColumnElement[bool], str]:
     """
     if isinstance(ref, uuid.UUID):
         return Game.uuid == ref, str(ref)
-    game_id = _integer(ref)
+    game_id = as_id(ref)
     label = _label(ref)
     if game_id is not None:
         return Game.id == game_id, label
@@ -156,7 +156,7 @@ def _by_name(
 ) -> int:
     """The id of the one row whose id is `ref`, or whose name columns equal it (see the rules)."""
     label = _label(ref)
-    row_id = _integer(ref)
+    row_id = as_id(ref)
     if row_id is not None:
         found = conn.execute(sa.select(id_column).where(id_column == row_id)).scalar()
         if found is None:

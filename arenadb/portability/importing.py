@@ -244,9 +244,13 @@ def import_games(
     started = time.perf_counter()
     name = str(path)
     result = ImportResult(path=name)
-    if Path(path).is_dir():
+    try:
+        is_dir, is_file = Path(path).is_dir(), Path(path).is_file()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL
+        raise InvalidArgumentError(f"cannot read {name}: {getattr(exc, 'strerror', exc)}") from None
+    if is_dir:
         raise InvalidArgumentError(f"{name} is a directory: name an export file")
-    if not Path(path).is_file():
+    if not is_file:
         raise InvalidArgumentError(f"no such file: {name}")
     size = Path(path).stat().st_size
     _require_schema(engine)

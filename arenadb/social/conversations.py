@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from arenadb.catalog.refs import as_id
 from arenadb.db.paging import DEFAULT_LIMIT, check_choice, fetch_by_id, paged
 from arenadb.errors import ConflictError, InvalidDataError, NotFoundError
 from arenadb.models import (
@@ -105,8 +106,9 @@ def get_conversation_by_uuid(session: Session, conversation_uuid: uuid.UUID) -> 
 
 def find_conversation(session: Session, ref: str | int) -> Conversation:
     """By integer id or by UUID (as the CLI accepts either)."""
-    if isinstance(ref, int) or str(ref).isdigit():
-        return get_conversation(session, int(ref))
+    conversation_id = as_id(ref)
+    if conversation_id is not None:
+        return get_conversation(session, conversation_id)
     try:
         parsed = uuid.UUID(str(ref))
     except ValueError:

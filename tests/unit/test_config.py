@@ -166,6 +166,9 @@ def test_explicit_env_file(tmp_path):
         ("DB_ECHO", "maybe", "DB_ECHO must be true or false"),
         ("DB_CONNECT_TIMEOUT", "-1", "must not be negative"),
         ("DB_PORT", "x", "DB_PORT must be a port number"),
+        ("DB_PORT", "١٢", "DB_PORT must be a port number"),
+        ("DB_PORT", "²", "DB_PORT must be a port number"),
+        ("DB_PORT", "99999", "DB_PORT must be a port number"),
     ],
 )
 def test_bad_numbers(name, value, message):
