@@ -357,6 +357,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "engines_app",
         "Inspect the engines that process events.",
     ),
+    "logs": (
+        "arenadb.cli.commands.logs",
+        "app",
+        "Read the system logs and the execution logs, newest first.",
+    ),
     "export": (
         "arenadb.cli.commands.portability",
         "export",
