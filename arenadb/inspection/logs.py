@@ -85,6 +85,26 @@ def _common(
     return where
 
 
+def _page(
+    conn: Any,
+    model: Any,
+    row_type: Any,
+    where: list[sa.ColumnElement[bool]],
+    limit: int,
+    offset: int,
+) -> list[Any]:
+    """One page of `model`'s rows as `row_type` (whose fields are column names), newest first."""
+    columns = model.__table__.c
+    stmt = (
+        sa.select(*(columns[name] for name in row_type.__dataclass_fields__))
+        .where(*where)
+        .order_by(model.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [row_type(**row._mapping) for row in conn.execute(stmt)]
+
+
 def read_system_logs(
     bind: Bind,
     *,
@@ -105,15 +125,7 @@ def read_system_logs(
             where.append(SystemLog.component == component)
         if agent is not None:
             where.append(SystemLog.agent_id == resolve_agent_id(conn, agent))
-        table = SystemLog.__table__
-        stmt = (
-            sa.select(*(table.c[name] for name in SystemLogRow.__dataclass_fields__))
-            .where(*where)
-            .order_by(SystemLog.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        return [SystemLogRow(**row._mapping) for row in conn.execute(stmt)]
+        return _page(conn, SystemLog, SystemLogRow, where, limit, offset)
 
 
 def read_execution_logs(
@@ -136,15 +148,7 @@ def read_execution_logs(
         )
         if engine_uuid is not None:
             where.append(ExecutionLog.engine_id == engine_uuid)
-        table = ExecutionLog.__table__
-        stmt = (
-            sa.select(*(table.c[name] for name in ExecutionLogRow.__dataclass_fields__))
-            .where(*where)
-            .order_by(ExecutionLog.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        return [ExecutionLogRow(**row._mapping) for row in conn.execute(stmt)]
+        return _page(conn, ExecutionLog, ExecutionLogRow, where, limit, offset)
 
 
 def _engine_uuid(engine_id: str | uuid.UUID) -> uuid.UUID:
