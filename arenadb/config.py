@@ -192,9 +192,25 @@ class _Sources:
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
-    from dotenv import dotenv_values  # only when there is a file: keeps start-up light
+    """The variables of a .env file; a line that is not `NAME=value` (python-dotenv would warn
+    and go on without it, on several lines of stderr) or a file that cannot be read is an error.
+    """
+    import io
 
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+    from dotenv import dotenv_values  # only when there is a file: keeps start-up light
+    from dotenv.parser import parse_stream
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise ConfigError(f"cannot read env file {str(path)!r}: {reason}") from None
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(
+                f"env file {str(path)!r}, line {binding.original.line}: not a NAME=value line"
+            )
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 
 
 def _resolve_url(flag_url: str | None, src: _Sources) -> tuple[DatabaseURL, str]:
@@ -335,7 +351,11 @@ def load_settings(
     dotenv_path: Path | None
     if env_file is not None:
         dotenv_path = Path(env_file)
-        if not dotenv_path.is_file():
+        try:
+            exists = dotenv_path.is_file()
+        except (OSError, ValueError):  # a name too long for the file system, a NUL
+            exists = False
+        if not exists:
             raise InvalidArgumentError(f"env file {str(env_file)!r} does not exist")
     else:
         dotenv_path = base / ".env"

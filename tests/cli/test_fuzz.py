@@ -220,6 +220,35 @@ def test_a_sample_of_commands_survives_bad_values_on_postgresql(
         drop_database(settings, missing_ok=True, any_database=True)
 
 
+def _root_cases() -> list[Any]:
+    from typer.main import get_command
+
+    root = get_command(app)
+    return [
+        pytest.param(param, id=param.opts[0])
+        for param in root.params
+        if not getattr(param, "is_flag", False) and param.name != "help"
+    ]
+
+
+@pytest.mark.parametrize("param", _root_cases())
+def test_every_root_option_survives_bad_values(param, tmp_path, _templates, alarm, monkeypatch):
+    folder = tmp_path / "cwd"
+    folder.mkdir()
+    settings = _templates.sqlite(folder / "arena.db")
+    monkeypatch.chdir(folder)
+    before = _state(settings, folder)
+    for value in [*CORPUS, "/proc/self/mem", "/etc/passwd", "."]:
+        args = [param.opts[0], value, "games", "list"]
+        signal.setitimer(signal.ITIMER_REAL, WALL_SECONDS_EACH)
+        try:
+            result = runner.invoke(app, args, env={"ARENADB_DATABASE_URL": settings.database_url})
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        _check(result, f"{args[:2]!r}"[:200], exit_zero_allowed=False)
+    assert _state(settings, folder) == before
+
+
 SUBPROCESS_SAMPLE = [
     ["game", "info", "9" * 30],
     ["games", "list", "--since", "0001-01-01T00:00:00+01:00"],

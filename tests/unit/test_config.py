@@ -135,6 +135,21 @@ def test_dotenv_is_read_but_never_overrides_environment(tmp_path):
     assert settings.url.host == "arenahost"
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"DB_PATH=a.db\n!!! not a variable\n", "line 2: not a NAME=value line"),
+        (b"list:x:38:38:Mailing List Manager:/var/list:/bin/sh\n", "line 1: not a NAME="),
+        (b"DB_PATH=\xff\xfe\n", "not UTF-8 text"),
+    ],
+)
+def test_an_env_file_that_is_not_one_is_one_error(tmp_path, content, message):
+    env_file = tmp_path / "bad.env"
+    env_file.write_bytes(content)
+    with pytest.raises(ConfigError, match=message):
+        resolve(env_file=env_file)
+
+
 def test_explicit_env_file(tmp_path):
     env_file = tmp_path / "custom.env"
     env_file.write_text("DB_PATH=custom.db\n")
