@@ -76,6 +76,7 @@ FREE_TEXT = {
     ("events list", "engine_id"),
     ("engines list", "engine_type"),
     ("agents list", "kind"),
+    ("logs system", "component"),
 }
 # In the sample on PostgreSQL (each invocation connects to the server: slower).
 PG_CORPUS = ["9" * 30, "-1", "١٢", "", "a\x00b", "'; DROP TABLE games; --", URL_WITH_PASSWORD]
