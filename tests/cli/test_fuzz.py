@@ -129,7 +129,10 @@ def _state(settings: Any, folder: Path) -> Any:
 def _values(leaf: Leaf, param: Any, corpus: list[str], database: str) -> list[str]:
     kind = kind_of(leaf, param)
     if kind == "output":
-        return [database if v == DATABASE else v for v in OUTPUT_CORPUS]
+        # PostgreSQL has no database file to protect: that value is SQLite's only.
+        return [
+            database if v == DATABASE else v for v in OUTPUT_CORPUS if database or v != DATABASE
+        ]
     if kind == "int":  # "0" is a fine offset: only what the parameter does not take
         return [
             v
@@ -169,7 +172,7 @@ def _fuzz(leaf: Leaf, settings: Any, folder: Path, corpus: list[str], monkeypatc
     monkeypatch.chdir(folder)
     env = {"ARENADB_DATABASE_URL": settings.database_url}
     before = _state(settings, folder)
-    database = str(settings.url.database) if settings.backend == "sqlite" else "arena.db"
+    database = str(settings.url.database) if settings.backend == "sqlite" else ""
     invocations = 0
     for name, args in _cases(leaf, corpus, database):
         label = f"{args[:12]!r}"[:300]
