@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from arenadb.errors import ConfigError, InvalidArgumentError
 from arenadb.urls import (
@@ -190,9 +192,25 @@ class _Sources:
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
-    from dotenv import dotenv_values  # only when there is a file: keeps start-up light
+    """The variables of a .env file; a line that is not `NAME=value` (python-dotenv would warn
+    and go on without it, on several lines of stderr) or a file that cannot be read is an error.
+    """
+    import io
 
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+    from dotenv import dotenv_values  # only when there is a file: keeps start-up light
+    from dotenv.parser import parse_stream
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise ConfigError(f"cannot read env file {str(path)!r}: {reason}") from None
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(
+                f"env file {str(path)!r}, line {binding.original.line}: not a NAME=value line"
+            )
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 
 
 def _resolve_url(flag_url: str | None, src: _Sources) -> tuple[DatabaseURL, str]:
@@ -221,7 +239,7 @@ def _find_url(flag_url: str | None, src: _Sources) -> tuple[DatabaseURL, str]:
             n: src.get(f"DB_{n.upper()}") for n in ("host", "port", "name", "user", "password")
         }
         port_text = parts["port"][0] if parts["port"] else "5432"
-        if not port_text.isdigit():
+        if not (port_text.isascii() and port_text.isdigit() and 0 < int(port_text) < 65536):
             raise ConfigError(f"DB_PORT must be a port number, got {port_text!r}")
         url = DatabaseURL(
             "postgresql+psycopg",
@@ -242,22 +260,51 @@ def _find_url(flag_url: str | None, src: _Sources) -> tuple[DatabaseURL, str]:
     return parse_url(DEFAULT_DATABASE_URL), ORIGIN_DEFAULT
 
 
-def _number(src: _Sources, name: str, default: float, kind: type, origins: dict, key: str):
+# What each numeric setting may be: (type, least, most). Written in ASCII digits only (no `nan`,
+# `inf`, `1e400`, `١٢` or 30-digit values): the bounds are what the drivers and servers take
+# (PostgreSQL timeouts are 32-bit milliseconds), and a zero pool or connect timeout makes no sense.
+INT32_MAX = 2**31 - 1
+NUMBER_SETTINGS: dict[str, tuple[type, float, float]] = {
+    "DB_POOL_SIZE": (int, 1, 1000),
+    "DB_CONNECT_TIMEOUT": (float, 0.001, 3600.0),
+    "DB_STATEMENT_TIMEOUT_MS": (int, 0, INT32_MAX),
+    "DB_BUSY_TIMEOUT_MS": (int, 0, INT32_MAX),
+    "DB_LOCK_TIMEOUT_MS": (int, 0, INT32_MAX),
+    "ARENADB_SNAPSHOT_EVERY": (int, 0, 1_000_000_000),
+    "ARENADB_READ_MAX_LAG_S": (float, 0.0, 365 * 24 * 3600.0),
+}
+_INTEGER = re.compile(r"[+-]?[0-9]{1,19}", re.ASCII)
+_DECIMAL = re.compile(
+    r"[+-]?([0-9]{1,19}(\.[0-9]{0,19})?|\.[0-9]{1,19})([eE][+-]?[0-9]{1,3})?", re.ASCII
+)
+
+
+def _number(src: _Sources, name: str, default: float, origins: dict, key: str) -> Any:
+    kind, least, most = NUMBER_SETTINGS[name]
     found = src.get(name)
     if not found:
         origins[key] = ORIGIN_DEFAULT
         return default
     raw, origin = found
-    try:
-        value = kind(raw)
-    except ValueError:
+    text = raw.strip()
+    pattern = _INTEGER if kind is int else _DECIMAL
+    if not pattern.fullmatch(text):
         raise ConfigError(
             f"{name} must be {'an integer' if kind is int else 'a number'}, got {raw!r} ({origin})"
-        ) from None
+        )
+    value = kind(text)
     if value < 0:
         raise ConfigError(f"{name} must not be negative, got {raw!r} ({origin})")
+    if not least <= value <= most:
+        raise ConfigError(
+            f"{name} must be between {_plain(least)} and {_plain(most)}, got {raw!r} ({origin})"
+        )
     origins[key] = origin
     return value
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
 
 
 def _flag(src: _Sources, name: str, origins: dict, key: str) -> bool:
@@ -304,7 +351,11 @@ def load_settings(
     dotenv_path: Path | None
     if env_file is not None:
         dotenv_path = Path(env_file)
-        if not dotenv_path.is_file():
+        try:
+            exists = dotenv_path.is_file()
+        except (OSError, ValueError):  # a name too long for the file system, a NUL
+            exists = False
+        if not exists:
             raise InvalidArgumentError(f"env file {str(env_file)!r} does not exist")
     else:
         dotenv_path = base / ".env"
@@ -315,11 +366,6 @@ def load_settings(
 
     url, url_origin = _resolve_url(database_url, src)
     origins: dict[str, str] = {"database_url": url_origin}
-    pool_size = _number(src, "DB_POOL_SIZE", 5, int, origins, "pool_size")
-    if pool_size < 1:
-        raise ConfigError(
-            f"DB_POOL_SIZE must be at least 1, got {pool_size} ({origins['pool_size']})"
-        )
     replica = _read_url(read_url, src, origins)
     if replica is not None and replica.backend != url.backend:
         raise ConfigError(
@@ -329,18 +375,16 @@ def load_settings(
     return Settings(
         url=url,
         read_url=replica,
-        read_max_lag_s=_number(
-            src, "ARENADB_READ_MAX_LAG_S", 30.0, float, origins, "read_max_lag_s"
-        ),
-        pool_size=pool_size,
+        read_max_lag_s=_number(src, "ARENADB_READ_MAX_LAG_S", 30.0, origins, "read_max_lag_s"),
+        pool_size=_number(src, "DB_POOL_SIZE", 5, origins, "pool_size"),
         echo=_flag(src, "DB_ECHO", origins, "echo"),
-        connect_timeout=_number(src, "DB_CONNECT_TIMEOUT", 5.0, float, origins, "connect_timeout"),
+        connect_timeout=_number(src, "DB_CONNECT_TIMEOUT", 5.0, origins, "connect_timeout"),
         statement_timeout_ms=_number(
-            src, "DB_STATEMENT_TIMEOUT_MS", 0, int, origins, "statement_timeout_ms"
+            src, "DB_STATEMENT_TIMEOUT_MS", 0, origins, "statement_timeout_ms"
         ),
-        busy_timeout_ms=_number(src, "DB_BUSY_TIMEOUT_MS", 5000, int, origins, "busy_timeout_ms"),
-        lock_timeout_ms=_number(src, "DB_LOCK_TIMEOUT_MS", 5000, int, origins, "lock_timeout_ms"),
-        snapshot_every=_number(src, "ARENADB_SNAPSHOT_EVERY", 10, int, origins, "snapshot_every"),
+        busy_timeout_ms=_number(src, "DB_BUSY_TIMEOUT_MS", 5000, origins, "busy_timeout_ms"),
+        lock_timeout_ms=_number(src, "DB_LOCK_TIMEOUT_MS", 5000, origins, "lock_timeout_ms"),
+        snapshot_every=_number(src, "ARENADB_SNAPSHOT_EVERY", 10, origins, "snapshot_every"),
         env_file=dotenv_path,
         origins=origins,
         ignored=src.ignored,

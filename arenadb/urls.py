@@ -186,7 +186,7 @@ def _parse_url(text: str) -> DatabaseURL:
         host, _, port_text = hostport.rpartition(":")
     port = None
     if port_text:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
             masked = DatabaseURL(driver, username, password, host).masked()
             raise ConfigError(f"malformed database URL {masked!r}: port {port_text!r} is invalid")
         port = int(port_text)

@@ -47,18 +47,35 @@ GameTypeRef = int | str
 # How many candidates an AmbiguousError shows (one more is fetched, to know there are more).
 SHOWN_CANDIDATES = 5
 _HEX = re.compile(r"^[0-9a-f]{1,32}$")
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+# The largest id any table can hold (a signed 64-bit integer; PostgreSQL's are smaller still, and
+# compare to a larger number without error). arenadb.cli.options.ID_MAX is the same number.
+ID_MAX = 2**63 - 1
 
 Reader = Connection | Session
 
 
-def _integer(ref: object) -> int | None:
-    """The id a reference stands for when it is one (an int, or a string of digits)."""
+def as_id(ref: object) -> int | None:
+    """The id a reference stands for when it is one (an int, or a string of ASCII digits: `١٢`
+    and `²` are names, not ids); an id past ID_MAX names no row and is InvalidArgumentError."""
     if isinstance(ref, bool):
         raise InvalidArgumentError(f"not a reference: {ref!r}")
     if isinstance(ref, int):
-        return ref
-    text = str(ref).strip()
-    return int(text) if text.isdigit() else None
+        number = ref
+    else:
+        text = str(ref).strip()
+        if not _DIGITS.fullmatch(text):
+            return None
+        if len(text.lstrip("0")) > len(str(ID_MAX)):
+            raise InvalidArgumentError(f"{_shown(text)} is not an id: ids are at most {ID_MAX}")
+        number = int(text)
+    if not 0 <= number <= ID_MAX:
+        raise InvalidArgumentError(f"{_shown(str(number))} is not an id: ids are 1 to {ID_MAX}")
+    return number
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:20]}…({len(text)} digits)"
 
 
 def _label(ref: object) -> str:
@@ -84,7 +101,7 @@ def game_condition(ref: GameRef) -> tuple[sa.ColumnElement[bool], str]:
     """
     if isinstance(ref, uuid.UUID):
         return Game.uuid == ref, str(ref)
-    game_id = _integer(ref)
+    game_id = as_id(ref)
     label = _label(ref)
     if game_id is not None:
         return Game.id == game_id, label
@@ -139,7 +156,7 @@ def _by_name(
 ) -> int:
     """The id of the one row whose id is `ref`, or whose name columns equal it (see the rules)."""
     label = _label(ref)
-    row_id = _integer(ref)
+    row_id = as_id(ref)
     if row_id is not None:
         found = conn.execute(sa.select(id_column).where(id_column == row_id)).scalar()
         if found is None:

@@ -166,7 +166,7 @@ class ArenaGroup(TyperGroup):
         try:
             # The subcommand's arguments are still unparsed here (click 8.2 renamed the list).
             pending = getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", [])
-            _refuse_overlong_arguments([*ctx.params.values(), *pending, *ctx.args])
+            _refuse_unusable_arguments([*ctx.params.values(), *pending, *ctx.args])
             return super().invoke(ctx)
         except BrokenPipeError:
             # The reader went away (`arenadb games list | head`): not an error worth a message.
@@ -186,8 +186,14 @@ class ArenaGroup(TyperGroup):
 MAX_ARGUMENT_LENGTH = 4096
 
 
-def _refuse_overlong_arguments(values: list[Any]) -> None:
+def _refuse_unusable_arguments(values: list[Any]) -> None:
+    """Over-long arguments, and NUL in any: no file name, reference or URL holds one (the OS
+    refuses it in a path, libpq cuts a connection string there)."""
     for value in values:
+        if isinstance(value, str | Path) and "\x00" in str(value):
+            from arenadb.errors import UsageError
+
+            raise UsageError("an argument contains a NUL character")
         if isinstance(value, str | Path) and len(str(value)) > MAX_ARGUMENT_LENGTH:
             from arenadb.errors import UsageError
 
@@ -350,6 +356,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "arenadb.cli.commands.events",
         "engines_app",
         "Inspect the engines that process events.",
+    ),
+    "logs": (
+        "arenadb.cli.commands.logs",
+        "app",
+        "Read the system logs and the execution logs, newest first.",
     ),
     "export": (
         "arenadb.cli.commands.portability",

@@ -31,6 +31,8 @@ READ_ONLY_COMMANDS = frozenset(
         "conversations list",
         "conversation show",
         "knowledge list",
+        "logs system",
+        "logs execution",
         "export",
     }
 )

@@ -102,6 +102,63 @@ OptionalLimitOption = Annotated[
 OffsetOption = Annotated[
     int, typer.Option("--offset", min=0, max=COUNT_MAX, help="Skip this many rows first.")
 ]
+# Every integer and number parameter is bounded at its declaration: the parser then refuses
+# `nan`, `inf`, `²`, `١٢` and 30-digit values as one usage line, before they reach a resolver or
+# a database that would overflow (tests/cli/test_parameters.py walks the command tree for any
+# that is not). Ids are BIGINT; a seed is what `random.Random` reproduces across versions.
+ID_MAX = 2**63 - 1
+SEED_MAX = 2**32 - 1
+BOOTSTRAP_ROUNDS_MAX = 100_000
+# Durations in seconds: more than zero (an age of 0 or less selects everything) and under a
+# century, so that now minus the age is still a date.
+SECONDS_MIN = 1.0
+SECONDS_MAX = 100 * 365 * 24 * 3600.0
+
+
+def id_option(*flags: str, help: str) -> Any:
+    """An id option: 1 to ID_MAX."""
+    return typer.Option(*flags, min=1, max=ID_MAX, help=help, show_default=False)
+
+
+def id_argument(*, help: str) -> Any:
+    """An id argument (or several): 1 to ID_MAX."""
+    return typer.Argument(min=1, max=ID_MAX, help=help, show_default=False)
+
+
+def count_option(*flags: str, help: str, least: int = 0, most: int = COUNT_MAX) -> Any:
+    """A count of games, rows or rounds: `least` to `most`."""
+    return typer.Option(*flags, min=least, max=most, help=help)
+
+
+def seed_option(*flags: str, help: str) -> Any:
+    return typer.Option(*flags, min=0, max=SEED_MAX, help=help)
+
+
+def seconds_option(*flags: str, help: str) -> Any:
+    """A duration in seconds: SECONDS_MIN to SECONDS_MAX (so never nan, inf or negative)."""
+    return typer.Option(*flags, min=SECONDS_MIN, max=SECONDS_MAX, help=help)
+
+
+def check_time(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:
+    """A time option's value is one the library's `parse_when` reads, checked while parsing, so
+    an out-of-range date or age is the parser's one usage line."""
+    if value is None or ctx.resilient_parsing:
+        return value
+    from arenadb.errors import InvalidArgumentError
+    from arenadb.inspection.filters import parse_when
+
+    try:
+        parse_when(value)
+    except InvalidArgumentError as exc:
+        raise click_exceptions.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
+def time_option(*flags: str, help: str) -> Any:
+    """A point in time: ISO 8601 or an age (`7d`); checked by `check_time`."""
+    return typer.Option(*flags, help=help, callback=check_time, show_default=False)
+
+
 YesOption = Annotated[
     bool, typer.Option("--yes", "-y", help="Do it without asking (needed without a terminal).")
 ]

@@ -134,10 +134,25 @@ def heartbeat(
         return now
 
 
+# An age of zero or less would call every engine stale; past a century, now minus it is no date.
+AGE_MAX_SECONDS = 100 * 365 * 24 * 3600.0
+
+
+def check_age(seconds: float, parameter: str) -> None:
+    """A heartbeat age in seconds: finite, more than zero, at most AGE_MAX_SECONDS."""
+    if not (isinstance(seconds, int | float) and 0 < seconds <= AGE_MAX_SECONDS):
+        raise InvalidArgumentError(
+            f"a heartbeat age must be more than 0 and at most {AGE_MAX_SECONDS:.0f} seconds, "
+            f"not {seconds!r}",
+            parameter=parameter,
+        )
+
+
 def mark_stale_engines(
     bind: Bind, *, older_than: float = DEFAULT_STALE_AFTER, now: datetime | None = None
 ) -> list[uuid.UUID]:
     """Mark `stale` every active engine whose last heartbeat is older than `older_than` s."""
+    check_age(older_than, "older_than")
     c = engines_table.c
     with writing_connection(bind) as conn:
         now = resolve_now(conn, now)
@@ -184,6 +199,7 @@ def list_engines(
     for engines marked stale and for active ones silent for more than `stale_after` seconds."""
     if status is not None and status not in ENGINE_STATUSES:
         raise InvalidArgumentError(f"engine status must be one of {', '.join(ENGINE_STATUSES)}")
+    check_age(stale_after, "stale_after")
     c, e = engines_table.c, events_table.c
     holding = (
         sa.select(e.locked_by, sa.func.count().label("n"))

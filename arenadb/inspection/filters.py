@@ -33,30 +33,43 @@ from arenadb.models import GAME_STATUSES, Agent, Game, GamePlayer
 
 DEFAULT_RATING_SYSTEM = "trueskill"
 MAX_LIMIT = 10_000
-_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
+_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$", re.ASCII)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_FORMS = "use ISO 8601 (2026-03-01, 2026-03-01T12:00) or an age such as 90m, 12h, 7d, 2w"
 
 
 def parse_when(text: str, *, now: datetime | None = None) -> datetime:
     """A point in time from ISO 8601 (`2026-03-01`, `2026-03-01T12:00`) or an age (`90m`, `7d`).
 
-    A time without a zone is UTC.
+    A time without a zone is UTC. Ages and times that fall outside years 1-9999 once in UTC
+    (`99999999999999d`, `0001-01-01T00:00:00+01:00`) are InvalidArgumentError, as is any
+    other text.
     """
     value = text.strip()
+    if not value.isascii():
+        raise InvalidArgumentError(f"cannot read time {_shown(text)}: {_FORMS}")
     match = _RELATIVE.match(value.lower())
-    if match:
-        delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-        return (now or datetime.now(timezone.utc)) - delta
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if match:
+            if len(match.group(1)) > 15:  # past any timedelta; int() of 5,000 digits fails
+                raise OverflowError
+            delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+            return (now or datetime.now(timezone.utc)) - delta
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidArgumentError(f"cannot read time {_shown(text)}: {_FORMS}") from None
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:
         raise InvalidArgumentError(
-            f"cannot read time {text!r}: use ISO 8601 (2026-03-01, 2026-03-01T12:00) "
-            "or an age such as 90m, 12h, 7d, 2w"
+            f"time {_shown(text)} is out of range: it must fall in the years 1 to 9999 (UTC)"
         ) from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 60 else text[:59] + "…")
 
 
 def check_page(limit: int, offset: int) -> None:

@@ -217,10 +217,16 @@ class CatalogResolver:
 @contextmanager
 def _input(path: str | Path) -> Iterator[tuple[IO[str], IO[bytes]]]:
     """The file as text (gunzipped if it is gzip, whatever its name) and the raw file."""
-    raw = open(path, "rb")  # noqa: SIM115 - closed below
     try:
-        compressed = raw.read(2) == b"\x1f\x8b"
-        raw.seek(0)
+        raw = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise InvalidArgumentError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        try:
+            compressed = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+        except OSError as exc:  # /proc/self/mem, a device that refuses reads
+            raise InvalidArgumentError(f"cannot read {path}: {exc.strerror}") from None
         binary: IO[bytes] = cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if compressed else raw
         yield io.TextIOWrapper(binary, encoding="utf-8"), raw
     finally:
@@ -238,7 +244,13 @@ def import_games(
     started = time.perf_counter()
     name = str(path)
     result = ImportResult(path=name)
-    if not Path(path).is_file():
+    try:
+        is_dir, is_file = Path(path).is_dir(), Path(path).is_file()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL
+        raise InvalidArgumentError(f"cannot read {name}: {getattr(exc, 'strerror', exc)}") from None
+    if is_dir:
+        raise InvalidArgumentError(f"{name} is a directory: name an export file")
+    if not is_file:
         raise InvalidArgumentError(f"no such file: {name}")
     size = Path(path).stat().st_size
     _require_schema(engine)
@@ -329,6 +341,8 @@ def _lines(text: IO[str]) -> Iterator[str | _Damage]:
         yield _Damage(f"the file is damaged here (truncated or corrupt gzip: {exc})")
     except UnicodeDecodeError:
         yield _Damage("the file is damaged here (not UTF-8 text)")
+    except OSError as exc:
+        yield _Damage(f"the file cannot be read past here ({exc.strerror})")
 
 
 def _check_header(record: Any, name: str, number: int) -> None:

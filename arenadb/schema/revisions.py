@@ -80,7 +80,7 @@ def resolve(script: ScriptDirectory, revision: str) -> str | None:
 
 
 def _relative_steps(revision: str, sign: str) -> int | None:
-    if revision.startswith(sign) and revision[1:].isdigit():
+    if revision.startswith(sign) and revision[1:].isascii() and revision[1:].isdigit():
         return int(revision[1:])
     return None
 

@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from arenadb.catalog.refs import as_id
 from arenadb.db.paging import DEFAULT_LIMIT, check_choice, fetch_by_id, paged
 from arenadb.errors import ConflictError, InvalidDataError, NotFoundError
 from arenadb.models import (
@@ -105,8 +106,9 @@ def get_conversation_by_uuid(session: Session, conversation_uuid: uuid.UUID) -> 
 
 def find_conversation(session: Session, ref: str | int) -> Conversation:
     """By integer id or by UUID (as the CLI accepts either)."""
-    if isinstance(ref, int) or str(ref).isdigit():
-        return get_conversation(session, int(ref))
+    conversation_id = as_id(ref)
+    if conversation_id is not None:
+        return get_conversation(session, conversation_id)
     try:
         parsed = uuid.UUID(str(ref))
     except ValueError:
@@ -341,7 +343,8 @@ def add_message(
 ) -> Message:
     """Append a message. An agent sender gives `agent_id`, a user `user_id`, the system neither.
 
-    Archived conversations take no new messages (ConflictError).
+    Archived conversations take no new messages, and an agent speaks only in a conversation it
+    is a participant of (ConflictError for both). Users may post as observers.
     """
     check_choice("sender type", sender_type, SENDER_TYPES)
     expected = {"agent": (True, False), "user": (False, True), "system": (False, False)}
@@ -353,6 +356,7 @@ def add_message(
         raise ConflictError(f"conversation {conversation_id} is archived")
     if agent_id is not None:
         _require_ids(session, Agent, [agent_id], "agent")
+        _require_participant(session, conversation_id, agent_id)
     if user_id is not None:
         _require_ids(session, User, [user_id], "user")
     message = Message(
@@ -368,6 +372,20 @@ def add_message(
     conversation.last_message_at = utcnow()
     session.flush()
     return message
+
+
+def _require_participant(session: Session, conversation_id: int, agent_id: int) -> None:
+    member = session.scalar(
+        sa.select(ConversationParticipant.id).where(
+            ConversationParticipant.conversation_id == conversation_id,
+            ConversationParticipant.agent_id == agent_id,
+        )
+    )
+    if member is None:
+        raise ConflictError(
+            f"agent {agent_id} is not a participant of conversation {conversation_id}: "
+            "add it before it speaks there"
+        )
 
 
 def get_message(session: Session, message_id: int) -> Message:

@@ -135,6 +135,21 @@ def test_dotenv_is_read_but_never_overrides_environment(tmp_path):
     assert settings.url.host == "arenahost"
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"DB_PATH=a.db\n!!! not a variable\n", "line 2: not a NAME=value line"),
+        (b"list:x:38:38:Mailing List Manager:/var/list:/bin/sh\n", "line 1: not a NAME="),
+        (b"DB_PATH=\xff\xfe\n", "not UTF-8 text"),
+    ],
+)
+def test_an_env_file_that_is_not_one_is_one_error(tmp_path, content, message):
+    env_file = tmp_path / "bad.env"
+    env_file.write_bytes(content)
+    with pytest.raises(ConfigError, match=message):
+        resolve(env_file=env_file)
+
+
 def test_explicit_env_file(tmp_path):
     env_file = tmp_path / "custom.env"
     env_file.write_text("DB_PATH=custom.db\n")
@@ -148,10 +163,27 @@ def test_explicit_env_file(tmp_path):
     ("name", "value", "message"),
     [
         ("DB_POOL_SIZE", "many", "DB_POOL_SIZE must be an integer"),
-        ("DB_POOL_SIZE", "0", "DB_POOL_SIZE must be at least 1"),
+        ("DB_POOL_SIZE", "0", "DB_POOL_SIZE must be between 1 and 1000"),
+        ("DB_POOL_SIZE", "١٢", "DB_POOL_SIZE must be an integer"),
+        ("DB_POOL_SIZE", "²", "DB_POOL_SIZE must be an integer"),
+        ("DB_POOL_SIZE", "1" * 30, "DB_POOL_SIZE must be an integer"),
+        ("DB_POOL_SIZE", "100000", "DB_POOL_SIZE must be between 1 and 1000"),
+        ("DB_CONNECT_TIMEOUT", "nan", "DB_CONNECT_TIMEOUT must be a number"),
+        ("DB_CONNECT_TIMEOUT", "inf", "DB_CONNECT_TIMEOUT must be a number"),
+        ("DB_CONNECT_TIMEOUT", "-inf", "DB_CONNECT_TIMEOUT must be a number"),
+        ("DB_CONNECT_TIMEOUT", "1e400", "DB_CONNECT_TIMEOUT must be between"),
+        ("DB_CONNECT_TIMEOUT", "0", "DB_CONNECT_TIMEOUT must be between"),
+        ("DB_STATEMENT_TIMEOUT_MS", "NaN", "DB_STATEMENT_TIMEOUT_MS must be an integer"),
+        ("DB_STATEMENT_TIMEOUT_MS", "3000000000", "must be between 0 and 2147483647"),
+        ("DB_BUSY_TIMEOUT_MS", "1.5", "DB_BUSY_TIMEOUT_MS must be an integer"),
+        ("DB_LOCK_TIMEOUT_MS", "-5", "must not be negative"),
+        ("ARENADB_SNAPSHOT_EVERY", "infinity", "ARENADB_SNAPSHOT_EVERY must be an integer"),
         ("DB_ECHO", "maybe", "DB_ECHO must be true or false"),
         ("DB_CONNECT_TIMEOUT", "-1", "must not be negative"),
         ("DB_PORT", "x", "DB_PORT must be a port number"),
+        ("DB_PORT", "١٢", "DB_PORT must be a port number"),
+        ("DB_PORT", "²", "DB_PORT must be a port number"),
+        ("DB_PORT", "99999", "DB_PORT must be a port number"),
     ],
 )
 def test_bad_numbers(name, value, message):

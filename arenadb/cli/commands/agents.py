@@ -8,7 +8,15 @@ from typing import Annotated, Any
 import typer
 
 from arenadb.cli.common import app_context
-from arenadb.cli.options import CsvOption, JsonOption, LimitOption
+from arenadb.cli.options import (
+    BOOTSTRAP_ROUNDS_MAX,
+    COUNT_MAX,
+    CsvOption,
+    JsonOption,
+    LimitOption,
+    count_option,
+    seed_option,
+)
 from arenadb.cli.render.output import field_names, output_format
 
 app = typer.Typer(help="Agents: list them, rank them.", no_args_is_help=True)
@@ -46,18 +54,25 @@ def top(
         ),
     ] = None,
     min_games: Annotated[
-        int, typer.Option("--min-games", min=0, help="Only agents with at least N rated games.")
+        int, count_option("--min-games", help="Only agents with at least N rated games.")
     ] = 1,
     limit: LimitOption = 20,
     rounds: Annotated[
-        int, typer.Option("--rounds", min=1, help="Bootstrap rounds of the bt intervals.")
+        int,
+        count_option(
+            "--rounds",
+            least=1,
+            most=BOOTSTRAP_ROUNDS_MAX,
+            help="Bootstrap rounds of the bt intervals.",
+        ),
     ] = 1000,
-    seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed (reproducible).")] = 17,
+    seed: Annotated[int, seed_option("--seed", help="Bootstrap seed (reproducible).")] = 17,
     provisional_games: Annotated[
         int | None,
         typer.Option(
             "--provisional-games",
             min=0,
+            max=COUNT_MAX,
             help="Mark agents with fewer games provisional (default: the game type's "
             "provisional_games setting, else 20).",
             show_default=False,
@@ -68,6 +83,7 @@ def top(
         typer.Option(
             "--interval-games",
             min=1,
+            max=COUNT_MAX,
             help="Below N games an agent's interval is unknown and it has no tier (default: "
             "the game type's interval_games setting, else 5).",
             show_default=False,
@@ -221,7 +237,7 @@ def info(
     ctx: typer.Context,
     agent: Annotated[str, typer.Argument(metavar="AGENT", help="Agent id or alias.")],
     system: SystemOption = "trueskill",
-    recent: Annotated[int, typer.Option("--recent", min=0, help="How many recent games.")] = 10,
+    recent: Annotated[int, count_option("--recent", help="How many recent games.")] = 10,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
 ) -> None:

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from arenadb.cli.common import app_context
-from arenadb.cli.options import CsvOption, JsonOption, LimitOption
+from arenadb.cli.options import (
+    CsvOption,
+    JsonOption,
+    LimitOption,
+    id_argument,
+    id_option,
+    seconds_option,
+)
 from arenadb.cli.render.output import (
     Styled,
     info,
@@ -29,7 +36,7 @@ engines_app = typer.Typer(help="Inspect the engines that process events.", no_ar
 
 StaleAfterOption = Annotated[
     float,
-    typer.Option(
+    seconds_option(
         "--stale-after", help="Seconds without a heartbeat after which an engine is stale."
     ),
 ]
@@ -76,7 +83,7 @@ def list_(
     engine_id: Annotated[
         str | None, typer.Option("--engine", help="Events locked by this engine id.")
     ] = None,
-    run: Annotated[int | None, typer.Option("--run", help="Scenario run id.")] = None,
+    run: Annotated[int | None, id_option("--run", help="Scenario run id.")] = None,
     game: Annotated[
         str | None, typer.Option("--game", help="Game id, UUID or unique UUID prefix.")
     ] = None,
@@ -111,7 +118,7 @@ def list_(
 @app.command("show")
 def show(
     ctx: typer.Context,
-    event_id: Annotated[int, typer.Argument(help="Event id.")],
+    event_id: Annotated[int, id_argument(help="Event id.")],
     json_output: JsonOption = False,
 ) -> None:
     """One event with its payload, result and processing history."""
@@ -155,7 +162,7 @@ def stats(ctx: typer.Context, json_output: JsonOption = False) -> None:
 def retry(
     ctx: typer.Context,
     event_ids: Annotated[
-        list[int] | None, typer.Argument(help="Failed events to queue again.", show_default=False)
+        list[int] | None, id_argument(help="Failed events to queue again.")
     ] = None,
     failed: Annotated[bool, typer.Option("--failed", help="Retry every failed event.")] = False,
     json_output: JsonOption = False,
@@ -238,7 +245,7 @@ def engines_list(
 def engines_mark_stale(
     ctx: typer.Context,
     older_than: Annotated[
-        float, typer.Option("--older-than", help="Seconds without a heartbeat.")
+        float, seconds_option("--older-than", help="Seconds without a heartbeat.")
     ] = 90.0,
     json_output: JsonOption = False,
 ) -> None:

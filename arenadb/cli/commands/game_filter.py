@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from arenadb.cli.options import time_option
+
 if TYPE_CHECKING:
     from arenadb.inspection.filters import GameFilter
 
@@ -28,13 +30,9 @@ ModelOption = Annotated[
 ]
 SinceOption = Annotated[
     str | None,
-    typer.Option(
-        help="Started at or after: 2026-03-01, 2026-03-01T12:00, 7d, 12h.", show_default=False
-    ),
+    time_option(help="Started at or after: 2026-03-01, 2026-03-01T12:00, 7d, 12h."),
 ]
-UntilOption = Annotated[
-    str | None, typer.Option(help="Started before (same forms as --since).", show_default=False)
-]
+UntilOption = Annotated[str | None, time_option(help="Started before (same forms as --since).")]
 
 
 def game_filter(

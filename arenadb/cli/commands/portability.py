@@ -17,7 +17,13 @@ from arenadb.cli.commands.game_filter import (
     game_filter,
 )
 from arenadb.cli.common import app_context, confirm_destructive
-from arenadb.cli.options import ForceOption, JsonOption, OptionalLimitOption, YesOption
+from arenadb.cli.options import (
+    ForceOption,
+    JsonOption,
+    OptionalLimitOption,
+    YesOption,
+    time_option,
+)
 from arenadb.cli.render.output import info, output_format, print_json, render_rows
 
 
@@ -194,8 +200,7 @@ def copy(
 def clean(
     ctx: typer.Context,
     before: Annotated[
-        str,
-        typer.Option(help="Remove what is older than this: 2026-01-01 or an age such as 90d."),
+        str, time_option(help="Remove what is older than this: 2026-01-01 or an age such as 90d.")
     ],
     what: Annotated[
         list[str] | None,

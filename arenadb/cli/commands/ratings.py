@@ -7,7 +7,14 @@ from typing import Annotated
 import typer
 
 from arenadb.cli.common import app_context, confirm_destructive
-from arenadb.cli.options import CsvOption, JsonOption, YesOption
+from arenadb.cli.options import (
+    BOOTSTRAP_ROUNDS_MAX,
+    CsvOption,
+    JsonOption,
+    YesOption,
+    count_option,
+    seed_option,
+)
 from arenadb.cli.render.output import output_format, print_json
 
 app = typer.Typer(
@@ -81,8 +88,11 @@ def compare(
             show_default=False,
         ),
     ] = None,
-    rounds: Annotated[int, typer.Option("--rounds", min=1, help="Bootstrap rounds.")] = 1000,
-    seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed (reproducible).")] = 17,
+    rounds: Annotated[
+        int,
+        count_option("--rounds", least=1, most=BOOTSTRAP_ROUNDS_MAX, help="Bootstrap rounds."),
+    ] = 1000,
+    seed: Annotated[int, seed_option("--seed", help="Bootstrap seed (reproducible).")] = 17,
     json_output: JsonOption = False,
 ) -> None:
     """Head-to-head record of A and B, the fitted P(A beats B) with its 95% interval, and

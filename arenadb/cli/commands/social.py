@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from arenadb.cli.common import app_context
-from arenadb.cli.options import CsvOption, JsonOption, LimitOption, OffsetOption
+from arenadb.cli.options import CsvOption, JsonOption, LimitOption, OffsetOption, id_option
 from arenadb.cli.render.output import (
     info,
     output_format,
@@ -73,7 +73,7 @@ def list_conversations(
     status: Annotated[
         ConversationStatus | None, typer.Option("--status", help="Only this status.")
     ] = None,
-    user: Annotated[int | None, typer.Option("--user", help="Only those this user owns.")] = None,
+    user: Annotated[int | None, id_option("--user", help="Only those this user owns.")] = None,
     agent: Annotated[
         str | None,
         typer.Option("--agent", help="Only those this agent (id or alias) takes part in."),

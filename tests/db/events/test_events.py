@@ -302,6 +302,16 @@ def test_stats_count_by_status_type_and_readiness(queue):
 # engines
 
 
+@pytest.mark.parametrize("age", [-100, 0, float("nan"), float("inf"), 1e308])
+def test_an_age_that_would_mark_every_engine_stale_is_refused(queue, age):
+    engine_id = ev.register_engine(queue, "actor", now=T0).id
+    with pytest.raises(InvalidArgumentError, match="heartbeat age must be more than 0"):
+        ev.mark_stale_engines(queue, older_than=age, now=at(1))
+    with pytest.raises(InvalidArgumentError, match="heartbeat age"):
+        ev.list_engines(queue, stale_after=age, now=at(1))
+    assert [e.id for e in ev.list_engines(queue, status="active", now=at(1))] == [engine_id]
+
+
 def test_engines_register_heartbeat_go_stale_and_stop(queue):
     old = ev.register_engine(queue, "actor", name="old", static_config={"max": 5}, now=T0).id
     new = ev.register_engine(queue, "narrator", now=at(90)).id

@@ -182,6 +182,25 @@ def test_parse_when_reads_iso_and_ages():
 # --------------------------------------------------------------------------- games list
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("99999999999999d", "out of range"),
+        ("9" * 5000 + "d", "out of range"),
+        ("9999999999w", "out of range"),
+        ("0001-01-01T00:00:00+01:00", "out of range"),
+        ("9999-12-31T23:59:59-01:00", "out of range"),
+        ("١٢d", "cannot read time"),
+        ("²d", "cannot read time"),
+        ("nan", "cannot read time"),
+        ("", "cannot read time"),
+    ],
+)
+def test_parse_when_refuses_what_no_calendar_holds(text, message):
+    with pytest.raises(InvalidArgumentError, match=message):
+        parse_when(text)
+
+
 def test_games_list_is_newest_first_with_counts(arena: Arena):
     games = list_games(arena.engine, limit=50)
     assert [g.id for g in games] == sorted((g.id for g in games), reverse=True)

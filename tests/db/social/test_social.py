@@ -138,6 +138,23 @@ def test_conversations_messages_paging_and_filters(engine, agents):
         assert cv.message_count(s, day.id) == 7
 
 
+def test_an_agent_speaks_only_where_it_is_a_participant(engine, agents):
+    a, b = agents["alpha"], agents["beta"]
+    with session_scope(engine, write=True) as s:
+        owner = us.create_user(s, email="watcher@example.org").id
+        talk = cv.create_conversation(s, title="pair", participants=[a]).id
+    refused = f"agent {b} is not a participant of conversation"
+    with pytest.raises(ConflictError, match=refused), session_scope(engine, write=True) as s:
+        cv.add_message(s, talk, "agent", "let me in", agent_id=b)
+    assert count(engine, Message) == 0
+    with session_scope(engine, write=True) as s:
+        cv.add_message(s, talk, "agent", "hello", agent_id=a)
+        cv.add_message(s, talk, "user", "observing", user_id=owner)  # users may observe
+        cv.add_participant(s, talk, agent_id=b)
+        cv.add_message(s, talk, "agent", "joined", agent_id=b)
+    assert count(engine, Message) == 3
+
+
 def test_database_enforces_sender_and_participant_checks(engine, agents):
     with session_scope(engine, write=True) as s:
         conversation_id = cv.create_conversation(s).id
