@@ -14,7 +14,7 @@ from arenadb.cli import app
 from arenadb.db import create_database, create_engine
 from arenadb.errors import CheckFailedError
 from arenadb.schema.lifecycle import check_database
-from arenadb.schema.migrations import downgrade
+from arenadb.schema.migrations import downgrade, script_directory
 
 runner = CliRunner()
 
@@ -52,8 +52,9 @@ def test_a_database_at_head_matching_the_models_is_ok(db_settings):
 def test_pending_migrations_fail_the_check(db_settings):
     downgrade(db_settings, "0002")
     report = failed_report(db_settings)
-    assert report["pending"] == ["0003", "0004", "0005"]
-    assert "3 pending migrations" in report["problems"][0]
+    every = [r.revision for r in reversed(list(script_directory().walk_revisions()))]
+    assert report["pending"] == every[every.index("0002") + 1 :]
+    assert f"{len(report['pending'])} pending migrations" in report["problems"][0]
     text = db_check(db_settings)
     assert text.exit_code == 3 and "pending migrations" in text.stderr
 
@@ -61,7 +62,8 @@ def test_pending_migrations_fail_the_check(db_settings):
 def test_an_unknown_revision_fails_the_check_in_one_line(db_settings):
     execute(db_settings, "update alembic_version set version_num = 'zzzz'")
     report = failed_report(db_settings)
-    assert "zzzz" in report["problems"][0] and "0001..0005" in report["problems"][0]
+    every = [r.revision for r in reversed(list(script_directory().walk_revisions()))]
+    assert "zzzz" in report["problems"][0] and f"0001..{every[-1]}" in report["problems"][0]
     result = db_check(db_settings)
     assert result.exit_code == 3
     assert "ResolutionError" not in result.output and "internal error" not in result.output
