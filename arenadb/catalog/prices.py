@@ -5,7 +5,9 @@ provider prices it apart, reasoning) hold from an effective day (UTC) until the 
 the same model: a price change never rewrites the cost of calls already made.
 
     from arenadb.catalog.prices import set_price, list_prices
-    set_price(session, "gpt-4o", input=2.5, output=10.0, cache_read=1.25, effective_from=day)
+    set_price(engine, "gpt-4o", effective_from=day, input=2.5, output=10.0, cache_read=1.25)
+    for price in list_prices(engine, model="gpt-4o"):
+        print(price.effective_from, price.input, price.cache_read)
 
 Tokens are counted as `arenadb.integrations.usage` stores them: input tokens include cache
 reads and writes, output tokens include reasoning tokens.
@@ -21,9 +23,10 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from arenadb.db.engine import session_scope
 from arenadb.errors import InvalidDataError
 from arenadb.models import PRICE_KINDS, PRICES_BEGINNING, LLMModel, ModelPrice
 
@@ -140,20 +143,24 @@ class PriceRow:
     reasoning: float | None
 
 
-def list_prices(conn: Connection, *, model_id: int | None = None) -> list[PriceRow]:
-    """Every dated price (of one model, or of all), by model name then day."""
+def list_prices(engine: Engine, *, model: int | str | None = None) -> list[PriceRow]:
+    """Every dated price (of one model: its id, name or LiteLLM name; or of all), by model
+    name then day."""
+    from arenadb.catalog.refs import resolve_model_id
+
     query = (
         sa.select(ModelPrice, LLMModel.name)
         .join(LLMModel, LLMModel.id == ModelPrice.model_id)
         .order_by(LLMModel.name, ModelPrice.effective_from)
     )
-    if model_id is not None:
-        query = query.where(ModelPrice.model_id == model_id)
-    with Session(bind=conn) as session:
-        return [
-            PriceRow(price.model_id, name, price.effective_from, **vars(_prices_of(price)))
-            for price, name in session.execute(query)
-        ]
+    with session_scope(engine) as session:
+        if model is not None:
+            query = query.where(ModelPrice.model_id == resolve_model_id(session, model))
+        return [_row(price, name) for price, name in session.execute(query)]
+
+
+def _row(price: ModelPrice, name: str) -> PriceRow:
+    return PriceRow(price.model_id, name, price.effective_from, **vars(_prices_of(price)))
 
 
 # --------------------------------------------------------------------------- writing
@@ -172,14 +179,48 @@ def checked_price(value: Any, kind: str) -> float | None:
 
 
 def set_price(
+    engine: Engine,
+    model: int | str,
+    *,
+    effective_from: date,
+    input: float | None = None,
+    output: float | None = None,
+    cache_read: float | None = None,
+    cache_write: float | None = None,
+    reasoning: float | None = None,
+) -> PriceRow:
+    """Set a model's prices (per million tokens) from the UTC day `effective_from` on: the
+    kinds given; the others are carried over from the price in force that day. A price set
+    again for the same day is replaced. Calls already recorded keep their cost."""
+    from arenadb.catalog.refs import resolve_model_id
+
+    given = {
+        "input": input,
+        "output": output,
+        "cache_read": cache_read,
+        "cache_write": cache_write,
+        "reasoning": reasoning,
+    }
+    with session_scope(engine, write=True) as session:
+        model_id = resolve_model_id(session, model)
+        row = set_model_price(
+            session,
+            model_id,
+            effective_from=effective_from,
+            prices={k: v for k, v in given.items() if v is not None},
+        )
+        name = session.get_one(LLMModel, model_id).name
+        return _row(row, name)
+
+
+def set_model_price(
     session: Session,
     model_id: int,
     *,
     effective_from: date,
     prices: Mapping[str, float | None],
 ) -> ModelPrice:
-    """Set a model's prices from `effective_from` on (the kinds given; those not given are
-    carried over from the price in force that day). Replaces a price set for the same day."""
+    """`set_price` in the caller's session, by model id."""
     unknown = set(prices) - set(PRICE_KINDS)
     if unknown:
         raise InvalidDataError(f"unknown price kind {sorted(unknown)[0]!r}")
@@ -216,12 +257,12 @@ def registered_prices(
         return
     history = price_history(session, model.id)
     if not history.days:
-        set_price(session, model.id, effective_from=PRICES_BEGINNING, prices=given)
+        set_model_price(session, model.id, effective_from=PRICES_BEGINNING, prices=given)
         return
     today = call_day(None)
     current = history.at(today)
     if current is None or any(getattr(current, k) != v for k, v in given.items()):
-        set_price(session, model.id, effective_from=today, prices=given)
+        set_model_price(session, model.id, effective_from=today, prices=given)
 
 
 def parse_day(text: str) -> date:

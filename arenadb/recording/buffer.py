@@ -17,11 +17,13 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from arenadb.catalog.prices import PriceHistory, call_cost, call_day
 from arenadb.db.json import compact_json, json_text
 from arenadb.db.writer import Batch
 from arenadb.errors import ConflictError, InvalidDataError
+from arenadb.integrations.usage import parse_usage, response_json
 from arenadb.models import LLM_CALL_STATUSES, SNAPSHOT_KINDS, LLMModel
-from arenadb.recording.context import RecorderContext, call_cost
+from arenadb.recording.context import RecorderContext
 from arenadb.recording.snapshots import snapshot_row
 from arenadb.recording.types import JSONValue, RecorderStats, StateArg
 
@@ -70,7 +72,7 @@ class GameBuffer:
         # (turns included, kind) of the snapshots stored or buffered: one of each.
         self._snapshot_turns: set[tuple[int, str]] = set(snapshots_taken)
         # model argument -> (model id, input price, output price) per million tokens
-        self._models: dict[Any, tuple[int, float | None, float | None]] = {}
+        self._models: dict[Any, tuple[int, PriceHistory]] = {}
 
     # -- properties -------------------------------------------------------------------------
 
@@ -195,11 +197,12 @@ class GameBuffer:
         self,
         *,
         request: JSONValue = None,
-        response: JSONValue = None,
+        response: Any = None,
         model: Any = None,
         request_model: str | None = None,
         response_model: str | None = None,
         provider: str | None = None,
+        response_id: str | None = None,
         started_at: datetime | None = None,
         first_token_at: datetime | None = None,
         finished_at: datetime | None = None,
@@ -221,10 +224,34 @@ class GameBuffer:
         """Append one LLM call attempt. It belongs to the last recorded turn unless `turn_seq`
         says otherwise (None: a call outside any turn, e.g. during setup).
 
-        `model` is an LLMModel, its id or its registered name. When `cost` is None and the
-        model has prices and the provider reported tokens, the cost is computed.
+        `response` is what the provider returned (a JSON dict, an SDK object, or a stream's
+        chunks): the tokens, finish reason, response model and id it reports
+        (`arenadb.integrations.usage.parse_usage`) fill the arguments left None.
+        `model` is an LLMModel, its id or its registered name. When `cost` is None (and the
+        provider reported none), it is computed from every token kind at the model's prices of
+        the call's day (`started_at`, else now); unknown when a kind it used has no price.
         Token counts are stored as reported (None when unknown, 0 is a real count).
         """
+        if response is not None:
+            usage = parse_usage(response)
+            if input_tokens is None:
+                input_tokens = usage.input_tokens
+            if output_tokens is None:
+                output_tokens = usage.output_tokens
+            if reasoning_tokens is None:
+                reasoning_tokens = usage.reasoning_tokens
+            if cache_read_tokens is None:
+                cache_read_tokens = usage.cache_read_tokens
+            if cache_write_tokens is None:
+                cache_write_tokens = usage.cache_write_tokens
+            if finish_reason is None:
+                finish_reason = usage.finish_reason
+            if response_model is None:
+                response_model = usage.response_model
+            if response_id is None:
+                response_id = usage.response_id
+            if cost is None:
+                cost = usage.cost
         if turn_seq == -1 and self._last_seq is not None:  # the common case, kept cheap
             turn_seq = self._last_seq
             seat_value = self._last_seat if seat is None else seat
@@ -243,17 +270,30 @@ class GameBuffer:
             pricing = self._models.get(key)
             if pricing is None:
                 model_id = self.context.model_id(model)
-                pricing = self._models[key] = (model_id, *self.context.model_prices(model_id))
-            model_id, input_price, output_price = pricing
+                pricing = self._models[key] = (model_id, self.context.model_prices(model_id))
+            model_id, history = pricing
             if cost is None and (input_tokens is not None or output_tokens is not None):
-                cost = call_cost(input_tokens, output_tokens, input_price, output_price)
+                cost = call_cost(
+                    history.at(call_day(started_at)),
+                    input_tokens=input_tokens,
+                    output_tokens=output_tokens,
+                    reasoning_tokens=reasoning_tokens,
+                    cache_read_tokens=cache_read_tokens,
+                    cache_write_tokens=cache_write_tokens,
+                )
         if latency_ms is None and started_at is not None and finished_at is not None:
             latency_ms = max(0, round((finished_at - started_at).total_seconds() * 1000))
         ts = self._ts
         try:
             prefix = self._jsonb_prefix
             request_text = None if request is None else prefix + compact_json(request)
-            response_text = None if response is None else prefix + compact_json(response)
+            if response is None:
+                response_text = None
+            else:
+                try:
+                    response_text = prefix + compact_json(response)
+                except TypeError:  # an SDK object, or a stream's chunks
+                    response_text = prefix + compact_json(response_json(response))
         except (TypeError, ValueError) as exc:
             raise InvalidDataError(f"LLM request or response is not JSON: {exc}") from None
         self._batch.llm_calls.append(
@@ -282,6 +322,7 @@ class GameBuffer:
                 request_text,
                 response_text,
                 reasoning,
+                response_id,
             )
         )
 
