@@ -1,6 +1,11 @@
-"""`arenadb models stats`: what each LLM model cost, how fast and how reliable it was."""
+"""`arenadb models stats`: what each LLM model cost, how fast and how reliable it was;
+`arenadb models prices`: their dated prices."""
 
 from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Annotated, Any
 
 import typer
 
@@ -62,3 +67,96 @@ def stats(
         "latency_p95_ms": "p95 ms",
     }
     render_rows(rows, MODEL_COLUMNS, fmt, title="models", headers=headers)
+
+
+prices_app = typer.Typer(
+    help="Dated prices per million tokens: list them, or set one from a day on.",
+    invoke_without_command=True,
+)
+app.add_typer(prices_app, name="prices")
+
+PRICE_COLUMNS = [
+    "model",
+    "effective_from",
+    "input",
+    "output",
+    "cache_read",
+    "cache_write",
+    "reasoning",
+]
+
+
+def _price(_ctx: typer.Context, param: typer.CallbackParam, value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise typer.BadParameter(f"{param.opts[0]} must be a finite number >= 0, not {value}")
+    return value
+
+
+def _price_option(flag: str, what: str) -> Any:
+    return typer.Option(flag, help=f"Dollars per million {what}.", callback=_price)
+
+
+@prices_app.callback()
+def prices(
+    ctx: typer.Context,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Only this model (id or name).")
+    ] = None,
+    json_output: JsonOption = False,
+    csv_output: CsvOption = False,
+) -> None:
+    """Every model's prices by effective day (a call is priced at the price of its day);
+    empty cells: no price for that kind of token (reasoning: billed as output)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from arenadb.catalog.prices import PriceRow, list_prices
+    from arenadb.db import engine_scope
+
+    fmt = output_format(ctx, json_output, csv_output)
+    with engine_scope(app_context(ctx).settings()) as engine:
+        rows = list_prices(engine, model=model)
+    render_rows(rows, PRICE_COLUMNS, fmt, title="model prices", csv_fields=PriceRow)
+
+
+@prices_app.command("set")
+def set_prices(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="The model (id or name).")],
+    effective_from: Annotated[
+        datetime,
+        typer.Option("--from", formats=["%Y-%m-%d"], help="First day (UTC) the prices apply."),
+    ],
+    input_price: Annotated[float | None, _price_option("--input", "input tokens")] = None,
+    output_price: Annotated[float | None, _price_option("--output", "output tokens")] = None,
+    cache_read: Annotated[
+        float | None, _price_option("--cache-read", "input tokens read from a cache")
+    ] = None,
+    cache_write: Annotated[
+        float | None, _price_option("--cache-write", "input tokens written to a cache")
+    ] = None,
+    reasoning: Annotated[
+        float | None, _price_option("--reasoning", "reasoning tokens, where priced apart")
+    ] = None,
+) -> None:
+    """Set MODEL's prices from a day on; kinds not given carry over from the price in force
+    that day. Calls already recorded keep their cost."""
+    from arenadb.catalog.prices import set_price
+    from arenadb.db import engine_scope
+
+    given = (input_price, output_price, cache_read, cache_write, reasoning)
+    if all(v is None for v in given):
+        raise typer.BadParameter(
+            "give at least one of --input, --output, --cache-read, --cache-write, --reasoning"
+        )
+    with engine_scope(app_context(ctx).settings()) as engine:
+        row = set_price(
+            engine,
+            model,
+            effective_from=effective_from.date(),
+            input=input_price,
+            output=output_price,
+            cache_read=cache_read,
+            cache_write=cache_write,
+            reasoning=reasoning,
+        )
+    typer.echo(f"prices of {row.model} from {row.effective_from.isoformat()} set", err=True)

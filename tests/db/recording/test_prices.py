@@ -191,3 +191,69 @@ def test_the_migration_moves_todays_prices_into_the_table(fresh_settings: Settin
         ]
     finally:
         engine.dispose()
+
+
+def cli(settings: Settings, *args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from arenadb.cli import app
+
+    return CliRunner().invoke(app, ["--database-url", settings.database_url, *args])
+
+
+def test_models_prices_cli_lists_and_sets(arena: arenadb.Arena, db_settings: Settings) -> None:
+    arena.register_model("gpt-q", input_price_per_mtok=0.15, output_price_per_mtok=0.6)
+    result = cli(
+        db_settings,
+        "models",
+        "prices",
+        "set",
+        "gpt-q",
+        "--input",
+        "0.2",
+        "--cache-read",
+        "0.05",
+        "--from",
+        "2026-11-01",
+    )
+    assert result.exit_code == 0, result.output
+    listed = cli(db_settings, "models", "prices", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [
+        (r["effective_from"], r["input"], r["output"], r["cache_read"])
+        for r in json.loads(listed.stdout)
+    ] == [("1970-01-01", 0.15, 0.6, None), ("2026-11-01", 0.2, 0.6, 0.05)]
+    csv = cli(db_settings, "--csv", "models", "prices", "--model", "gpt-q")
+    assert csv.stdout.splitlines()[2].startswith("gpt-q,2026-11-01,0.2,0.6,0.05,,,")
+    table = cli(db_settings, "models", "prices")
+    assert "2026-11-01" in table.stdout and "gpt-q" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--input", "nan", "--from", "2026-01-01"], 2, "finite number >= 0"),
+        (["--input", "-1", "--from", "2026-01-01"], 2, "finite number >= 0"),
+        (["--output", "inf", "--from", "2026-01-01"], 2, "finite number >= 0"),
+        (["--input", "1", "--from", "2026-13-01"], 2, "--from"),
+        (["--input", "1"], 2, "--from"),
+        (["--from", "2026-01-01"], 2, "at least one"),
+    ],
+)
+def test_models_prices_set_refuses_bad_input(
+    arena: arenadb.Arena, db_settings: Settings, args: list[str], code: int, message: str
+) -> None:
+    arena.register_model("gpt-q")
+    result = cli(db_settings, "models", "prices", "set", "gpt-q", *args)
+    assert result.exit_code == code, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert list_prices(arena.engine) == []
+
+
+def test_models_prices_set_of_an_unknown_model_exits_1(db_settings: Settings) -> None:
+    result = cli(
+        db_settings, "models", "prices", "set", "nope", "--input", "1", "--from", "2026-01-01"
+    )
+    assert result.exit_code == 1, result.output
+    assert "nope" in result.stderr
