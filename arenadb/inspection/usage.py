@@ -45,10 +45,17 @@ class Usage:
     reasoning_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
-    cost: float = 0.0
+    # The sum of the known costs; None when no call has one. A lower bound unless
+    # `cost_complete` (every call has a cost), as on the leaderboard (ratings/board.py).
+    cost: float | None = None
+    priced_calls: int = 0
     latencies: list[int] = field(default_factory=list)
     last_error_id: int = 0
     last_error: str | None = None
+
+    @property
+    def cost_complete(self) -> bool:
+        return self.priced_calls == self.calls
 
     def add(self, call: Any) -> None:
         self.calls += 1
@@ -57,7 +64,9 @@ class Usage:
         self.reasoning_tokens += call.reasoning_tokens or 0
         self.cache_read_tokens += call.cache_read_tokens or 0
         self.cache_write_tokens += call.cache_write_tokens or 0
-        self.cost += call.cost or 0.0
+        if call.cost is not None:
+            self.cost = (self.cost or 0.0) + call.cost
+            self.priced_calls += 1
         if call.latency_ms is not None:
             self.latencies.append(call.latency_ms)
         if call.status != "ok":
@@ -114,7 +123,9 @@ class ModelStats:
     input_tokens: int
     output_tokens: int
     reasoning_tokens: int
-    cost: float
+    # None: no call has a known cost; a lower bound unless cost_complete.
+    cost: float | None
+    cost_complete: bool
     latency_p50_ms: float | None
     latency_p95_ms: float | None
 
@@ -147,7 +158,8 @@ def models_stats(engine: Engine) -> list[ModelStats]:
                 sa.func.coalesce(sa.func.sum(LLMCall.input_tokens), 0).label("input"),
                 sa.func.coalesce(sa.func.sum(LLMCall.output_tokens), 0).label("output"),
                 sa.func.coalesce(sa.func.sum(LLMCall.reasoning_tokens), 0).label("reasoning"),
-                sa.func.coalesce(sa.func.sum(LLMCall.cost), 0).label("cost"),
+                sa.func.sum(LLMCall.cost).label("cost"),
+                sa.func.count(LLMCall.cost).label("priced"),
                 *percentiles,
             ).group_by(LLMCall.model_id, unlisted)
         ).all()
@@ -182,7 +194,8 @@ def models_stats(engine: Engine) -> list[ModelStats]:
                 input_tokens=int(r.input),
                 output_tokens=int(r.output),
                 reasoning_tokens=int(r.reasoning),
-                cost=float(r.cost),
+                cost=float(r.cost) if r.priced else None,
+                cost_complete=int(r.priced) == calls,
                 latency_p50_ms=p50,
                 latency_p95_ms=p95,
             )
@@ -201,7 +214,8 @@ def models_stats(engine: Engine) -> list[ModelStats]:
                     input_tokens=0,
                     output_tokens=0,
                     reasoning_tokens=0,
-                    cost=0.0,
+                    cost=0.0,  # no call: nothing spent, and that is known
+                    cost_complete=True,
                     latency_p50_ms=None,
                     latency_p95_ms=None,
                 )

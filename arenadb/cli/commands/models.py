@@ -12,6 +12,7 @@ import typer
 from arenadb.cli.common import app_context
 from arenadb.cli.options import CsvOption, JsonOption
 from arenadb.cli.render.output import output_format, render_rows, to_plain
+from arenadb.cli.render.tables import money
 
 app = typer.Typer(help="LLM models: usage, cost, latency, errors.", no_args_is_help=True)
 
@@ -52,7 +53,7 @@ def stats(
             "input_tokens": f"{m.input_tokens:,}",
             "output_tokens": f"{m.output_tokens:,}",
             "reasoning_tokens": f"{m.reasoning_tokens:,}",
-            "cost": f"${m.cost:,.4f}",
+            "cost": money(m.cost, m.cost_complete),
             "latency_p50_ms": "" if m.latency_p50_ms is None else f"{m.latency_p50_ms:,.0f}",
             "latency_p95_ms": "" if m.latency_p95_ms is None else f"{m.latency_p95_ms:,.0f}",
         }
