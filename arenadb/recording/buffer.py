@@ -12,10 +12,12 @@ or not at all.
 
 from __future__ import annotations
 
+import functools
+import threading
 import uuid as uuid_module
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from arenadb.catalog.prices import PriceHistory, call_cost, call_day
 from arenadb.db.json import compact_json, json_text
@@ -26,6 +28,22 @@ from arenadb.models import LLM_CALL_STATUSES, SNAPSHOT_KINDS, LLMModel
 from arenadb.recording.context import RecorderContext
 from arenadb.recording.snapshots import snapshot_row
 from arenadb.recording.types import JSONValue, RecorderStats, StateArg
+
+P = ParamSpec("P")
+R = TypeVar("R")
+S = TypeVar("S", bound="GameBuffer")
+
+
+def locked(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+    """Run a method holding the buffer's lock: a background write (`arenadb.recording.flusher`)
+    never sees a half-appended turn, and never writes while the runner does."""
+
+    @functools.wraps(method)
+    def with_lock(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return with_lock
 
 
 class GameBuffer:
@@ -58,6 +76,9 @@ class GameBuffer:
         )
         self._clock = context.clock
         self._last_flush = self._clock()
+        # Reentrant: record_turn appends its LLM calls and snapshot through the public methods.
+        self.lock = threading.RLock()
+        self._flusher = context.flusher
         self.stats = RecorderStats()
         self.closed = False
         writer = context.writer
@@ -95,6 +116,7 @@ class GameBuffer:
 
     # -- recording --------------------------------------------------------------------------
 
+    @locked
     def record_turn(
         self,
         *,
@@ -127,6 +149,8 @@ class GameBuffer:
             self.flush()
         seq = self._next_seq
         batch = self._batch
+        if not batch.turns and self._flusher is not None:
+            self._flusher.wake()  # the first turn of a batch: it is due in flush_seconds
         undo = (len(batch.actions), len(batch.llm_calls), self._last_seq, self._last_seat)
         batch.turns.append(
             (
@@ -163,6 +187,7 @@ class GameBuffer:
             raise
         return seq
 
+    @locked
     def record_action(
         self,
         action_type: str,
@@ -193,6 +218,7 @@ class GameBuffer:
         )
         return idx
 
+    @locked
     def record_llm_call(
         self,
         *,
@@ -335,6 +361,7 @@ class GameBuffer:
             raise InvalidDataError(f"game {self.game_id} has no turn {turn_seq}")
         return turn_seq, seat
 
+    @locked
     def snapshot(self, state: Mapping[str, Any], *, kind: str = "periodic") -> str:
         """Store the full state after the turns recorded so far; returns its sha256.
 

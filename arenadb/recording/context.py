@@ -15,6 +15,7 @@ from arenadb.catalog.prices import PriceHistory
 from arenadb.config import Settings
 from arenadb.db.batch_connection import BatchConnection
 from arenadb.db.writer import Writer
+from arenadb.recording.flusher import Flusher
 
 
 @dataclass(frozen=True)
@@ -34,5 +35,7 @@ class RecorderContext:
     batch_turns: int = 1000
     flush_seconds: float = 1.0
     snapshot_every: int = 10
-    # Seconds, only ever compared with each other (when the last batch was written).
+    # Seconds (when the last batch was written); the flusher also waits by its differences.
     clock: Callable[[], float] = time.monotonic
+    # Writes due batches in the background (one thread per Arena); None: only at the next turn.
+    flusher: Flusher | None = None

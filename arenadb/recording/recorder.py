@@ -34,7 +34,7 @@ from typing import Any
 from arenadb.db.errors import translate_error
 from arenadb.db.writer import Batch
 from arenadb.errors import ArenaDBError, ConflictError
-from arenadb.recording.buffer import GameBuffer
+from arenadb.recording.buffer import GameBuffer, locked
 from arenadb.recording.context import RecorderContext
 from arenadb.recording.finish import (
     ResultsArg,
@@ -64,12 +64,15 @@ class GameRecorder(GameBuffer):
         super().__init__(context, **position)
         self.rated = rated
         self._writer = context.writer
+        if self._flusher is not None:
+            self._flusher.register(self)
 
     def __repr__(self) -> str:
         return f"<GameRecorder game={self.game_id} next_seq={self._next_seq}>"
 
     # -- writing ----------------------------------------------------------------------------
 
+    @locked
     def flush(self) -> int:
         """Write the buffered rows in one transaction; returns how many rows were written."""
         batch = self._batch
@@ -80,6 +83,23 @@ class GameRecorder(GameBuffer):
         except Exception as exc:
             raise self._translate(exc, "cannot write a batch") from exc
         return self.buffer_committed()
+
+    def flush_due_in(self) -> float | None:
+        """Seconds until the buffer is due to be written (<= 0: now); None: nothing buffered.
+        Read without the lock: the flusher re-checks under it (`flush_if_due`)."""
+        if self.closed or not self._batch:
+            return None
+        return self.flush_seconds - (self._clock() - self._last_flush)
+
+    @locked
+    def flush_if_due(self) -> int:
+        """Write the buffer if it is due (the flusher's call); returns how many rows."""
+        due_in = self.flush_due_in()
+        return self.flush() if due_in is not None and due_in <= 0 else 0
+
+    def postpone_flush(self) -> None:
+        """A background write failed: try again in flush_seconds, not at once."""
+        self._last_flush = self._clock()
 
     def write_buffer(self, raw: Any) -> None:
         """Write the buffered rows on the DBAPI connection `raw`, in the caller's transaction
@@ -104,6 +124,7 @@ class GameRecorder(GameBuffer):
         label = f"{what} of game {self.game_id}"
         return translate_error(exc, self.context.settings, doing=label) or exc
 
+    @locked
     def finish(
         self,
         *,
@@ -157,7 +178,10 @@ class GameRecorder(GameBuffer):
             raise self._translate(exc, "cannot finish") from exc
         self.buffer_committed()
         self.closed = True
+        if self._flusher is not None:
+            self._flusher.unregister(self)
 
+    @locked
     def abort(self, reason: str, *, keep_buffered: bool = True) -> None:
         """Close the game as "aborted" (e.g. cancelled by the operator), keeping what was recorded.
 
