@@ -22,16 +22,14 @@ What a provider does not report stays None (unknown), never 0; a 0 it reports is
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class ProviderUsage:
-    """What one LLM response says about its usage; None: not reported."""
+class ProviderUsage(NamedTuple):
+    """What one LLM response says about its usage; None: not reported. (A named tuple: it is
+    built on every recorded call, and a tuple is built in a fraction of a dataclass's time.)"""
 
     input_tokens: int | None = None
     output_tokens: int | None = None
@@ -61,14 +59,8 @@ class ProviderUsage:
 
     def merged(self, later: ProviderUsage) -> ProviderUsage:
         """This usage updated by a later chunk of the same stream (its reported values win)."""
-        return ProviderUsage(
-            **{
-                f.name: getattr(later, f.name)
-                if getattr(later, f.name) is not None
-                else getattr(self, f.name)
-                for f in dataclasses.fields(self)
-            }
-        )
+        values: Any = (b if b is not None else a for a, b in zip(self, later, strict=True))
+        return ProviderUsage(*values)
 
 
 def parse_usage(response: Any) -> ProviderUsage:
@@ -78,6 +70,10 @@ def parse_usage(response: Any) -> ProviderUsage:
     usage chunk of OpenAI and OpenRouter, Anthropic's `message_start` then `message_delta`,
     the Responses API's `response.completed`, Gemini's last chunk).
     """
+    if type(response) is dict:
+        fast = _chat_dict(response)
+        if fast is not None:
+            return fast
     if isinstance(response, list | tuple):
         usage = ProviderUsage()
         for chunk in response:
@@ -95,7 +91,7 @@ def parse_usage(response: Any) -> ProviderUsage:
     if kind == "message_delta":  # Anthropic: the stop reason and cumulative usage
         usage = _anthropic_usage(_get(response, "usage"))
         stop = _text(_get(_get(response, "delta"), "stop_reason"))
-        return dataclasses.replace(usage, finish_reason=stop)
+        return usage._replace(finish_reason=stop)
     gemini = _get(response, "usageMetadata", "usage_metadata")
     if gemini is not None or _has(response, "candidates", "modelVersion", "model_version"):
         return _gemini(response, gemini)
@@ -114,8 +110,7 @@ def parse_usage(response: Any) -> ProviderUsage:
     else:  # a chat-completions chunk without usage (OpenAI streams all but the last so)
         tokens = ProviderUsage()
         finish = _text(_get(_first(_get(response, "choices")), "finish_reason"))
-    return dataclasses.replace(
-        tokens,
+    return tokens._replace(
         finish_reason=finish,
         response_model=_text(_get(response, "model")),
         response_id=_text(_get(response, "id")),
@@ -123,6 +118,51 @@ def parse_usage(response: Any) -> ProviderUsage:
 
 
 # --------------------------------------------------------------------------- shapes
+
+
+def _chat_dict(response: dict[str, Any]) -> ProviderUsage | None:
+    """The common case on the recording hot path, a chat completion as a plain dict, read with
+    plain lookups (a few microseconds); None: another shape, for the general path."""
+    usage = response.get("usage")
+    if type(usage) is not dict or "prompt_tokens" not in usage or "usageMetadata" in response:
+        return None
+    prompt = usage.get("prompt_tokens_details")
+    completion = usage.get("completion_tokens_details")
+    if (prompt is not None and type(prompt) is not dict) or (
+        completion is not None and type(completion) is not dict
+    ):
+        return None
+    choices = response.get("choices")
+    first = choices[0] if type(choices) is list and choices else None
+    finish = first.get("finish_reason") if type(first) is dict else None
+    cache_read = prompt.get("cached_tokens") if prompt else None
+    if cache_read is None:
+        cache_read = usage.get("cache_read_input_tokens")
+    cache_write = (
+        (prompt.get("cache_write_tokens") or prompt.get("cache_creation_tokens"))
+        if prompt
+        else None
+    )
+    if cache_write is None:
+        cache_write = usage.get("cache_creation_input_tokens")
+    model, response_id = response.get("model"), response.get("id")
+    return ProviderUsage(
+        input_tokens=_count(usage.get("prompt_tokens")),
+        output_tokens=_count(usage.get("completion_tokens")),
+        reasoning_tokens=_count(completion.get("reasoning_tokens")) if completion else None,
+        cache_read_tokens=_count(cache_read),
+        cache_write_tokens=_count(cache_write),
+        finish_reason=finish if type(finish) is str and finish else _text(finish),
+        response_model=model if type(model) is str and model else _text(model),
+        response_id=response_id if type(response_id) is str and response_id else _text(response_id),
+        cost=_float(usage.get("cost")),
+    )
+
+
+def _count(value: Any) -> int | None:
+    if value is None:
+        return None
+    return value if type(value) is int and value >= 0 else _int(value)
 
 
 def _chat_usage(usage: Any) -> ProviderUsage:

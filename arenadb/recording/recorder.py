@@ -12,6 +12,8 @@ buffer is written when the next turn starts and it already holds `batch_turns` t
 1000) or the last write is older than `flush_seconds` (default 1 s): a game played at LLM speed
 writes every turn as the next one begins, a game replayed at full speed writes up to 1000 turns
 (or a second's worth) per transaction: what may be lost is bounded by time, memory by size.
+The time bound holds without a next turn too: the Arena's flusher thread
+(`arenadb.recording.flusher`) writes a batch once it is due, under the recorder's lock.
 Each transaction costs round trips and, on PostgreSQL, a COPY per table; a 120-turn game replayed
 at full speed is one transaction with its finish (benchmarks/record.py: 0.90 -> 1.0x the raw
 driver). A turn and the LLM calls / actions recorded with it always share a batch. `flush()`
@@ -47,7 +49,8 @@ log = logging.getLogger("arenadb.recording")
 
 
 class GameRecorder(GameBuffer):
-    """Records one game. Not thread-safe: one recorder per game, used by one thread at a time.
+    """Records one game: one recorder per game, used by one thread at a time (its lock is
+    shared with the Arena's flusher, which writes due batches in the background).
 
     Create it with `Arena.start_game(...)` (or `Arena.resume(...).recorder`); then call
     `record_turn` (with its LLM calls and actions), optionally `snapshot`, and finally `finish`
