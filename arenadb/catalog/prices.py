@@ -51,7 +51,10 @@ class PriceHistory:
 
     def at(self, day: date) -> Prices | None:
         """The prices in force on `day` (None: no price yet)."""
-        index = bisect.bisect_right(self.days, day) - 1
+        days = self.days
+        if len(days) == 1:  # the common case, kept cheap: one price since it was registered
+            return self.prices[0] if day >= days[0] else None
+        index = bisect.bisect_right(days, day) - 1
         return self.prices[index] if index >= 0 else None
 
 
@@ -62,7 +65,7 @@ def call_day(at: datetime | None) -> date:
     """The UTC day a call is priced at (its start; now when unknown). Naive means UTC."""
     if at is None:
         return datetime.now(timezone.utc).date()
-    if at.tzinfo is not None:
+    if at.tzinfo is not None and at.tzinfo is not timezone.utc:
         at = at.astimezone(timezone.utc)
     return at.date()
 

@@ -149,8 +149,6 @@ class GameBuffer:
             self.flush()
         seq = self._next_seq
         batch = self._batch
-        if not batch.turns and self._flusher is not None:
-            self._flusher.wake()  # the first turn of a batch: it is due in flush_seconds
         undo = (len(batch.actions), len(batch.llm_calls), self._last_seq, self._last_seat)
         batch.turns.append(
             (
@@ -172,9 +170,9 @@ class GameBuffer:
         self._last_seat = seat
         try:
             for call in llm_calls or ():
-                self.record_llm_call(**call)
+                _append_llm_call(self, **call)
             for act in actions or ():
-                self.record_action(**act)
+                _append_action(self, **act)
             every = self.snapshot_every
             if state is not None and every and self._next_seq % every == 0:
                 self.snapshot(state() if callable(state) else state)
@@ -384,3 +382,8 @@ class GameBuffer:
         if turns and turns[-1][1] == self._next_seq - 1 and turns[-1][8] is None:
             turns[-1] = (*turns[-1][:8], digest, *turns[-1][9:])
         return digest
+
+
+# record_turn already holds the lock: it appends its calls and actions without taking it again.
+_append_llm_call = GameBuffer.record_llm_call.__wrapped__  # type: ignore[attr-defined]
+_append_action = GameBuffer.record_action.__wrapped__  # type: ignore[attr-defined]
