@@ -42,6 +42,7 @@ from arenadb.models import (
     Prompt,
 )
 from arenadb.recording.context import RecorderContext
+from arenadb.recording.flusher import Flusher
 from arenadb.recording.lifecycle import (
     ResumePoint,
     load_resume_point,
@@ -110,6 +111,8 @@ class Arena(ReadSide):
         self.durable_batches = durable_batches
         self.batch_turns = batch_turns
         self.flush_seconds = flush_seconds
+        # Commits what recorders buffered within flush_seconds, even without a next turn.
+        self._flusher = Flusher()
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -175,6 +178,7 @@ class Arena(ReadSide):
 
     def close(self) -> None:
         """Release the connections (the Arena, and its recorders, reconnect if used again)."""
+        self._flusher.stop()
         with self._lock:
             if self._batch_connection is not None:
                 self._batch_connection.close()
@@ -270,6 +274,7 @@ class Arena(ReadSide):
             batch_turns=self.batch_turns,
             flush_seconds=self.flush_seconds,
             snapshot_every=self.settings.snapshot_every,
+            flusher=self._flusher,
         )
 
     def start_game(

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from arenadb.catalog.prices import PriceHistory, price_history
 from arenadb.errors import InvalidDataError, NotFoundError
 from arenadb.models import GameType, LLMModel
-from arenadb.recording.context import ModelPrices
 
 
 class CatalogLookups:
@@ -32,7 +32,7 @@ class CatalogLookups:
         self._register_game_type = register_game_type
         self._game_type_ids: dict[str, int] = {}
         self._model_ids: dict[str, int] = {}
-        self._prices: dict[int, ModelPrices] = {}
+        self._prices: dict[int, PriceHistory] = {}
 
     def remember_game_type(self, env_id: str, game_type_id: int) -> None:
         self._game_type_ids[env_id] = game_type_id
@@ -81,14 +81,13 @@ class CatalogLookups:
             self._model_ids[model] = found
         return found
 
-    def model_prices(self, model_id: int) -> ModelPrices:
-        """(input, output) price per million tokens of a model."""
+    def model_prices(self, model_id: int) -> PriceHistory:
+        """A model's dated prices (per million tokens), read once."""
         prices = self._prices.get(model_id)
         if prices is None:
             with self._session() as session:
-                row = session.get(LLMModel, model_id)
-            if row is None:
-                raise NotFoundError(f"LLM model {model_id} not found")
-            prices = (row.input_price_per_mtok, row.output_price_per_mtok)
+                if session.get(LLMModel, model_id) is None:
+                    raise NotFoundError(f"LLM model {model_id} not found")
+                prices = price_history(session, model_id)
             self._prices[model_id] = prices
         return prices

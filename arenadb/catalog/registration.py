@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from arenadb.catalog.prices import registered_prices
 from arenadb.db.get_or_create import insert_or_fetch
 from arenadb.errors import ConflictError, InvalidDataError, NotFoundError
 from arenadb.models import Agent, AgentKind, GameType, LLMModel, Prompt
@@ -66,6 +67,10 @@ def get_or_create_model(
             fetch,
         )
     _update_given(model, values)
+    if input_price_per_mtok is not None or output_price_per_mtok is not None:
+        registered_prices(
+            session, model, {"input": input_price_per_mtok, "output": output_price_per_mtok}
+        )
     return model
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from sqlalchemy.exc import DontWrapMixin
@@ -24,9 +25,36 @@ from arenadb.errors import InvalidDataError
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 # The strict encoder itself, for hot paths that catch its TypeError/ValueError in bulk.
 compact_json = _encode
-_encode_canonical = json.JSONEncoder(
-    separators=(",", ":"), ensure_ascii=False, allow_nan=False, sort_keys=True
-).encode
+
+
+def canonical_default(value: Any) -> Any:
+    """The values `canonical_json` converts besides JSON's own: an enum member becomes its
+    value, a set or frozenset a sorted list (by value when its items compare, else by their
+    canonical JSON text), so the same set always gives the same text. Anything else: TypeError.
+    """
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset):
+        items = list(value)
+        try:
+            items.sort()
+        except TypeError:
+            items.sort(key=canonical_json)
+        return _normalise_floats(items)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _canonical_encoder(default: Callable[[Any], Any]) -> Callable[[Any], str]:
+    return json.JSONEncoder(
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        sort_keys=True,
+        default=default,
+    ).encode
+
+
+_encode_canonical = _canonical_encoder(canonical_default)
 # Floats whose JSON text does not survive a round trip through PostgreSQL's jsonb (numeric):
 # 1e+16 comes back as the integer 10000000000000000, -0.0 as 0.0. Rare, so only checked for.
 _FRAGILE_FLOAT = re.compile(r"\de\+|-0\.0(?![0-9])")
@@ -47,25 +75,39 @@ def _normalise_floats(value: Any) -> Any:
     return value
 
 
-def canonical_json(state: Any) -> str:
+def canonical_json(state: Any, *, default: Callable[[Any], Any] | None = None) -> str:
     """The canonical JSON text of `state`: sorted keys, no spaces, UTF-8, no NaN.
 
     It is also the form that reads back identically from SQLite and from PostgreSQL's jsonb, so
     a hash computed on write verifies on read. Example: `canonical_json({"b": 1, "a": [1.5]})`
-    is `'{"a":[1.5],"b":1}'`.
+    is `'{"a":[1.5],"b":1}'`. Enum members and sets are converted (`canonical_default`);
+    `default`, as in `json.dumps`, converts any other object to something JSON can hold, e.g.
+    `canonical_json({"at": day}, default=str)`. Values JSON holds never reach either hook, so
+    their text (and hash) does not depend on them.
     """
+    encode = _encode_canonical
+    if default is not None:
+        hook = default
+
+        def chained(value: Any) -> Any:
+            try:
+                return canonical_default(value)
+            except TypeError:
+                return hook(value)
+
+        encode = _canonical_encoder(chained)
     try:
-        text = _encode_canonical(state)
+        text = encode(state)
         if _FRAGILE_FLOAT.search(text):
-            text = _encode_canonical(_normalise_floats(state))
+            text = encode(_normalise_floats(state))
     except (TypeError, ValueError) as exc:
         raise InvalidDataError(f"state is not canonical JSON: {_reason(exc)}") from None
     return text
 
 
-def state_hash(state: Any) -> str:
-    """Full sha256 (64 hex digits) of the canonical JSON of `state`."""
-    return hashlib.sha256(canonical_json(state).encode("utf-8")).hexdigest()
+def state_hash(state: Any, *, default: Callable[[Any], Any] | None = None) -> str:
+    """Full sha256 (64 hex digits) of the canonical JSON of `state` (`default` as there)."""
+    return hashlib.sha256(canonical_json(state, default=default).encode("utf-8")).hexdigest()
 
 
 def json_text(value: Any, what: str = "value", prefix: str = "") -> str | None:

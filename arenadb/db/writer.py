@@ -28,7 +28,7 @@ _LLM_COLUMNS = (
     "game_id, turn_seq, seat, model_id, attempt, provider, request_model, response_model, "
     "started_at, first_token_at, finished_at, latency_ms, input_tokens, output_tokens, "
     "reasoning_tokens, cache_read_tokens, cache_write_tokens, cost, finish_reason, status, "
-    "error, request, response, reasoning"
+    "error, request, response, reasoning, response_id"
 )
 _LLM_COLUMN_NAMES = tuple(_LLM_COLUMNS.split(", "))
 _SNAPSHOT_COLUMNS = "game_id, turn, kind, state, sha256, size_bytes, created_at"

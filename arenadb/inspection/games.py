@@ -208,7 +208,10 @@ class SeatInfo:
     llm_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
-    cost: float = 0.0
+    # None: unknown (no call with a known cost, or no call logged: never a made-up $0);
+    # a lower bound unless cost_complete.
+    cost: float | None = None
+    cost_complete: bool = False
 
 
 @dataclass
@@ -266,7 +269,8 @@ class GameDetail:
     reasoning_tokens: int
     cache_read_tokens: int
     cache_write_tokens: int
-    cost: float
+    cost: float | None
+    cost_complete: bool
     latency_p50_ms: float | None
     latency_p95_ms: float | None
     seats: list[SeatInfo] = field(default_factory=list)
@@ -367,6 +371,7 @@ def game_info(
             seat.input_tokens = seat_usage.input_tokens
             seat.output_tokens = seat_usage.output_tokens
             seat.cost = seat_usage.cost
+            seat.cost_complete = seat_usage.cost_complete
     return GameDetail(
         id=game.id,
         uuid=str(game.uuid),
@@ -396,6 +401,7 @@ def game_info(
         cache_read_tokens=usage.cache_read_tokens,
         cache_write_tokens=usage.cache_write_tokens,
         cost=usage.cost,
+        cost_complete=usage.cost_complete,
         latency_p50_ms=percentile(usage.latencies, 0.5),
         latency_p95_ms=percentile(usage.latencies, 0.95),
         seats=seats,

@@ -56,10 +56,17 @@ class Usage:
     reasoning_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
-    cost: float = 0.0
+    # The sum of the known costs; None when no call has one. A lower bound unless
+    # `cost_complete` (every call has a cost), as on the leaderboard (ratings/board.py).
+    cost: float | None = None
+    priced_calls: int = 0
     latencies: list[int] = field(default_factory=list)
     last_error_id: int = 0
     last_error: str | None = None
+
+    @property
+    def cost_complete(self) -> bool:
+        return self.priced_calls == self.calls
 
     def add(self, call: Any) -> None:
         self.calls += 1
@@ -68,7 +75,9 @@ class Usage:
         self.reasoning_tokens += call.reasoning_tokens or 0
         self.cache_read_tokens += call.cache_read_tokens or 0
         self.cache_write_tokens += call.cache_write_tokens or 0
-        self.cost += call.cost or 0.0
+        if call.cost is not None:
+            self.cost = (self.cost or 0.0) + call.cost
+            self.priced_calls += 1
         if call.latency_ms is not None:
             self.latencies.append(call.latency_ms)
         if call.status != "ok":
@@ -131,8 +140,10 @@ class ModelStats:
     reasoning_tokens: int
     cache_read_tokens: int
     cache_write_tokens: int
+    # None: no call has a known cost; a lower bound unless cost_complete.
     cost: float | None
-    cost_unknown: int
+    cost_unknown: int  # calls without a cost
+    cost_complete: bool
     latency_p50_ms: float | None
     latency_p95_ms: float | None
     latency_error: float
@@ -191,6 +202,7 @@ def models_stats(engine: Engine, *, exact: bool = False) -> list[ModelStats]:
                 cache_write_tokens=int(g.sums["cache_write_tokens"]),
                 cost=float(g.sums["cost"]) if g.cost_unknown < g.calls else None,
                 cost_unknown=g.cost_unknown,
+                cost_complete=g.cost_unknown == 0,
                 latency_p50_ms=g.p50,
                 latency_p95_ms=g.p95,
                 latency_error=error,
@@ -212,8 +224,9 @@ def models_stats(engine: Engine, *, exact: bool = False) -> list[ModelStats]:
                     reasoning_tokens=0,
                     cache_read_tokens=0,
                     cache_write_tokens=0,
-                    cost=None,
+                    cost=0.0,  # no call: nothing spent, and that is known
                     cost_unknown=0,
+                    cost_complete=True,
                     latency_p50_ms=None,
                     latency_p95_ms=None,
                     latency_error=error,

@@ -1,7 +1,16 @@
 """The ORM models, every one re-exported here so that Alembic's autogenerate sees them all."""
 
 from arenadb.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
-from arenadb.models.catalog import Agent, AgentKind, GameType, LLMModel, Prompt
+from arenadb.models.catalog import (
+    PRICE_KINDS,
+    PRICES_BEGINNING,
+    Agent,
+    AgentKind,
+    GameType,
+    LLMModel,
+    ModelPrice,
+    Prompt,
+)
 from arenadb.models.coalition import COALITION_STATUSES, Coalition, CoalitionMember
 from arenadb.models.events import (
     ENGINE_STATUSES,
@@ -59,6 +68,8 @@ __all__ = [
     "LLM_CALL_STATUSES",
     "LOG_LEVELS",
     "NAMING_CONVENTION",
+    "PRICES_BEGINNING",
+    "PRICE_KINDS",
     "RATING_SYSTEMS",
     "SCENARIO_RUN_STATUSES",
     "SENDER_TYPES",
@@ -85,6 +96,7 @@ __all__ = [
     "LLMCall",
     "LLMModel",
     "Message",
+    "ModelPrice",
     "PlayerAction",
     "Prompt",
     "Rating",

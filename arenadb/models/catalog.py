@@ -3,7 +3,7 @@ game types."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +14,8 @@ from arenadb.models.base import Base, created_at_column, never_reused_ids
 
 
 class LLMModel(Base):
-    """An LLM as a provider serves it, with its price per million tokens."""
+    """An LLM as a provider serves it. Its prices, dated, are `ModelPrice` rows; the two price
+    columns here hold what registration was last given and are not used for costs."""
 
     __tablename__ = "llm_models"
 
@@ -35,6 +36,43 @@ class LLMModel(Base):
             "output_price_per_mtok IS NULL OR output_price_per_mtok >= 0", name="output_price"
         ),
         never_reused_ids(),
+    )
+
+
+# The day a price with no known start applies from: before any call arenadb can have recorded.
+PRICES_BEGINNING = date(1970, 1, 1)
+PRICE_KINDS = ("input", "output", "cache_read", "cache_write", "reasoning")
+
+
+class ModelPrice(Base):
+    """A model's prices per million tokens from `effective_from` (a UTC day) until the next.
+
+    A call is priced at the price of its day, so a price change never rewrites history. None:
+    no price for that kind of token (a call with such tokens has an unknown cost), except
+    reasoning, which is billed as output unless priced apart.
+    """
+
+    __tablename__ = "model_prices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(sa.ForeignKey("llm_models.id", ondelete="CASCADE"))
+    effective_from: Mapped[date] = mapped_column(sa.Date)
+    input_per_mtok: Mapped[float | None]
+    output_per_mtok: Mapped[float | None]
+    cache_read_per_mtok: Mapped[float | None]
+    cache_write_per_mtok: Mapped[float | None]
+    reasoning_per_mtok: Mapped[float | None]
+    created_at: Mapped[datetime] = created_at_column()
+
+    __table_args__ = (
+        # Its index starts with model_id, so it also serves the FK.
+        sa.UniqueConstraint("model_id", "effective_from"),
+        *(
+            sa.CheckConstraint(
+                f"{kind}_per_mtok IS NULL OR {kind}_per_mtok >= 0", name=f"{kind}_price"
+            )
+            for kind in PRICE_KINDS
+        ),
     )
 
 

@@ -211,6 +211,9 @@ class LLMCall(Base):
     cache_write_tokens: Mapped[int | None]
     cost: Mapped[float | None]
     finish_reason: Mapped[str | None] = mapped_column(sa.String(50))
+    # The provider's id of the response (chatcmpl-..., msg_..., resp_..., Gemini's responseId):
+    # what its support and logs know the call by (OpenTelemetry's gen_ai.response.id).
+    response_id: Mapped[str | None] = mapped_column(sa.String(200))
     status: Mapped[str] = mapped_column(sa.String(20), default="ok", server_default="ok")
     error: Mapped[str | None] = mapped_column(sa.Text)
     request: Mapped[dict[str, Any] | None]

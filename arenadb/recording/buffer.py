@@ -12,18 +12,38 @@ or not at all.
 
 from __future__ import annotations
 
+import functools
+import threading
 import uuid as uuid_module
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from arenadb.catalog.prices import PriceHistory, call_cost, call_day
 from arenadb.db.json import compact_json, json_text
 from arenadb.db.writer import Batch
 from arenadb.errors import ConflictError, InvalidDataError
+from arenadb.integrations.usage import parse_usage, response_json
 from arenadb.models import LLM_CALL_STATUSES, SNAPSHOT_KINDS, LLMModel
-from arenadb.recording.context import RecorderContext, call_cost
+from arenadb.recording.context import RecorderContext
 from arenadb.recording.snapshots import snapshot_row
 from arenadb.recording.types import JSONValue, RecorderStats, StateArg
+
+P = ParamSpec("P")
+R = TypeVar("R")
+S = TypeVar("S", bound="GameBuffer")
+
+
+def locked(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+    """Run a method holding the buffer's lock: a background write (`arenadb.recording.flusher`)
+    never sees a half-appended turn, and never writes while the runner does."""
+
+    @functools.wraps(method)
+    def with_lock(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return with_lock
 
 
 class GameBuffer:
@@ -56,6 +76,9 @@ class GameBuffer:
         )
         self._clock = context.clock
         self._last_flush = self._clock()
+        # Reentrant: record_turn appends its LLM calls and snapshot through the public methods.
+        self.lock = threading.RLock()
+        self._flusher = context.flusher
         self.stats = RecorderStats()
         self.closed = False
         writer = context.writer
@@ -70,7 +93,7 @@ class GameBuffer:
         # (turns included, kind) of the snapshots stored or buffered: one of each.
         self._snapshot_turns: set[tuple[int, str]] = set(snapshots_taken)
         # model argument -> (model id, input price, output price) per million tokens
-        self._models: dict[Any, tuple[int, float | None, float | None]] = {}
+        self._models: dict[Any, tuple[int, PriceHistory]] = {}
 
     # -- properties -------------------------------------------------------------------------
 
@@ -93,6 +116,7 @@ class GameBuffer:
 
     # -- recording --------------------------------------------------------------------------
 
+    @locked
     def record_turn(
         self,
         *,
@@ -146,9 +170,9 @@ class GameBuffer:
         self._last_seat = seat
         try:
             for call in llm_calls or ():
-                self.record_llm_call(**call)
+                _append_llm_call(self, **call)
             for act in actions or ():
-                self.record_action(**act)
+                _append_action(self, **act)
             every = self.snapshot_every
             if state is not None and every and self._next_seq % every == 0:
                 self.snapshot(state() if callable(state) else state)
@@ -161,6 +185,7 @@ class GameBuffer:
             raise
         return seq
 
+    @locked
     def record_action(
         self,
         action_type: str,
@@ -191,15 +216,17 @@ class GameBuffer:
         )
         return idx
 
+    @locked
     def record_llm_call(
         self,
         *,
         request: JSONValue = None,
-        response: JSONValue = None,
+        response: Any = None,
         model: Any = None,
         request_model: str | None = None,
         response_model: str | None = None,
         provider: str | None = None,
+        response_id: str | None = None,
         started_at: datetime | None = None,
         first_token_at: datetime | None = None,
         finished_at: datetime | None = None,
@@ -221,10 +248,34 @@ class GameBuffer:
         """Append one LLM call attempt. It belongs to the last recorded turn unless `turn_seq`
         says otherwise (None: a call outside any turn, e.g. during setup).
 
-        `model` is an LLMModel, its id or its registered name. When `cost` is None and the
-        model has prices and the provider reported tokens, the cost is computed.
+        `response` is what the provider returned (a JSON dict, an SDK object, or a stream's
+        chunks): the tokens, finish reason, response model and id it reports
+        (`arenadb.integrations.usage.parse_usage`) fill the arguments left None.
+        `model` is an LLMModel, its id or its registered name. When `cost` is None (and the
+        provider reported none), it is computed from every token kind at the model's prices of
+        the call's day (`started_at`, else now); unknown when a kind it used has no price.
         Token counts are stored as reported (None when unknown, 0 is a real count).
         """
+        if response is not None:
+            usage = parse_usage(response)
+            if input_tokens is None:
+                input_tokens = usage.input_tokens
+            if output_tokens is None:
+                output_tokens = usage.output_tokens
+            if reasoning_tokens is None:
+                reasoning_tokens = usage.reasoning_tokens
+            if cache_read_tokens is None:
+                cache_read_tokens = usage.cache_read_tokens
+            if cache_write_tokens is None:
+                cache_write_tokens = usage.cache_write_tokens
+            if finish_reason is None:
+                finish_reason = usage.finish_reason
+            if response_model is None:
+                response_model = usage.response_model
+            if response_id is None:
+                response_id = usage.response_id
+            if cost is None:
+                cost = usage.cost
         if turn_seq == -1 and self._last_seq is not None:  # the common case, kept cheap
             turn_seq = self._last_seq
             seat_value = self._last_seat if seat is None else seat
@@ -243,17 +294,30 @@ class GameBuffer:
             pricing = self._models.get(key)
             if pricing is None:
                 model_id = self.context.model_id(model)
-                pricing = self._models[key] = (model_id, *self.context.model_prices(model_id))
-            model_id, input_price, output_price = pricing
+                pricing = self._models[key] = (model_id, self.context.model_prices(model_id))
+            model_id, history = pricing
             if cost is None and (input_tokens is not None or output_tokens is not None):
-                cost = call_cost(input_tokens, output_tokens, input_price, output_price)
+                cost = call_cost(
+                    history.at(call_day(started_at)),
+                    input_tokens=input_tokens,
+                    output_tokens=output_tokens,
+                    reasoning_tokens=reasoning_tokens,
+                    cache_read_tokens=cache_read_tokens,
+                    cache_write_tokens=cache_write_tokens,
+                )
         if latency_ms is None and started_at is not None and finished_at is not None:
             latency_ms = max(0, round((finished_at - started_at).total_seconds() * 1000))
         ts = self._ts
         try:
             prefix = self._jsonb_prefix
             request_text = None if request is None else prefix + compact_json(request)
-            response_text = None if response is None else prefix + compact_json(response)
+            if response is None:
+                response_text = None
+            else:
+                try:
+                    response_text = prefix + compact_json(response)
+                except TypeError:  # an SDK object, or a stream's chunks
+                    response_text = prefix + compact_json(response_json(response))
         except (TypeError, ValueError) as exc:
             raise InvalidDataError(f"LLM request or response is not JSON: {exc}") from None
         self._batch.llm_calls.append(
@@ -282,6 +346,7 @@ class GameBuffer:
                 request_text,
                 response_text,
                 reasoning,
+                response_id,
             )
         )
 
@@ -294,6 +359,7 @@ class GameBuffer:
             raise InvalidDataError(f"game {self.game_id} has no turn {turn_seq}")
         return turn_seq, seat
 
+    @locked
     def snapshot(self, state: Mapping[str, Any], *, kind: str = "periodic") -> str:
         """Store the full state after the turns recorded so far; returns its sha256.
 
@@ -316,3 +382,8 @@ class GameBuffer:
         if turns and turns[-1][1] == self._next_seq - 1 and turns[-1][8] is None:
             turns[-1] = (*turns[-1][:8], digest, *turns[-1][9:])
         return digest
+
+
+# record_turn already holds the lock: it appends its calls and actions without taking it again.
+_append_llm_call = GameBuffer.record_llm_call.__wrapped__  # type: ignore[attr-defined]
+_append_action = GameBuffer.record_action.__wrapped__  # type: ignore[attr-defined]

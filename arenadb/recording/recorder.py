@@ -12,6 +12,8 @@ buffer is written when the next turn starts and it already holds `batch_turns` t
 1000) or the last write is older than `flush_seconds` (default 1 s): a game played at LLM speed
 writes every turn as the next one begins, a game replayed at full speed writes up to 1000 turns
 (or a second's worth) per transaction: what may be lost is bounded by time, memory by size.
+The time bound holds without a next turn too: the Arena's flusher thread
+(`arenadb.recording.flusher`) writes a batch once it is due, under the recorder's lock.
 Each transaction costs round trips and, on PostgreSQL, a COPY per table; a 120-turn game replayed
 at full speed is one transaction with its finish (benchmarks/record.py: 0.90 -> 1.0x the raw
 driver). A turn and the LLM calls / actions recorded with it always share a batch. `flush()`
@@ -34,7 +36,7 @@ from typing import Any
 from arenadb.db.errors import translate_error
 from arenadb.db.writer import Batch
 from arenadb.errors import ArenaDBError, ConflictError
-from arenadb.recording.buffer import GameBuffer
+from arenadb.recording.buffer import GameBuffer, locked
 from arenadb.recording.context import RecorderContext
 from arenadb.recording.finish import (
     ResultsArg,
@@ -47,7 +49,8 @@ log = logging.getLogger("arenadb.recording")
 
 
 class GameRecorder(GameBuffer):
-    """Records one game. Not thread-safe: one recorder per game, used by one thread at a time.
+    """Records one game: one recorder per game, used by one thread at a time (its lock is
+    shared with the Arena's flusher, which writes due batches in the background).
 
     Create it with `Arena.start_game(...)` (or `Arena.resume(...).recorder`); then call
     `record_turn` (with its LLM calls and actions), optionally `snapshot`, and finally `finish`
@@ -64,12 +67,15 @@ class GameRecorder(GameBuffer):
         super().__init__(context, **position)
         self.rated = rated
         self._writer = context.writer
+        if self._flusher is not None:
+            self._flusher.register(self)
 
     def __repr__(self) -> str:
         return f"<GameRecorder game={self.game_id} next_seq={self._next_seq}>"
 
     # -- writing ----------------------------------------------------------------------------
 
+    @locked
     def flush(self) -> int:
         """Write the buffered rows in one transaction; returns how many rows were written."""
         batch = self._batch
@@ -80,6 +86,23 @@ class GameRecorder(GameBuffer):
         except Exception as exc:
             raise self._translate(exc, "cannot write a batch") from exc
         return self.buffer_committed()
+
+    def flush_due_in(self) -> float | None:
+        """Seconds until the buffer is due to be written (<= 0: now); None: nothing buffered.
+        Read without the lock: the flusher re-checks under it (`flush_if_due`)."""
+        if self.closed or not self._batch:
+            return None
+        return self.flush_seconds - (self._clock() - self._last_flush)
+
+    @locked
+    def flush_if_due(self) -> int:
+        """Write the buffer if it is due (the flusher's call); returns how many rows."""
+        due_in = self.flush_due_in()
+        return self.flush() if due_in is not None and due_in <= 0 else 0
+
+    def postpone_flush(self) -> None:
+        """A background write failed: try again in flush_seconds, not at once."""
+        self._last_flush = self._clock()
 
     def write_buffer(self, raw: Any) -> None:
         """Write the buffered rows on the DBAPI connection `raw`, in the caller's transaction
@@ -104,6 +127,7 @@ class GameRecorder(GameBuffer):
         label = f"{what} of game {self.game_id}"
         return translate_error(exc, self.context.settings, doing=label) or exc
 
+    @locked
     def finish(
         self,
         *,
@@ -157,7 +181,10 @@ class GameRecorder(GameBuffer):
             raise self._translate(exc, "cannot finish") from exc
         self.buffer_committed()
         self.closed = True
+        if self._flusher is not None:
+            self._flusher.unregister(self)
 
+    @locked
     def abort(self, reason: str, *, keep_buffered: bool = True) -> None:
         """Close the game as "aborted" (e.g. cancelled by the operator), keeping what was recorded.
 

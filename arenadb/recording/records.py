@@ -46,6 +46,7 @@ class LLMCallRecord:
     cache_write_tokens: int | None = None
     cost: float | None = None
     finish_reason: str | None = None
+    response_id: str | None = None
     status: str = "ok"
     error: str | None = None
     request: JSONValue = None
@@ -239,6 +240,7 @@ def write_game(session: Session, game: GameRecord, *, rate: bool = True) -> int:
                     json_text(call.request, "LLM request", writer.jsonb_prefix),
                     json_text(call.response, "LLM response", writer.jsonb_prefix),
                     call.reasoning,
+                    call.response_id,
                 )
             )
     for turns_included, kind, state, created_at in game.snapshots:

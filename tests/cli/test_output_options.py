@@ -41,6 +41,7 @@ ARGUMENTS: dict[tuple[str, ...], list[str]] = {
     ("backup",): ["{out}.bak"],
     ("ratings", "rebuild"): ["--yes"],
     ("ratings", "compare"): ["1", "2"],
+    ("models", "prices", "set"): ["model-a", "--input", "1", "--from", "2026-01-01"],
 }
 
 

@@ -40,6 +40,8 @@ def _value(column: sa.Column[Any], n: int) -> Any:
         return uuid.UUID(int=n + 1000)
     if isinstance(kind, sa.DateTime) or "DateTime" in type(kind).__name__:
         return T0 + timedelta(seconds=n)
+    if isinstance(kind, sa.Date):
+        return T0.date() + timedelta(days=n)
     if "sha" in column.name:
         return f"{n:064x}"
     return f"{column.table.name}-{column.name}-{n}"

@@ -160,10 +160,9 @@ def _online_top(
 
 
 def _money(value: float | None, complete: bool) -> str:
-    """A cost, "≥ $x" when it is a lower bound, "unknown" when nothing was priced."""
-    if value is None:
-        return "unknown"
-    return f"${value:,.4f}" if complete else f"≥ ${value:,.4f}"
+    from arenadb.cli.render.tables import money
+
+    return money(value, complete)
 
 
 def _render_boards(boards: Sequence[Any], fmt: str, *, one: bool) -> None:

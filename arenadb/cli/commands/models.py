@@ -1,15 +1,19 @@
 """`arenadb models stats`: what each LLM model cost, how fast and how reliable it was;
-`arenadb models rollup rebuild`: recompute the usage rollup those figures come from."""
+`arenadb models rollup rebuild`: recompute the usage rollup those figures come from.
+`arenadb models prices`: their dated prices."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import math
+from datetime import datetime
+from typing import Annotated, Any
 
 import typer
 
 from arenadb.cli.common import app_context
 from arenadb.cli.options import CsvOption, JsonOption
 from arenadb.cli.render.output import info, output_format, print_json, render_rows, to_plain
+from arenadb.cli.render.tables import money
 
 app = typer.Typer(help="LLM models: usage, cost, latency, errors.", no_args_is_help=True)
 rollup_app = typer.Typer(help="The per model, per day usage rollup.", no_args_is_help=True)
@@ -64,7 +68,7 @@ def stats(
             "input_tokens": f"{m.input_tokens:,}",
             "output_tokens": f"{m.output_tokens:,}",
             "reasoning_tokens": f"{m.reasoning_tokens:,}",
-            "cost": _cost(m.cost, m.cost_unknown),
+            "cost": money(m.cost, m.cost_complete),
             "latency_p50_ms": "" if m.latency_p50_ms is None else f"{m.latency_p50_ms:,.0f}",
             "latency_p95_ms": "" if m.latency_p95_ms is None else f"{m.latency_p95_ms:,.0f}",
         }
@@ -84,12 +88,6 @@ def stats(
         info(f"p50/p95 from a latency histogram: within {error:.1%} (--exact reads every call)")
 
 
-def _cost(cost: float | None, unknown: int) -> str:
-    if cost is None:
-        return "unknown" if unknown else ""
-    return f"${cost:,.4f}" + (f" (+{unknown:,} unpriced)" if unknown else "")
-
-
 @rollup_app.command("rebuild")
 def rebuild(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Recompute the usage rollup from every LLM call (after calls were changed outside
@@ -106,3 +104,96 @@ def rebuild(ctx: typer.Context, json_output: JsonOption = False) -> None:
         f"usage rollup rebuilt: {result.rows:,} rows from {result.calls:,} LLM calls "
         f"in {result.seconds:.2f} s"
     )
+
+
+prices_app = typer.Typer(
+    help="Dated prices per million tokens: list them, or set one from a day on.",
+    invoke_without_command=True,
+)
+app.add_typer(prices_app, name="prices")
+
+PRICE_COLUMNS = [
+    "model",
+    "effective_from",
+    "input",
+    "output",
+    "cache_read",
+    "cache_write",
+    "reasoning",
+]
+
+
+def _price(_ctx: typer.Context, param: typer.CallbackParam, value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise typer.BadParameter(f"{param.opts[0]} must be a finite number >= 0, not {value}")
+    return value
+
+
+def _price_option(flag: str, what: str) -> Any:
+    return typer.Option(flag, help=f"Dollars per million {what}.", callback=_price)
+
+
+@prices_app.callback()
+def prices(
+    ctx: typer.Context,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Only this model (id or name).")
+    ] = None,
+    json_output: JsonOption = False,
+    csv_output: CsvOption = False,
+) -> None:
+    """Every model's prices by effective day (a call is priced at the price of its day);
+    empty cells: no price for that kind of token (reasoning: billed as output)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from arenadb.catalog.prices import PriceRow, list_prices
+    from arenadb.db import engine_scope
+
+    fmt = output_format(ctx, json_output, csv_output)
+    with engine_scope(app_context(ctx).settings()) as engine:
+        rows = list_prices(engine, model=model)
+    render_rows(rows, PRICE_COLUMNS, fmt, title="model prices", csv_fields=PriceRow)
+
+
+@prices_app.command("set")
+def set_prices(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="The model (id or name).")],
+    effective_from: Annotated[
+        datetime,
+        typer.Option("--from", formats=["%Y-%m-%d"], help="First day (UTC) the prices apply."),
+    ],
+    input_price: Annotated[float | None, _price_option("--input", "input tokens")] = None,
+    output_price: Annotated[float | None, _price_option("--output", "output tokens")] = None,
+    cache_read: Annotated[
+        float | None, _price_option("--cache-read", "input tokens read from a cache")
+    ] = None,
+    cache_write: Annotated[
+        float | None, _price_option("--cache-write", "input tokens written to a cache")
+    ] = None,
+    reasoning: Annotated[
+        float | None, _price_option("--reasoning", "reasoning tokens, where priced apart")
+    ] = None,
+) -> None:
+    """Set MODEL's prices from a day on; kinds not given carry over from the price in force
+    that day. Calls already recorded keep their cost."""
+    from arenadb.catalog.prices import set_price
+    from arenadb.db import engine_scope
+
+    given = (input_price, output_price, cache_read, cache_write, reasoning)
+    if all(v is None for v in given):
+        raise typer.BadParameter(
+            "give at least one of --input, --output, --cache-read, --cache-write, --reasoning"
+        )
+    with engine_scope(app_context(ctx).settings()) as engine:
+        row = set_price(
+            engine,
+            model,
+            effective_from=effective_from.date(),
+            input=input_price,
+            output=output_price,
+            cache_read=cache_read,
+            cache_write=cache_write,
+            reasoning=reasoning,
+        )
+    typer.echo(f"prices of {row.model} from {row.effective_from.isoformat()} set", err=True)

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from arenadb.cli.render.json import to_plain
-from arenadb.cli.render.tables import make_console
+from arenadb.cli.render.tables import make_console, money
 from arenadb.inspection.games import GameDetail, GameSummary, SeatInfo, TurnInfo
 from arenadb.inspection.replay import GameReplay
 
@@ -63,8 +63,8 @@ def _number(value: float | int | None, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
-def _money(value: float | None) -> str:
-    return "" if value is None else f"${value:,.4f}"
+def _money(value: float | None, complete: bool = True) -> str:
+    return money(value, complete)
 
 
 def game_summary_rows(games: Iterable[GameSummary]) -> list[dict[str, Any]]:
@@ -118,7 +118,7 @@ def _seats_table(seats: list[SeatInfo], *, usage: bool) -> Table:
             cells += [
                 _number(s.llm_calls),
                 f"{s.input_tokens:,}/{s.output_tokens:,}",
-                _money(s.cost),
+                _money(s.cost, s.cost_complete),
             ]
         table.add_row(*cells)
     return table
@@ -167,7 +167,7 @@ def print_game_detail(detail: GameDetail) -> None:
         f"{detail.reasoning_tokens:,} reasoning"
         + (f", {detail.cache_read_tokens:,} cache read" if detail.cache_read_tokens else ""),
     )
-    fact("cost", _money(detail.cost))
+    fact("cost", _money(detail.cost, detail.cost_complete))
     if detail.latency_p50_ms is not None:
         fact(
             "llm latency",

@@ -40,6 +40,14 @@ def human_size(size_bytes: int | float | None) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def money(value: float | None, complete: bool = True) -> str:
+    """A cost for a table: "unknown" when nothing was priced, "≥ $x" when it is a lower bound
+    (some calls have no known cost), never a made-up $0."""
+    if value is None:
+        return "unknown"
+    return f"${value:,.4f}" if complete else f"≥ ${value:,.4f}"
+
+
 def make_console() -> Any:
     """A Rich console on stdout; wide when piped, so tables are not squeezed into 80 columns.
 

@@ -292,7 +292,11 @@ def test_game_info_of_the_known_game(arena: Arena):
     assert (detail.turns, detail.invalid_turns) == (3, 1)
     assert (detail.llm_calls, detail.llm_errors, detail.last_llm_error) == (5, 1, "rate limited")
     assert (detail.input_tokens, detail.output_tokens, detail.reasoning_tokens) == (107, 17, 5)
-    assert detail.cost == pytest.approx(1.0)
+    assert detail.cost == pytest.approx(1.0) and not detail.cost_complete  # 2 calls unpriced
+    assert [(s.cost, s.cost_complete) for s in detail.seats] == [
+        (pytest.approx(0.75), True),
+        (pytest.approx(0.25), False),
+    ]
     assert detail.latency_p50_ms == 250.0
     assert detail.latency_p95_ms == pytest.approx(385.0)
     assert detail.duration_s == 300.0 and not detail.crashed
@@ -317,7 +321,8 @@ def test_game_info_turns_and_crash(arena: Arena):
     ]
     crashed = game_info(arena.engine, str(arena.crashed))
     assert crashed.crashed and crashed.error == "env exploded" and crashed.status == "failed"
-    assert crashed.turns == 0 and crashed.latency_p50_ms is None and crashed.cost == 0
+    assert crashed.turns == 0 and crashed.latency_p50_ms is None
+    assert crashed.cost is None  # no call logged: unknown, never a made-up $0
 
 
 def test_game_lookup_by_uuid_and_prefix(arena: Arena):
@@ -425,6 +430,7 @@ def test_models_stats_agree_with_brute_force(arena: Arena, exact: bool):
         priced = [r.cost for r in rows if r.cost is not None]
         assert got.cost == (pytest.approx(sum(priced)) if priced else None)
         assert got.cost_unknown == len(rows) - len(priced)
+        assert got.cost_complete == (len(priced) == len(rows))
         assert got.latency_error == error
         assert got.latency_p50_ms == (close(percentile(latencies, 0.5)) if latencies else None)
         assert got.latency_p95_ms == (close(percentile(latencies, 0.95)) if latencies else None)
@@ -655,3 +661,23 @@ def test_replays_are_paged_only_on_a_terminal_when_longer_than_the_screen():
     assert not should_page(terminal, 40)
     assert not should_page(terminal, 41, enabled=False)
     assert not should_page(pipe, 1_000)
+
+
+def test_unknown_cost_is_unknown_in_every_format(arena: Arena):
+    """Never $0.0000 / 0.0 for what nobody priced: "unknown" or a lower bound in tables,
+    null in JSON, an empty CSV cell."""
+    info = run(arena, "game", "info", str(arena.known))
+    assert info.exit_code == 0, info.output
+    assert "≥ $1.0000" in info.stdout and "$0.7500" in info.stdout and "≥ $0.2500" in info.stdout
+    crashed = run(arena, "game", "info", str(arena.crashed))
+    assert "unknown" in crashed.stdout and "$0.0000" not in crashed.stdout
+    as_json = json.loads(run(arena, "game", "info", str(arena.crashed), "--json").stdout)
+    assert as_json["cost"] is None and all(s["cost"] is None for s in as_json["seats"])
+    stats = run(arena, "models", "stats")
+    mystery = next(line for line in stats.stdout.splitlines() if "mystery/model" in line)
+    assert "unknown" in mystery and "$0.0000" not in mystery
+    by_name = {m["model"]: m for m in json.loads(run(arena, "models", "stats", "--json").stdout)}
+    assert by_name["mystery/model"]["cost"] is None
+    assert by_name["test-model"]["cost_complete"] is False
+    rows = {r["model"]: r for r in _csv(run(arena, "models", "stats", "--csv").stdout)}
+    assert rows["mystery/model"]["cost"] == ""

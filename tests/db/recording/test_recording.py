@@ -7,6 +7,7 @@ import logging
 import random
 import subprocess
 import sys
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -313,7 +314,33 @@ def test_a_slow_game_writes_each_turn_when_the_next_begins(
     recorder = arena.start_game("G", agents, batch_turns=100, flush_seconds=0)
     recorder.record_turn(seat=0)
     recorder.record_turn(seat=1)
-    assert _count(arena, "game_turns", recorder.game_id) == 1
+    # The first by the second's start at the latest; the second by the flusher, no next turn.
+    assert _count(arena, "game_turns", recorder.game_id) >= 1
+    deadline = time.monotonic() + 10
+    while _count(arena, "game_turns", recorder.game_id) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _count(arena, "game_turns", recorder.game_id) == 2
+    assert recorder.pending_rows == 0
+
+
+def test_the_flusher_commits_a_turn_within_flush_seconds_and_stops_with_the_arena(
+    arena: arenadb.Arena, agents: list
+) -> None:
+    recorder = arena.start_game("G", agents, flush_seconds=0.2)
+    time.sleep(0.3)
+    recorder.record_turn(seat=0, llm_calls=[{"request": {"n": 1}}])  # due at once: written
+    recorder.record_turn(seat=1, llm_calls=[{"request": {"n": 2}}])  # the flusher's
+    started = time.monotonic()
+    while _count(arena, "llm_calls", recorder.game_id) < 2 and time.monotonic() - started < 10:
+        time.sleep(0.01)
+    assert _count(arena, "game_turns", recorder.game_id) == 2
+    assert _count(arena, "llm_calls", recorder.game_id) == 2
+    arena.close()
+    assert arena._flusher._thread is None  # stopped (and joined) with the Arena
+    # A recorder used after close() writes through the next connection, flusher included.
+    recorder.record_turn(seat=2)
+    recorder.finish()
+    assert _count(arena, "game_turns", recorder.game_id) == 3
 
 
 def test_resume_uses_the_last_snapshot_that_verifies(

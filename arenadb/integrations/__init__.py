@@ -1,0 +1,1 @@
+"""Plug-ins over the public recorder: provider usage parsing (and the TextArena adapter)."""
