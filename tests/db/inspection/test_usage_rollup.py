@@ -3,7 +3,7 @@ recording, import, copy, clean and rebuild, on both backends."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 import arenadb
 from arenadb import Seat
+from arenadb.catalog.prices import set_price
 from arenadb.cli import app
 from arenadb.config import Settings
 from arenadb.db import create_engine
@@ -52,6 +53,10 @@ def _record(settings: Settings, games: int = 3) -> None:
     untimed calls, calls of a model outside the catalog, small batches."""
     with arenadb.connect(settings=settings) as arena:
         arena.register_model("priced", input_price_per_mtok=1.0, output_price_per_mtok=2.0)
+        # Its calls read a cache: without a price for that, their cost would be unknown.
+        set_price(
+            arena.engine, "priced", effective_from=date(1970, 1, 1), cache_read=0.5, cache_write=1.5
+        )
         arena.register_model("free")
         agents = [
             arena.register_agent(model=m, kind="plain", prompt=("p", m)) for m in ("priced", "free")
