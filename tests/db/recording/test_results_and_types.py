@@ -1,0 +1,94 @@
+"""Seat results merge into seat info, invalid moves come from the turns, game types are updated
+on re-registration and checked at start, and an agent's config is part of its identity."""
+
+from __future__ import annotations
+
+import pytest
+
+import arenadb
+from arenadb import Seat, SeatResult
+from arenadb.config import Settings
+from arenadb.errors import ConflictError, InvalidDataError
+
+
+@pytest.fixture
+def arena(db_settings: Settings):
+    with arenadb.connect(settings=db_settings) as arena:
+        yield arena
+
+
+def _agent(arena: arenadb.Arena, n: int = 0, config: dict | None = None, alias: str | None = None):
+    return arena.register_agent(
+        model="m", kind="plain", prompt=("p", f"prompt {n}"), config=config, alias=alias
+    )
+
+
+def test_seat_result_info_merges_into_seat_info(arena):
+    a, b = _agent(arena, 0), _agent(arena, 1)
+    game = arena.start_game(
+        "Duel-v0", [Seat(a, info={"persona": "calm", "x": 1}), Seat(b, info={"persona": "bold"})]
+    )
+    game.finish(
+        outcome="win",
+        results={0: SeatResult(reward=1, info={"x": 2, "reason": "won"}), 1: SeatResult(reward=-1)},
+    )
+    players = arena.game(game.game_id).players
+    assert players[0].info == {"persona": "calm", "x": 2, "reason": "won"}
+    assert players[1].info == {"persona": "bold"}
+
+
+def test_invalid_moves_are_counted_from_turns_unless_given(arena):
+    a, b, c = _agent(arena, 0), _agent(arena, 1), _agent(arena, 2)
+    game = arena.start_game("Trio-v0", [a, b, c])
+    for seat, valid in [(0, False), (0, False), (1, False), (1, True), (2, None), (0, True)]:
+        game.record_turn(seat=seat, action="x", valid=valid)
+    game.finish(outcome="draw", results={1: SeatResult(invalid_moves=5)})
+    players = arena.game(game.game_id).players
+    assert [p.invalid_moves for p in players] == [2, 5, 0]
+
+
+def test_register_game_type_takes_config_description_and_updates(arena):
+    first = arena.register_game_type(
+        "Mafia-v9", min_seats=6, max_seats=15, sides=["village"], description="old"
+    )
+    assert first.sides == ["village"] and first.description == "old"
+    again = arena.register_game_type(
+        "Mafia-v9",
+        sides=["Village", "Mafia"],
+        roles=["Villager", "Mafia", "Doctor"],
+        config={"mafia_ratio": 0.25},
+        description="Secret Mafia",
+    )
+    assert again.id == first.id
+    assert again.sides == ["Village", "Mafia"] and again.roles == ["Villager", "Mafia", "Doctor"]
+    assert again.config == {"mafia_ratio": 0.25} and again.description == "Secret Mafia"
+    assert (again.min_seats, again.max_seats) == (6, 15)  # not given: kept
+
+
+def test_start_game_checks_seats_against_the_type(arena):
+    agents = [_agent(arena, n) for n in range(6)]
+    arena.register_game_type("Mafia-v9", min_seats=6, max_seats=15, sides=["Village", "Mafia"])
+    with pytest.raises(InvalidDataError, match="6 to 15 seats, not 2"):
+        arena.start_game("Mafia-v9", agents[:2])
+    seats = [Seat(a, side="Village") for a in agents]
+    seats[3] = Seat(agents[3], side="mafia")
+    with pytest.raises(InvalidDataError, match="side 'mafia' is not a side of Mafia-v9"):
+        arena.start_game("Mafia-v9", seats)
+    assert arena.games() == []  # nothing written
+    seats[3] = Seat(agents[3], side="Mafia")
+    arena.start_game("Mafia-v9", seats).finish(outcome="win", winning_side="Mafia")
+
+
+def test_two_configs_are_two_agents(arena):
+    cold = _agent(arena, 0, config={"temperature": 0.2})
+    hot = _agent(arena, 0, config={"temperature": 0.7})
+    plain, empty = _agent(arena, 0), _agent(arena, 0, config={})
+    assert cold.id != hot.id and plain.id == empty.id and plain.id not in (cold.id, hot.id)
+    assert _agent(arena, 0, config={"temperature": 0.2}).id == cold.id
+    named = _agent(arena, 1, config={"t": 1}, alias="one")
+    with pytest.raises(ConflictError, match="alias 'one'"):
+        _agent(arena, 1, config={"t": 2}, alias="one")
+    from arenadb.catalog.refs import resolve_agent_id
+
+    with arena.session() as session:
+        assert resolve_agent_id(session, "one") == named.id
