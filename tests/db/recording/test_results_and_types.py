@@ -92,3 +92,46 @@ def test_two_configs_are_two_agents(arena):
 
     with arena.session() as session:
         assert resolve_agent_id(session, "one") == named.id
+
+
+def test_turns_carry_visibility_recipients_and_invalid_reason(arena):
+    a, b, c = _agent(arena, 0), _agent(arena, 1), _agent(arena, 2)
+    game = arena.start_game("Trio-v0", [a, b, c])
+    game.record_turn(seat=None, observation="Night falls.")
+    game.record_turn(seat=0, action="[2]", recipients=[2, 0])
+    game.record_turn(seat=1, action="[9]", invalid_reason="no player 9", recipients=[1])
+    game.record_turn(seat=None, observation="rng=42", visibility="system")
+    with pytest.raises(InvalidDataError, match="needs its recipients"):
+        game.record_turn(seat=0, visibility="private")
+    with pytest.raises(InvalidDataError, match="no seat 7"):
+        game.record_turn(seat=0, recipients=[7])
+    with pytest.raises(InvalidDataError, match="visibility must be one of"):
+        game.record_turn(seat=0, visibility="secret")
+    game.finish(outcome="draw")
+    turns = arena.turns(game.game_id)
+    assert [(t.visibility, t.recipients) for t in turns] == [
+        ("public", None),
+        ("private", [0, 2]),
+        ("private", [1]),
+        ("system", None),
+    ]
+    assert (turns[2].valid, turns[2].invalid_reason) == (False, "no player 9")
+    assert [p.invalid_moves for p in arena.game(game.game_id).players] == [0, 1, 0]
+
+
+def test_a_due_snapshot_skipped_without_state_is_taken_at_the_next_state(arena):
+    a, b = _agent(arena, 0), _agent(arena, 1)
+    game = arena.start_game("Duel-v0", [a, b], snapshot_every=2)
+    game.record_turn(seat=0, state={"n": 1})
+    game.record_turn(seat=None)  # the 2nd turn: due, but no state
+    game.record_turn(seat=1, state={"n": 3})  # taken here, after 3 turns
+    game.record_turn(seat=0, state={"n": 4})  # and on schedule again
+    game.finish(outcome="draw")
+    import sqlalchemy as sa
+
+    with arena.engine.connect() as conn:
+        taken = conn.execute(
+            sa.text("select turn from game_snapshots where game_id = :g order by turn"),
+            {"g": game.game_id},
+        ).scalars()
+        assert list(taken) == [3, 4]
