@@ -1,0 +1,5 @@
+"""Plug-ins over the public recorder for the arenas and providers researchers use.
+
+- `arenadb.integrations.textarena`: record TextArena games without glue (`pip install
+  arenadb[textarena]`).
+"""
