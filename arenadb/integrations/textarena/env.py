@@ -103,6 +103,10 @@ class RecordedEnv(_Wrapper):
             phase = getattr(base, "phase", None)
         return None if phase is None else str(jsonable(phase))[:100]
 
+    def _turn_number(self) -> int:
+        """TextArena's own turn counter (a retried invalid move keeps its turn)."""
+        return max(0, int(getattr(self._base.state, "turn", 0) or 0))
+
     def _eliminated_players(self) -> set[int]:
         state = self._base.state
         out = {int(p) for p in getattr(state, "elimination_order", None) or ()}
@@ -160,7 +164,7 @@ class RecordedEnv(_Wrapper):
         env_id = self.game_type or getattr(base, "env_id", None) or type(base).__name__
         config = env_config(base, getattr(base, "env_id", None))
         self._register_type(env_id, num_players, seats, config)
-        queued = queued_messages(base.state.observations)
+        queued = queued_messages(base.state.observations, getattr(base.state, "logs", []))
         self._log = MessageLog()
         self._hook()
         self._invalid_moves = {}
@@ -174,7 +178,7 @@ class RecordedEnv(_Wrapper):
         )
         phase = self._phase()
         for message in queued:
-            self._record_message(message, phase, None)
+            self._record_message(message, phase, self._turn_number(), None)
         return result
 
     def _register_type(
@@ -229,13 +233,15 @@ class RecordedEnv(_Wrapper):
         for call in calls:
             call.setdefault("seat", pid)
         phase = self._phase()
+        number = self._turn_number()
         invalid = "; ".join(self._invalid) or None
         if invalid is not None:
             self._invalid_moves[pid] = self._invalid_moves.get(pid, 0) + 1
         latency = next((c.get("latency_ms") for c in calls if c.get("latency_ms")), None)
-        seq = recorder.record_turn(
+        recorder.record_turn(
             seat=pid,
             action=received,
+            turn_number=number,
             valid=invalid is None,
             invalid_reason=invalid,
             phase=phase,
@@ -245,9 +251,9 @@ class RecordedEnv(_Wrapper):
             **self._visibility(recipients),
         )
         for eliminated in self._eliminated_players() - set(self._eliminated):
-            self._eliminated[eliminated] = seq
+            self._eliminated[eliminated] = number
         for message in messages:
-            self._record_message(message, phase, state_after)
+            self._record_message(message, phase, number, state_after)
         return result
 
     def _visibility(self, recipients: set[int] | None) -> dict[str, Any]:
@@ -255,7 +261,7 @@ class RecordedEnv(_Wrapper):
             return {}
         return {"recipients": sorted(recipients)}
 
-    def _record_message(self, message: Message, phase: str | None, state: Any) -> None:
+    def _record_message(self, message: Message, phase: str | None, number: int, state: Any) -> None:
         assert self.recorder is not None
         text = message.text
         if message.sender >= 0:
@@ -264,6 +270,7 @@ class RecordedEnv(_Wrapper):
             seat=None,
             observation=text,
             phase=phase,
+            turn_number=number,
             state=state,
             **self._visibility(message.recipients),
         )

@@ -69,22 +69,21 @@ class MessageLog:
         return taken
 
 
-def queued_messages(observations: Mapping[int, list[Any]]) -> list[Message]:
-    """The messages already queued per player (those of `reset()`), grouped by content."""
-    out: list[Message] = []
-    index: dict[tuple, Message] = {}
+def queued_messages(observations: Mapping[int, list[Any]], logs: list[Any]) -> list[Message]:
+    """The messages already queued per player (those of `reset()`), in the order the state
+    logged them, each with the players whose queue holds it."""
+    held: dict[tuple[int, str], tuple[str, set[int]]] = {}
     for player_id in sorted(observations):
         for sender, text, kind in observations[player_id]:
-            key = (sender, text, getattr(kind, "name", str(kind)))
-            message = index.get(key)
-            if message is None:
-                message = index[key] = Message(*key)
-                out.append(message)
-            message.add(player_id)
+            entry = held.setdefault((sender, text), (getattr(kind, "name", str(kind)), set()))
+            entry[1].add(player_id)
+    order = [(sender, text) for sender, text in logs if (sender, text) in held]
+    order += [key for key in held if key not in set(order)]  # not logged: after the rest
+    out: list[Message] = []
     everyone = set(observations)
-    for message in out:
-        if message.recipients == everyone:
-            message.recipients = None
+    for key in dict.fromkeys(order):
+        kind, players = held[key]
+        out.append(Message(key[0], key[1], kind, None if players == everyone else players))
     return out
 
 
