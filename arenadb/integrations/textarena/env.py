@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
+from arenadb.db.json import canonical_json
 from arenadb.errors import ConflictError
 from arenadb.integrations.textarena.loader import base_env, textarena
 from arenadb.integrations.textarena.messages import Message, MessageLog, jsonable, queued_messages
@@ -24,6 +26,9 @@ from arenadb.recording.recorder import GameRecorder
 from arenadb.recording.types import Seat
 
 ta = textarena()
+# Arena -> env id -> the (players, sides, roles, config) registered through it: a runner that
+# makes a new environment per game registers its type once, not once per game.
+_REGISTERED: weakref.WeakKeyDictionary[Any, dict[str, set[tuple]]] = weakref.WeakKeyDictionary()
 _Wrapper: Any = ta.Wrapper
 log = logging.getLogger("arenadb.integrations.textarena")
 
@@ -71,6 +76,7 @@ class RecordedEnv(_Wrapper):
         self._eliminated: dict[int, int] = {}
         self._num_players = 0
         self._hooked_step = False
+        self._base_env: Any = None
 
     # -- what the recorder needs -------------------------------------------------------------
 
@@ -80,7 +86,10 @@ class RecordedEnv(_Wrapper):
 
     @property
     def _base(self) -> Any:
-        return base_env(self.env)
+        base = self._base_env
+        if base is None:
+            base = self._base_env = base_env(self.env)
+        return base
 
     def add_llm_call(self, call: Mapping[str, Any]) -> None:
         """An LLM call to record with the next step's turn (`RecordedAgent` adds its calls)."""
@@ -184,14 +193,19 @@ class RecordedEnv(_Wrapper):
     def _register_type(
         self, env_id: str, players: int, seats: list[Seat], config: dict[str, Any]
     ) -> None:
+        """Register (or widen) the game type: skipped when this arena registered the same."""
+        sides = sorted({s.side for s in seats if s.side is not None})
+        roles = sorted({s.role for s in seats if s.role is not None})
+        known = _REGISTERED.setdefault(self.arena, {})
+        wanted = (players, tuple(sides), tuple(roles), canonical_json(config))
+        if wanted in known.get(env_id, set()):
+            return
         with self.arena.session() as session:
             found = session.scalars(sa.select(GameType).where(GameType.env_id == env_id)).first()
             old = (found.min_seats, found.max_seats, found.sides, found.roles) if found else None
         low, high = (
             (players, players) if old is None else (min(old[0], players), max(old[1], players))
         )
-        sides = sorted({s.side for s in seats if s.side is not None})
-        roles = sorted({s.role for s in seats if s.role is not None})
         self.arena.register_game_type(
             env_id,
             min_seats=low,
@@ -200,6 +214,7 @@ class RecordedEnv(_Wrapper):
             roles=merged(old[3] if old else None, roles),
             config=config,
         )
+        known.setdefault(env_id, set()).add(wanted)
 
     def step(self, action: str) -> Any:
         """Step the environment and record the move and what each player was shown."""
