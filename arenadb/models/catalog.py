@@ -100,6 +100,8 @@ EMPTY_CONFIG_HASH = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61ca
 
 
 def _config_hash_default(context: Any) -> str:
+    if context is None:  # asked for a constant default (the importer's missing-key rule)
+        return EMPTY_CONFIG_HASH
     return config_hash(context.get_current_parameters().get("config"))
 
 

@@ -135,3 +135,37 @@ def test_a_due_snapshot_skipped_without_state_is_taken_at_the_next_state(arena):
             {"g": game.game_id},
         ).scalars()
         assert list(taken) == [3, 4]
+
+
+def test_agents_differing_in_config_and_turn_visibility_survive_export_and_import(
+    arena, tmp_path, backend, _templates
+):
+    from arenadb.db import create_database, drop_database
+    from arenadb.portability.export import export_games
+    from arenadb.portability.importing import import_games
+    from arenadb.schema.migrations import upgrade
+    from tests.conftest import pg_settings, unique_pg_name
+
+    cold = _agent(arena, 0, config={"temperature": 0.2})
+    hot = _agent(arena, 0, config={"temperature": 0.7})
+    game = arena.start_game("Duel-v0", [cold, hot])
+    game.record_turn(seat=0, action="[x]", recipients=[0], invalid_reason="bad")
+    game.finish(outcome="draw")
+    path = tmp_path / "games.jsonl"
+    export_games(arena.engine, path)
+    if backend == "sqlite":
+        target = arenadb.load_settings(f"sqlite:///{tmp_path / 'copy.db'}")
+    else:
+        target = pg_settings(unique_pg_name())
+    create_database(target)
+    try:
+        upgrade(target, "head")
+        with arenadb.connect(settings=target) as copy:
+            import_games(copy.engine, path)
+            (imported,) = copy.games()
+            configs = [p.agent.config for p in copy.game(imported.id).players]
+            assert configs == [{"temperature": 0.2}, {"temperature": 0.7}]
+            (turn,) = copy.turns(imported.id)
+            assert (turn.recipients, turn.invalid_reason, turn.valid) == ([0], "bad", False)
+    finally:
+        drop_database(target, missing_ok=True)
