@@ -7,13 +7,16 @@ same moves in every method. Methods:
 - replay:   the same games through `arenadb.integrations.textarena.record(...)` and
             `RecordedAgent` with the Arena's default batching (a batch per 1000 turns or per
             second): the cost at replay speed;
-- per_turn: the same with `batch_turns=1`: one write transaction per recorded turn, which is
-            what a game played at LLM speed pays.
+- per_move: the same, writing after each step (`recorder.flush()`): one transaction per move,
+            which is what a game played at LLM speed pays (the turns of a step are recorded
+            together; the next step, an LLM call later, finds them due and writes them);
+- per_turn: `batch_turns=1`: one write transaction per recorded turn (a move and each message
+            it sends), the worst case.
 Each method is timed over the whole loop (reset to close), best of --repeat runs, into a fresh
 database per run. Printed per backend: moves, TextArena's own time per move, arenadb's overhead
 per move (method - bare) and its ratio to the bare step, and that overhead as a fraction of a
 1-second LLM call. The last line is:
-    sqlite_replay=X sqlite_per_turn=Y postgresql_replay=A postgresql_per_turn=B
+    sqlite_replay=.. sqlite_per_move=.. sqlite_per_turn=.. postgresql_replay=.. ...
 (overhead per move / TextArena's own time per move).
 
     python benchmarks/textarena_overhead.py
@@ -57,7 +60,14 @@ class FixedAgent(ta.Agent):
         return self.random.choice(self.replies)
 
 
-def play_all(games: int, arena: Any | None, agents: dict[int, list[Any]], **options: Any) -> int:
+def play_all(
+    games: int,
+    arena: Any | None,
+    agents: dict[int, list[Any]],
+    *,
+    flush_each_move: bool = False,
+    **options: Any,
+) -> int:
     """Play every game (recorded when `arena` is given); returns the number of moves."""
     moves = 0
     for env_id, players, replies in GAMES:
@@ -73,6 +83,8 @@ def play_all(games: int, arena: Any | None, agents: dict[int, list[Any]], **opti
             while not done:
                 player_id, observation = env.get_observation()
                 done, _info = env.step(brains[player_id](observation))
+                if flush_each_move:
+                    env.recorder.flush()
                 moves += 1
             env.close()
     return moves
@@ -120,7 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     databases = Databases(pg_url)
     try:
         for backend in backends:
-            for method, options in (("replay", {}), ("per_turn", {"batch_turns": 1})):
+            methods: list[tuple[str, dict[str, Any]]] = [
+                ("replay", {}),
+                ("per_move", {"flush_each_move": True}),
+                ("per_turn", {"batch_turns": 1}),
+            ]
+            for method, options in methods:
                 seconds, _ = measure(databases, backend, args.games, args.repeat, **options)
                 overhead = (seconds - bare) / moves
                 ratio = overhead / own

@@ -169,7 +169,10 @@ def check_seats(raw: Any, writer: Any, game_type_id: int, seated: list[tuple[int
         sides = json.loads(sides)
     if not low <= len(seated) <= high:
         wanted = str(low) if low == high else f"{low} to {high}"
-        raise InvalidDataError(f"{env_id} is played with {wanted} seats, not {len(seated)}")
+        raise InvalidDataError(
+            f"{env_id} is played with {wanted} seats, not {len(seated)} "
+            "(its registration says so: register_game_type(min_seats=, max_seats=) changes it)"
+        )
     names = _side_names(sides)
     if names:
         for seat, spec in seated:
