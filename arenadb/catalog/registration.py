@@ -24,6 +24,7 @@ from arenadb.catalog.prices import registered_prices
 from arenadb.db.get_or_create import insert_or_fetch
 from arenadb.errors import ConflictError, InvalidDataError, NotFoundError
 from arenadb.models import Agent, AgentKind, GameType, LLMModel, Prompt
+from arenadb.models.catalog import config_hash
 
 T = TypeVar("T")
 # Prompt versions can race (two writers forking the same name); retry that many times.
@@ -158,7 +159,8 @@ def get_or_create_agent(
     agent_class: str | None = None,
     config: Mapping[str, Any] | None = None,
 ) -> Agent:
-    """The agent for (kind, model, prompt), created if missing. Names create kinds/models."""
+    """The agent for (kind, model, prompt, config), created if missing. Names create kinds and
+    models. The config is part of the identity (by its hash): two temperatures, two agents."""
     kind_row = (
         get_or_create_kind(session, kind)
         if isinstance(kind, str)
@@ -170,6 +172,7 @@ def get_or_create_agent(
         else _resolve(session, LLMModel, model, "LLM model")
     )
     prompt_row = _resolve(session, Prompt, prompt, "prompt")
+    digest = config_hash(config)
 
     def fetch() -> Agent | None:
         return session.scalars(
@@ -177,6 +180,7 @@ def get_or_create_agent(
                 Agent.kind_id == kind_row.id,
                 Agent.model_id == model_row.id,
                 Agent.prompt_id == prompt_row.id,
+                Agent.config_hash == digest,
             )
         ).first()
 
@@ -191,6 +195,7 @@ def get_or_create_agent(
                 alias=alias,
                 agent_class=agent_class,
                 config=dict(config) if config is not None else None,
+                config_hash=digest,
             ),
             fetch,
             conflict=lambda: ConflictError(
@@ -214,30 +219,49 @@ def get_or_create_game_type(
     env_id: str,
     *,
     name: str | None = None,
+    description: str | None = None,
     min_seats: int | None = None,
     max_seats: int | None = None,
     sides: list[Any] | None = None,
     roles: list[Any] | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> GameType:
-    """The game type `env_id` (e.g. "SecretMafia-v0"), created if missing."""
+    """The game type `env_id` (e.g. "SecretMafia-v0"), created if missing.
+
+    Registering it again updates the attributes given (not None) that changed, sides and roles
+    included. Games already played keep their seats, sides and results: a type describes the
+    games started from now on (`start_game` checks seats against it).
+    """
+    if min_seats is not None and max_seats is not None and max_seats < min_seats:
+        raise InvalidDataError(f"game type {env_id}: max_seats {max_seats} < min_seats {min_seats}")
 
     def fetch() -> GameType | None:
         return session.scalars(sa.select(GameType).where(GameType.env_id == env_id)).first()
 
+    values: dict[str, Any] = {
+        "name": name,
+        "description": description,
+        "min_seats": min_seats,
+        "max_seats": max_seats,
+        "sides": list(sides) if sides is not None else None,
+        "roles": list(roles) if roles is not None else None,
+        "config": dict(config) if config is not None else None,
+    }
     found = fetch()
     if found is not None:
+        _update_given(found, values)
+        if found.max_seats < found.min_seats:
+            # One bound given: the other follows it rather than making the range empty.
+            if max_seats is None:
+                found.max_seats = found.min_seats
+            else:
+                found.min_seats = found.max_seats
         return found
     low = min_seats if min_seats is not None else (max_seats or 2)
     high = max_seats if max_seats is not None else max(low, 2)
+    values.update(min_seats=low, max_seats=max(high, low))
     return insert_or_fetch(
         session,
-        lambda: GameType(
-            env_id=env_id,
-            name=name,
-            min_seats=low,
-            max_seats=max(high, low),
-            sides=sides,
-            roles=roles,
-        ),
+        lambda: GameType(env_id=env_id, **{k: v for k, v in values.items() if v is not None}),
         fetch,
     )

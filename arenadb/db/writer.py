@@ -21,7 +21,7 @@ from arenadb.errors import DatabaseUnavailableError
 
 _TURN_COLUMNS = (
     "game_id, seq, turn_number, phase, seat, observation, action, valid, state_hash, "
-    "latency_ms, created_at"
+    "latency_ms, created_at, visibility, recipients, invalid_reason"
 )
 _ACTION_COLUMNS = "game_id, turn_seq, idx, seat, action_type, payload, result, valid"
 _LLM_COLUMNS = (

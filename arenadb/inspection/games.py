@@ -31,6 +31,7 @@ from arenadb.inspection.filters import (
     game_conditions,
 )
 from arenadb.inspection.usage import game_usage, percentile
+from arenadb.inspection.winners import game_winners
 from arenadb.models import (
     Agent,
     Game,
@@ -67,6 +68,8 @@ class GameSummary:
     winning_side: str | None
     crashed: bool
     rated: bool
+    # Who won: the winning side in a team game, else the agent(s) ranked first.
+    winner: str | None = None
 
 
 def list_games(
@@ -144,6 +147,7 @@ def list_games(
             .order_by(g.c.id.desc())
         )
         rows = conn.execute(query).all()
+        winners = game_winners(conn, [r.id for r in rows if r.outcome == "win"])
     return [
         GameSummary(
             id=row.id,
@@ -159,6 +163,7 @@ def list_games(
             winning_side=row.winning_side,
             crashed=bool(row.environment_crashed),
             rated=bool(row.rated),
+            winner=row.winning_side or winners.get(row.id),
         )
         for row in rows
     ]
@@ -205,6 +210,7 @@ class SeatInfo:
     eliminated_turn: int | None
     invalid_moves: int
     rating_change: float | None
+    info: dict[str, Any] | None = None
     llm_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
@@ -236,6 +242,9 @@ class TurnInfo:
     latency_ms: int | None
     observation: str | None = None
     actions: list[dict[str, Any]] = field(default_factory=list)
+    visibility: str = "public"
+    recipients: list[int] | None = None
+    invalid_reason: str | None = None
 
 
 @dataclass
@@ -319,6 +328,7 @@ def _seats(conn: Connection, game_id: int, system: str) -> list[SeatInfo]:
             eliminated_turn=r.eliminated_turn,
             invalid_moves=r.invalid_moves,
             rating_change=None if r.rating_change is None else float(r.rating_change),
+            info=r.info,
         )
         for r in rows
     ]
@@ -427,6 +437,9 @@ def _turns(
         GameTurn.action,
         GameTurn.valid,
         GameTurn.latency_ms,
+        GameTurn.visibility,
+        GameTurn.recipients,
+        GameTurn.invalid_reason,
     ]
     if observations:
         columns.append(GameTurn.observation)
@@ -441,6 +454,9 @@ def _turns(
             valid=r.valid,
             latency_ms=r.latency_ms,
             observation=r.observation if observations else None,
+            visibility=r.visibility,
+            recipients=r.recipients,
+            invalid_reason=r.invalid_reason,
         )
         for r in conn.execute(
             sa.select(*columns).where(GameTurn.game_id == game_id).order_by(GameTurn.seq)

@@ -8,8 +8,18 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from arenadb.catalog.refs import GameRef
+from arenadb.errors import NotFoundError
 from arenadb.inspection.filters import DEFAULT_RATING_SYSTEM
 from arenadb.inspection.games import SeatInfo, TurnInfo, _fetch_game, _seats, _turns
+
+
+def seen_by(turn: TurnInfo, seat: int) -> bool:
+    """Whether `seat` saw `turn`: public, its own move, or private to it (never a system turn)."""
+    if turn.visibility == "public":
+        return True
+    if turn.visibility == "system":
+        return False
+    return turn.seat == seat or seat in (turn.recipients or ())
 
 
 @dataclass
@@ -29,14 +39,24 @@ class GameReplay:
     error: str | None
     seats: list[SeatInfo]
     turns: list[TurnInfo]
+    as_seat: int | None = None
 
 
-def game_replay(engine: Engine, ref: GameRef, *, observations: bool = True) -> GameReplay:
-    """Every turn of a game in order, with its actor, action, validity and player actions."""
+def game_replay(
+    engine: Engine, ref: GameRef, *, observations: bool = True, as_seat: int | None = None
+) -> GameReplay:
+    """Every turn of a game in order, with its actor, action, validity and player actions.
+
+    `as_seat`: only what that seat saw (public turns, its own, the private ones sent to it).
+    """
     with engine.connect() as conn:
         game = _fetch_game(conn, ref)
         seats = _seats(conn, game.id, DEFAULT_RATING_SYSTEM)
         turns = _turns(conn, game.id, seats, observations=observations, actions=True)
+    if as_seat is not None:
+        if as_seat not in {s.seat for s in seats}:
+            raise NotFoundError(f"game {game.id} has no seat {as_seat}")
+        turns = [t for t in turns if seen_by(t, as_seat)]
     return GameReplay(
         id=game.id,
         uuid=str(game.uuid),
@@ -51,4 +71,5 @@ def game_replay(engine: Engine, ref: GameRef, *, observations: bool = True) -> G
         error=game.error,
         seats=seats,
         turns=turns,
+        as_seat=as_seat,
     )

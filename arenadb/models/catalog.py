@@ -3,6 +3,7 @@ game types."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from typing import Any
 
@@ -129,8 +130,25 @@ def _prompts_are_immutable(_mapper: Any, _conn: Any, target: Prompt) -> None:
             )
 
 
+def config_hash(config: Any) -> str:
+    """The sha256 of an agent config's canonical JSON; no config hashes as the empty one, so
+    `None` and `{}` are the same agent. Example: temperature 0.2 and 0.7 are two agents."""
+    from arenadb.db.json import canonical_json
+
+    return hashlib.sha256(canonical_json(config or {}).encode("utf-8")).hexdigest()
+
+
+EMPTY_CONFIG_HASH = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+
+
+def _config_hash_default(context: Any) -> str:
+    if context is None:  # asked for a constant default (the importer's missing-key rule)
+        return EMPTY_CONFIG_HASH
+    return config_hash(context.get_current_parameters().get("config"))
+
+
 class Agent(Base):
-    """A unique combination of kind, model and prompt that plays games and gets rated."""
+    """A unique combination of kind, model, prompt and config that plays games and gets rated."""
 
     __tablename__ = "agents"
 
@@ -145,6 +163,12 @@ class Agent(Base):
     alias: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
     agent_class: Mapped[str | None] = mapped_column(sa.String(200))
     config: Mapped[dict[str, Any] | None]
+    # Part of the identity: the same kind, model and prompt at two temperatures are two agents.
+    # Computed from `config` by every insert through SQLAlchemy; raw SQL that gives no config
+    # gets the empty config's hash from the server default.
+    config_hash: Mapped[str] = mapped_column(
+        sa.String(64), default=_config_hash_default, server_default=EMPTY_CONFIG_HASH
+    )
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = created_at_column()
 
@@ -154,7 +178,7 @@ class Agent(Base):
 
     # The unique constraint's index starts with kind_id, so it also serves the kind_id FK.
     __table_args__ = (
-        sa.UniqueConstraint("kind_id", "model_id", "prompt_id"),
+        sa.UniqueConstraint("kind_id", "model_id", "prompt_id", "config_hash"),
         never_reused_ids(),
     )
 

@@ -22,6 +22,8 @@ FINISHED_STATUSES = ("completed", "failed", "aborted")
 GAME_OUTCOMES = ("win", "draw", "no_contest")
 LLM_CALL_STATUSES = ("ok", "error", "timeout")
 SNAPSHOT_KINDS = ("periodic", "manual", "critical", "final")
+# Who saw a turn: every seat, the seats in `recipients`, or no seat (the environment's own record).
+TURN_VISIBILITIES = ("public", "private", "system")
 
 
 class Game(Base):
@@ -128,6 +130,12 @@ class GameTurn(Base):
     state_hash: Mapped[str | None] = mapped_column(sa.String(64))
     latency_ms: Mapped[int | None]
     created_at: Mapped[datetime] = created_at_column()
+    visibility: Mapped[str] = mapped_column(
+        sa.String(20), default="public", server_default="public"
+    )
+    # The seats a private turn was shown to (a JSON list of seat numbers); NULL otherwise.
+    recipients: Mapped[list[Any] | None]
+    invalid_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     game: Mapped[Game] = relationship(back_populates="turns")
     actions: Mapped[list[PlayerAction]] = relationship(
@@ -152,6 +160,7 @@ class GameTurn(Base):
         sa.CheckConstraint("seq >= 0", name="seq_nonnegative"),
         sa.CheckConstraint("turn_number >= 0", name="turn_number_nonnegative"),
         sa.CheckConstraint("latency_ms IS NULL OR latency_ms >= 0", name="latency_nonnegative"),
+        sa.CheckConstraint(check_in("visibility", TURN_VISIBILITIES), name="visibility"),
         sa.Index("ix_game_turns_game_id_seat", "game_id", "seat"),
     )
 

@@ -31,6 +31,7 @@ from arenadb.models import (
     Prompt,
 )
 from arenadb.models.base import UTCDateTime
+from arenadb.models.catalog import config_hash
 from arenadb.portability.export import CHILDREN, GAME_SKIP, GAMES, _table
 
 
@@ -149,7 +150,7 @@ class PendingGame:
     uuid: uuid.UUID
     game_type: str
     row: dict[str, Any]
-    agents: list[tuple[str, str, str, str]]  # per player, the agent's natural key
+    agents: list[AgentKey]  # per player, the agent's natural key
     models: list[str | None]  # per LLM call
     children: dict[str, list[dict[str, Any]]]
 
@@ -158,7 +159,9 @@ class PendingGame:
         return 1 + sum(len(rows) for rows in self.children.values())
 
 
-AgentKey = tuple[str, str, str, str]  # kind, model, prompt name, prompt sha256
+# kind, model, prompt name, prompt sha256, config hash (None in files written before 0.2's
+# migration 0006: the agent's config then says which agent it is)
+AgentKey = tuple[str, str, str, str, str | None]
 
 
 def agent_key(data: Any, where: str) -> AgentKey:
@@ -169,6 +172,7 @@ def agent_key(data: Any, where: str) -> AgentKey:
         string_field(data, "model", where),
         string_field(data, "prompt", where),
         string_field(data, "prompt_sha256", where),
+        string_field(data, "config_hash", where, optional=True),
     )
 
 
@@ -288,5 +292,6 @@ class CatalogDefinitions:
             key = agent_key(body, "agent")
             for name in ("kind", "model", "prompt", "prompt_sha256"):
                 body.pop(name)
+            body.setdefault("config_hash", config_hash(body.get("config")))
             skip = frozenset({"id", "kind_id", "model_id", "prompt_id"})
             self.agents[key] = decode_row(_table(Agent), body, skip, "agent")

@@ -166,6 +166,7 @@ class _CatalogEmitter:
             "model": self.names["model"][row["model_id"]],
             "prompt": prompt["name"],
             "prompt_sha256": prompt["sha256"],
+            "config_hash": row["config_hash"],
         }
 
     def _game_types(self, ids: set[int]) -> Iterator[dict[str, Any]]:

@@ -35,6 +35,7 @@ from arenadb.db.engine import write_transaction
 from arenadb.db.rollups import add_calls
 from arenadb.errors import ConflictError, InvalidArgumentError, InvalidDataError
 from arenadb.models import Agent, AgentKind, GameType, LLMModel, Prompt
+from arenadb.models.catalog import config_hash
 from arenadb.portability.decoding import (
     AgentKey,
     CatalogDefinitions,
@@ -187,11 +188,13 @@ class CatalogResolver:
         if cached is not None:
             return cached
         assert self.conn is not None
-        kind, model, prompt, sha = key
+        kind, model, prompt, sha, digest = key
+        row = dict(self.definitions.agents.get(key) or {"alias": None, "config": None})
         ids = {
             "kind_id": self.kind_id(kind),
             "model_id": self.model_id(model),
             "prompt_id": self.prompt_id(prompt, sha),
+            "config_hash": digest or row.get("config_hash") or config_hash(row.get("config")),
         }
         table = _table(Agent)
         found = self.conn.execute(
@@ -199,7 +202,6 @@ class CatalogResolver:
         ).scalar()
         if found is not None:
             return self._remember(("agent", key), int(found), False)
-        row = dict(self.definitions.agents.get(key) or {"alias": None, "config": None})
         alias = row.get("alias")
         if alias is not None:
             taken = self.conn.execute(sa.select(table.c.id).where(table.c.alias == alias)).scalar()

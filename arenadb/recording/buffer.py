@@ -24,7 +24,7 @@ from arenadb.db.json import compact_json, json_text
 from arenadb.db.writer import Batch
 from arenadb.errors import ConflictError, InvalidDataError
 from arenadb.integrations.usage import parse_usage, response_json
-from arenadb.models import LLM_CALL_STATUSES, SNAPSHOT_KINDS, LLMModel
+from arenadb.models import LLM_CALL_STATUSES, SNAPSHOT_KINDS, TURN_VISIBILITIES, LLMModel
 from arenadb.recording.context import RecorderContext
 from arenadb.recording.snapshots import snapshot_row
 from arenadb.recording.types import JSONValue, RecorderStats, StateArg
@@ -92,6 +92,8 @@ class GameBuffer:
         self._action_counts: dict[int, int] = dict(action_counts or {})
         # (turns included, kind) of the snapshots stored or buffered: one of each.
         self._snapshot_turns: set[tuple[int, str]] = set(snapshots_taken)
+        # A periodic snapshot came due at a turn recorded without a state.
+        self._snapshot_due = False
         # model argument -> (model id, input price, output price) per million tokens
         self._models: dict[Any, tuple[int, PriceHistory]] = {}
 
@@ -131,17 +133,30 @@ class GameBuffer:
         state: StateArg | None = None,
         llm_calls: Iterable[Mapping[str, Any]] | None = (),
         actions: Iterable[Mapping[str, Any]] | None = (),
+        visibility: str | None = None,
+        recipients: Iterable[int] | None = None,
+        invalid_reason: str | None = None,
     ) -> int:
         """Append one turn (and its LLM calls and actions); returns its seq.
 
         `seat` None is an environment step. `turn_number` defaults to the seq. `state` (a dict,
         or a function returning one, called only when needed) is snapshotted when the turn
-        count reaches a multiple of `snapshot_every`. `llm_calls` / `actions` None: none.
+        count reaches a multiple of `snapshot_every`, or at the first turn with a state after
+        that multiple was passed without one. `llm_calls` / `actions` None: none.
+        `visibility`: "public" (the default: every seat saw it), "private" (only the seats in
+        `recipients`; giving recipients implies it) or "system" (no seat saw it).
+        `invalid_reason`: why the move was invalid (`valid` then defaults to False).
         """
         if self.closed:
             raise ConflictError(f"game {self.game_id} is closed: cannot record more turns")
         if seat is not None and seat not in self.seat_sides:
             raise InvalidDataError(f"game {self.game_id} has no seat {seat}")
+        if visibility is None and recipients is None:
+            visibility, recipients_text = "public", None
+        else:
+            visibility, recipients_text = self._visibility(visibility, recipients)
+        if invalid_reason is not None and valid is None:
+            valid = False
         pending = len(self._batch.turns)
         if pending and (
             pending >= self.batch_turns or self._clock() - self._last_flush >= self.flush_seconds
@@ -163,6 +178,9 @@ class GameBuffer:
                 state_hash,
                 latency_ms,
                 self._now(),
+                visibility,
+                recipients_text,
+                invalid_reason,
             )
         )
         self._next_seq = seq + 1
@@ -174,8 +192,12 @@ class GameBuffer:
             for act in actions or ():
                 _append_action(self, **act)
             every = self.snapshot_every
-            if state is not None and every and self._next_seq % every == 0:
-                self.snapshot(state() if callable(state) else state)
+            if every and (self._next_seq % every == 0 or self._snapshot_due):
+                if state is None:
+                    # Due but nothing to store: the next turn that has a state takes it.
+                    self._snapshot_due = True
+                else:
+                    self.snapshot(state() if callable(state) else state)
         except BaseException:
             # A turn is recorded whole or not at all: drop what this call appended.
             batch.turns.pop()
@@ -184,6 +206,24 @@ class GameBuffer:
             self._action_counts.pop(seq, None)
             raise
         return seq
+
+    def _visibility(self, visibility: str | None, recipients: Iterable[int] | None) -> tuple:
+        """(visibility, recipients as JSON text) of a turn, checked against the game's seats."""
+        if visibility is None:
+            visibility = "private"
+        if visibility not in TURN_VISIBILITIES:
+            raise InvalidDataError(f"turn visibility must be one of {TURN_VISIBILITIES}")
+        if visibility != "private":
+            if recipients is not None:
+                raise InvalidDataError(f"a {visibility} turn has no recipients")
+            return visibility, None
+        seats = sorted(set(recipients or ()))
+        if not seats:
+            raise InvalidDataError("a private turn needs its recipients (the seats that saw it)")
+        for seat in seats:
+            if seat not in self.seat_sides:
+                raise InvalidDataError(f"game {self.game_id} has no seat {seat!r}")
+        return visibility, json_text(seats, "turn recipients", self._jsonb_prefix)
 
     @locked
     def record_action(
@@ -377,6 +417,8 @@ class GameBuffer:
         )
         self._batch.snapshots.append(row)
         self._snapshot_turns.add(key)
+        if kind == "periodic":
+            self._snapshot_due = False
         # The turn the state follows carries its hash, when that turn is still in the buffer.
         turns = self._batch.turns
         if turns and turns[-1][1] == self._next_seq - 1 and turns[-1][8] is None:

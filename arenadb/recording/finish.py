@@ -6,6 +6,7 @@ without its last turns, nor rated without being finished.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -35,6 +36,8 @@ class FinishValues:
     error: str | None
     info: str | None
     seat_results: list[tuple]
+    # seat -> the info its result adds to (merges into) what the seat already holds
+    seat_infos: dict[int, dict[str, Any]]
 
 
 def finish_values(
@@ -71,18 +74,29 @@ def finish_values(
         error=error,
         info=json_text(dict(info), "game info") if info is not None else None,
         seat_results=_seat_results(game_id, seat_sides, results),
+        seat_infos=_seat_infos(results),
     )
 
 
-def _seat_results(game_id: int, seat_sides: Mapping[int, str | None], results: Any) -> list[tuple]:
+def _result_items(results: Any) -> list[tuple[int, SeatResult]]:
     if results is None:
         return []
     items = results.items() if isinstance(results, Mapping) else enumerate(results)
+    return [
+        (seat, value if isinstance(value, SeatResult) else SeatResult(**value))
+        for seat, value in items
+    ]
+
+
+def _seat_infos(results: Any) -> dict[int, dict[str, Any]]:
+    return {seat: dict(res.info) for seat, res in _result_items(results) if res.info is not None}
+
+
+def _seat_results(game_id: int, seat_sides: Mapping[int, str | None], results: Any) -> list[tuple]:
     rows = []
-    for seat, value in items:
+    for seat, res in _result_items(results):
         if seat not in seat_sides:
             raise InvalidDataError(f"game {game_id} has no seat {seat}")
-        res = value if isinstance(value, SeatResult) else SeatResult(**value)
         if res.rank is not None and res.rank < 1:
             raise InvalidDataError(f"rank of seat {seat} must be 1 or more")
         rows.append(
@@ -112,6 +126,13 @@ _UPDATE_PLAYER = (
     "invalid_moves = COALESCE({q}, invalid_moves), side = COALESCE({q}, side), "
     "role = COALESCE({q}, role), info = COALESCE({j}, info) "
     "WHERE game_id = {q} AND seat = {q}"
+)
+# Each seat's invalid moves are its turns recorded valid=False, unless its result says otherwise
+# (the per-seat update that follows overrides them).
+_COUNT_INVALID = (
+    "UPDATE game_players SET invalid_moves = (SELECT count(*) FROM game_turns t "
+    "WHERE t.game_id = game_players.game_id AND t.seat = game_players.seat AND NOT t.valid) "
+    "WHERE game_id = {q}"
 )
 
 
@@ -156,7 +177,37 @@ def finish_rows(raw: Any, writer: Writer, game_id: int, batch: Batch, values: Fi
             if found is None:
                 raise NotFoundError(f"game {game_id} not found")
             raise ConflictError(f"game {game_id} is {found[0]}, not running: cannot finish it")
+        cur.execute(_COUNT_INVALID.format(**marks), (game_id,))
         if values.seat_results:
-            cur.executemany(_UPDATE_PLAYER.format(**marks), values.seat_results)
+            rows = values.seat_results
+            if values.seat_infos:
+                rows = _merged_infos(cur, marks, game_id, rows, values.seat_infos)
+            cur.executemany(_UPDATE_PLAYER.format(**marks), rows)
     finally:
         cur.close()
+
+
+def _merged_infos(
+    cur: Any,
+    marks: Mapping[str, str],
+    game_id: int,
+    rows: list[tuple],
+    infos: Mapping[int, dict[str, Any]],
+) -> list[tuple]:
+    """The seat result rows with each info merged over the seat's stored info (its keys win)."""
+    cur.execute(
+        "SELECT seat, info FROM game_players WHERE game_id = {q}".format(**marks), (game_id,)
+    )
+    stored = {}
+    for seat, info in cur.fetchall():
+        if isinstance(info, str):  # SQLite returns JSON as text
+            info = json.loads(info)
+        stored[seat] = info if isinstance(info, dict) else {}
+    out = []
+    for row in rows:
+        seat = row[-1]
+        if seat in infos:
+            merged = {**stored.get(seat, {}), **infos[seat]}
+            row = (*row[:6], json_text(merged, "seat info"), *row[7:])
+        out.append(row)
+    return out

@@ -8,6 +8,7 @@ transaction that closes a game is `arenadb.recording.finish`.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid as uuid_module
 from collections.abc import Mapping
@@ -20,7 +21,13 @@ from sqlalchemy.orm import Session
 
 from arenadb.db.errors import translate_error
 from arenadb.db.json import json_text
-from arenadb.errors import ArenaDBError, ConflictError, IntegrityCheckError
+from arenadb.errors import (
+    ArenaDBError,
+    ConflictError,
+    IntegrityCheckError,
+    InvalidDataError,
+    NotFoundError,
+)
 from arenadb.models import GamePlayer, GameSnapshot, GameTurn, PlayerAction
 from arenadb.recording.context import RecorderContext
 from arenadb.recording.recorder import GameRecorder
@@ -102,6 +109,7 @@ def start_game(
 
     def insert(raw: Any) -> None:
         nonlocal recorder
+        check_seats(raw, writer, game_type_id, seated)
         game_id = writer.insert_game(raw, game_row, player_rows)
         recorder = GameRecorder(
             context,
@@ -128,6 +136,51 @@ def start_game(
     if recorder.pending_rows:
         recorder.buffer_committed()
     return recorder
+
+
+def _side_names(sides: Any) -> set[str]:
+    names = set()
+    for side in sides or ():
+        name = side.get("name") if isinstance(side, Mapping) else side
+        if name is not None:
+            names.add(str(name))
+    return names
+
+
+def check_seats(raw: Any, writer: Any, game_type_id: int, seated: list[tuple[int, Any]]) -> None:
+    """Refuse seats that do not fit the game type (seat count, side names), before any write."""
+    from arenadb.db.writer import MARKS
+
+    cur = raw.cursor()
+    try:
+        cur.execute(
+            "SELECT env_id, min_seats, max_seats, sides FROM game_types WHERE id = {q}".format(
+                **MARKS[writer.name]
+            ),
+            (game_type_id,),
+        )
+        found = cur.fetchone()
+    finally:
+        cur.close()
+    if found is None:
+        raise NotFoundError(f"game type {game_type_id} not found")
+    env_id, low, high, sides = found
+    if isinstance(sides, str):  # SQLite returns JSON as text
+        sides = json.loads(sides)
+    if not low <= len(seated) <= high:
+        wanted = str(low) if low == high else f"{low} to {high}"
+        raise InvalidDataError(
+            f"{env_id} is played with {wanted} seats, not {len(seated)} "
+            "(its registration says so: register_game_type(min_seats=, max_seats=) changes it)"
+        )
+    names = _side_names(sides)
+    if names:
+        for seat, spec in seated:
+            if spec.side is not None and spec.side not in names:
+                raise InvalidDataError(
+                    f"seat {seat}: side {spec.side!r} is not a side of {env_id} "
+                    f"({', '.join(sorted(names))})"
+                )
 
 
 def load_resume_point(session: Session, game: int | str | uuid_module.UUID) -> ResumePoint:

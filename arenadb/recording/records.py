@@ -65,6 +65,9 @@ class TurnRecord:
     latency_ms: int | None = None
     state_hash: str | None = None
     created_at: datetime | None = None
+    visibility: str = "public"
+    recipients: list[int] | None = None
+    invalid_reason: str | None = None
     llm_calls: list[LLMCallRecord] = field(default_factory=list)
     # {"action_type": ..., "payload": ..., "result": ..., "valid": ...}, in order
     actions: list[dict[str, Any]] = field(default_factory=list)
@@ -196,6 +199,9 @@ def write_game(session: Session, game: GameRecord, *, rate: bool = True) -> int:
                 turn.state_hash,
                 turn.latency_ms,
                 at,
+                turn.visibility,
+                json_text(turn.recipients, "turn recipients", writer.jsonb_prefix),
+                turn.invalid_reason,
             )
         )
         for idx, act in enumerate(turn.actions):

@@ -40,6 +40,7 @@ GAME_COLUMNS = [
     "seats",
     "turns",
     "result",
+    "winner",
     "crashed",
 ]
 
@@ -58,7 +59,9 @@ def list_games(
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
 ) -> None:
-    """Games newest first: type, status, start, duration, seats, turns, result, crash."""
+    """Games newest first: type, status, start, duration, seats, turns, result, winner, crash.
+
+    The winner is the winning side of a team game, else the agent ranked first."""
     from arenadb.cli.render.games import game_summary_rows
     from arenadb.db import engine_scope
     from arenadb.inspection.games import GameSummary
@@ -114,6 +117,15 @@ def replay(
     pager: Annotated[
         bool, typer.Option("--pager/--no-pager", help="Page a long replay (on a terminal only).")
     ] = True,
+    as_seat: Annotated[
+        int | None,
+        typer.Option(
+            "--as-seat",
+            min=0,
+            help="Only what this seat saw: public turns, its own, and private ones sent to it.",
+            show_default=False,
+        ),
+    ] = None,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
 ) -> None:
@@ -124,7 +136,8 @@ def replay(
 
     fmt = output_format(ctx, json_output, csv_output)
     with engine_scope(app_context(ctx).settings()) as engine:
-        game = game_replay(engine, ref, observations=observations or fmt != "table")
+        # Loaded always: an environment's turns are what it said.
+        game = game_replay(engine, ref, observations=True, as_seat=as_seat)
     if fmt == "json":
         render_object(to_plain(game), fmt)
     elif fmt == "csv":

@@ -67,6 +67,12 @@ def _money(value: float | None, complete: bool = True) -> str:
     return money(value, complete)
 
 
+def _compact(info: dict[str, Any] | None) -> str:
+    if not info:
+        return ""
+    return ", ".join(f"{k}={json.dumps(to_plain(v), ensure_ascii=False)}" for k, v in info.items())
+
+
 def game_summary_rows(games: Iterable[GameSummary]) -> list[dict[str, Any]]:
     """Display rows (already formatted) for the `games list` table."""
     return [
@@ -79,6 +85,7 @@ def game_summary_rows(games: Iterable[GameSummary]) -> list[dict[str, Any]]:
             "seats": g.seats,
             "turns": g.turns,
             "result": format_result(g.outcome, g.winning_side),
+            "winner": g.winner or "",
             "crashed": "CRASHED" if g.crashed else "",
         }
         for g in games
@@ -95,13 +102,13 @@ def game_detail_object(detail: GameDetail) -> dict[str, Any]:
 
 def _seats_table(seats: list[SeatInfo], *, usage: bool) -> Table:
     table = Table(title="seats", header_style="bold", title_justify="left")
-    columns = ["seat", "agent", "model", "side", "role", "reward", "rating Δ", "invalid"]
+    columns = ["seat", "agent", "model", "side", "role", "reward", "rank", "eliminated"]
+    columns += ["rating Δ", "invalid"]
     if usage:
-        columns += ["calls", "tokens in/out", "cost"]
+        columns += ["calls", "tokens in/out", "cost", "info"]
     for name in columns:
-        table.add_column(
-            name, justify="left" if name in ("agent", "model", "side", "role") else "right"
-        )
+        left = name in ("agent", "model", "side", "role", "info")
+        table.add_column(name, justify="left" if left else "right", overflow="fold")
     for s in seats:
         delta = "" if s.rating_change is None else f"{s.rating_change:+.2f}"
         cells: list[Any] = [
@@ -111,6 +118,8 @@ def _seats_table(seats: list[SeatInfo], *, usage: bool) -> Table:
             Text(s.side or ""),
             Text(s.role or ""),
             _number(s.reward, 2),
+            _number(s.rank),
+            "" if s.eliminated_turn is None else f"turn {s.eliminated_turn}",
             delta,
             Text(str(s.invalid_moves), style=INVALID_STYLE if s.invalid_moves else ""),
         ]
@@ -119,6 +128,7 @@ def _seats_table(seats: list[SeatInfo], *, usage: bool) -> Table:
                 _number(s.llm_calls),
                 f"{s.input_tokens:,}/{s.output_tokens:,}",
                 _money(s.cost, s.cost_complete),
+                Text(_compact(s.info), style="dim"),
             ]
         table.add_row(*cells)
     return table
@@ -230,6 +240,9 @@ REPLAY_CSV = [
     "action",
     "valid",
     "latency_ms",
+    "visibility",
+    "recipients",
+    "invalid_reason",
     "observation",
     "actions",
 ]
@@ -248,6 +261,9 @@ def replay_turn_rows(game: GameReplay) -> list[dict[str, Any]]:
             "action": t.action,
             "valid": t.valid,
             "latency_ms": t.latency_ms,
+            "visibility": t.visibility,
+            "recipients": t.recipients,
+            "invalid_reason": t.invalid_reason,
             "observation": t.observation,
             "actions": t.actions or None,
         }
@@ -263,6 +279,8 @@ def _replay_lines(game: GameReplay, *, observations: bool) -> list[Any]:
     result = format_result(game.outcome, game.winning_side)
     if result:
         header.append(f"  {result}", style="bold green")
+    if game.as_seat is not None:
+        header.append(f"  as seen by seat {game.as_seat}", style="bold yellow")
     lines: list[Any] = [header, _seats_table(game.seats, usage=False)]
     current: tuple[int, str | None] | None = None
     for turn in game.turns:
@@ -282,9 +300,16 @@ def _replay_lines(game: GameReplay, *, observations: bool) -> list[Any]:
                 line.append(f" ({who})", style="dim")
         line.append(": ")
         invalid = turn.valid is False
-        line.append(turn.action or "(no action)", style=INVALID_STYLE if invalid else "")
+        shown = turn.observation if turn.seat is None and not turn.action else turn.action
+        line.append(shown or "(no action)", style=INVALID_STYLE if invalid else "")
         if invalid:
             line.append("  ✗ INVALID", style="bold white on red")
+            if turn.invalid_reason:
+                line.append(f" {turn.invalid_reason}", style=INVALID_STYLE)
+        if turn.visibility == "private":
+            line.append(f"  (to {', '.join(map(str, turn.recipients or []))})", style="dim")
+        elif turn.visibility == "system":
+            line.append("  (system)", style="dim")
         lines.append(line)
         for action in turn.actions:
             detail = Text("      · ", style="dim")
@@ -295,7 +320,7 @@ def _replay_lines(game: GameReplay, *, observations: bool) -> list[Any]:
             if action.get("valid") is False:
                 detail.append("  ✗ invalid", style=INVALID_STYLE)
             lines.append(detail)
-        if observations and turn.observation:
+        if observations and turn.observation and shown is not turn.observation:
             lines.append(Text("      " + turn.observation.replace("\n", "\n      "), style="dim"))
     if game.end_reason or game.error:
         lines.append(Text("── end ", style="bold cyan"))

@@ -213,7 +213,8 @@ def test_record_a_full_game_writes_every_row(arena: arenadb.Arena, agents: list)
         for p in game.players
     ] == [
         (0, "mafia", "godfather", -1.0, 2, 4, 0, agents[0].id),
-        (1, "village", "doctor", 1.0, 1, None, 0, agents[1].id),
+        # Seat 1 gave no invalid_moves at finish: counted from its turn recorded valid=False.
+        (1, "village", "doctor", 1.0, 1, None, 1, agents[1].id),
         (2, "village", None, 1.0, 1, None, 1, agents[2].id),
     ]
 

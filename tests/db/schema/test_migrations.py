@@ -112,6 +112,7 @@ def test_large_columns_are_lz4_compressed_on_postgresql(backend, fresh_settings)
     upgrade(fresh_settings)
     import arenadb
 
+    upgrade(fresh_settings)  # the recorder writes the columns of the head revision
     with arenadb.connect(settings=fresh_settings) as arena:
         agent = arena.register_agent(model="m", kind="k", prompt=("p", "text"))
         recorder = arena.start_game("G", [agent])
