@@ -23,10 +23,22 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from arenadb.recording.recorder import GameRecorder
+
+class Flushable(Protocol):
+    """What the flusher uses of a recorder (`arenadb.recording.recorder.GameRecorder`); a
+    protocol, so that the context, which holds the flusher, never imports the recorder."""
+
+    game_id: int
+    flush_seconds: float
+
+    def flush_due_in(self) -> float | None: ...
+
+    def flush_if_due(self) -> object: ...
+
+    def postpone_flush(self) -> None: ...
+
 
 log = logging.getLogger("arenadb.recording")
 
@@ -35,14 +47,14 @@ class Flusher:
     """Writes due batches of the recorders registered with it, from one daemon thread."""
 
     def __init__(self) -> None:
-        self._recorders: weakref.WeakSet[GameRecorder] = weakref.WeakSet()
+        self._recorders: weakref.WeakSet[Flushable] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._idle = False
 
-    def register(self, recorder: GameRecorder) -> None:
+    def register(self, recorder: Flushable) -> None:
         with self._lock:
             self._recorders.add(recorder)
             if self._idle:  # waiting without a timeout: nothing was registered
@@ -54,7 +66,7 @@ class Flusher:
                 )
                 self._thread.start()
 
-    def unregister(self, recorder: GameRecorder) -> None:
+    def unregister(self, recorder: Flushable) -> None:
         with self._lock:
             self._recorders.discard(recorder)
 
