@@ -26,6 +26,7 @@ from arenadb.models.game import (
     GameSnapshot,
     GameTurn,
     LLMCall,
+    PendingAction,
     PlayerAction,
 )
 from arenadb.models.knowledge import KNOWLEDGE_GRAPH_TYPES, KnowledgeChunk, KnowledgeGraph
@@ -84,6 +85,7 @@ __all__ = [
     "LLMCall",
     "LLMModel",
     "Message",
+    "PendingAction",
     "PlayerAction",
     "Prompt",
     "Rating",

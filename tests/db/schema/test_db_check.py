@@ -52,8 +52,8 @@ def test_a_database_at_head_matching_the_models_is_ok(db_settings):
 def test_pending_migrations_fail_the_check(db_settings):
     downgrade(db_settings, "0002")
     report = failed_report(db_settings)
-    assert report["pending"] == ["0003", "0004", "0005"]
-    assert "3 pending migrations" in report["problems"][0]
+    assert report["pending"] == ["0003", "0004", "0005", "0006"]
+    assert "4 pending migrations" in report["problems"][0]
     text = db_check(db_settings)
     assert text.exit_code == 3 and "pending migrations" in text.stderr
 
@@ -61,12 +61,12 @@ def test_pending_migrations_fail_the_check(db_settings):
 def test_an_unknown_revision_fails_the_check_in_one_line(db_settings):
     execute(db_settings, "update alembic_version set version_num = 'zzzz'")
     report = failed_report(db_settings)
-    assert "zzzz" in report["problems"][0] and "0001..0005" in report["problems"][0]
+    assert "zzzz" in report["problems"][0] and "0001..0006" in report["problems"][0]
     result = db_check(db_settings)
     assert result.exit_code == 3
     assert "ResolutionError" not in result.output and "internal error" not in result.output
     (line,) = result.stderr.strip().splitlines()
-    assert "zzzz" in line and "head 0005" in line
+    assert "zzzz" in line and "head 0006" in line
 
 
 def test_a_database_that_is_not_arenadbs_fails_the_check(fresh_settings):

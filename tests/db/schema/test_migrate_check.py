@@ -223,6 +223,6 @@ def test_a_failing_revision_names_itself_and_where_the_database_was_left(
     assert failed.value.revision == "9001"
     assert "upgrade of revision 9001" in str(failed.value)
     # SQLite runs the whole upgrade in one transaction; PostgreSQL commits each revision.
-    left = [] if backend == "sqlite" else ["0005"]
+    left = [] if backend == "sqlite" else ["0006"]
     assert migrations.current_revisions(fresh_settings) == left
     assert f"database left at {left[0] if left else 'base'}" in str(failed.value)

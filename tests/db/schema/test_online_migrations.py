@@ -106,7 +106,7 @@ def test_a_migration_retries_when_the_lock_frees_up(backend, fresh_settings, mon
     releaser = threading.Thread(target=release_after_first_timeout)
     releaser.start()
     try:
-        result = upgrade(settings)
+        result = upgrade(settings, "0005")
     finally:
         releaser.join(timeout=90)
     assert seen_waiting.is_set()

@@ -42,7 +42,7 @@ def test_a_database_at_an_unknown_revision(db_settings, command):
     set_version(db_settings, "zzzz")
     line = one_line_error(cli(db_settings, *command), 1)
     assert "is at revision zzzz" in line and "does not know" in line
-    assert "0001..0005, head 0005" in line
+    assert "0001..0006, head 0006" in line
 
 
 def test_migrate_check_reports_an_unknown_target_revision(db_settings):
@@ -63,15 +63,15 @@ def test_down_to_a_revision_above_the_database(db_settings):
 
 def test_up_to_a_revision_below_the_database(db_settings):
     line = one_line_error(cli(db_settings, "migrate", "up", "0002"), 1)
-    assert "is at 0005" in line and "0002 is below it" in line
+    assert "is at 0006" in line and "0002 is below it" in line
 
 
 def test_down_minus_one_as_the_readme_writes_it(db_settings):
     result = cli(db_settings, "migrate", "down", "-1", "--yes")
     assert result.exit_code == 0, result.output
-    assert "reverted 0005" in result.stderr
-    assert migration_status(db_settings).current == ["0004"]
-    result = cli(db_settings, "migrate", "down", "-2", "--yes")
+    assert "reverted 0006" in result.stderr
+    assert migration_status(db_settings).current == ["0005"]
+    result = cli(db_settings, "migrate", "down", "-3", "--yes")
     assert result.exit_code == 0, result.output
     assert migration_status(db_settings).current == ["0002"]
     line = one_line_error(cli(db_settings, "migrate", "down", "-3", "--yes"), 1)
@@ -90,6 +90,7 @@ def test_up_prints_each_revision_with_its_time(fresh_settings):
         "0003",
         "0004",
         "0005",
+        "0006",
     ]
 
 
@@ -114,7 +115,7 @@ def test_up_with_two_heads(tmp_path, monkeypatch, db_settings):
 
 def test_sql_with_an_unknown_revision(fresh_settings):
     line = one_line_error(cli(fresh_settings, "migrate", "sql", "zz:0003"), 2)
-    assert "unknown revision 'zz'" in line and "0001..0005" in line
+    assert "unknown revision 'zz'" in line and "0001..0006" in line
 
 
 def test_sql_ranges_in_both_directions(backend, fresh_settings):
