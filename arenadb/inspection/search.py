@@ -123,7 +123,7 @@ def _hit(name: str, row: Any) -> SearchHit:
         seq=row["seq"],
         seat=row["seat"],
         id=row["id"],
-        snippet=row["snippet"] or "",
+        snippet=" ".join((row["snippet"] or "").split()),  # one line, whatever the text's
     )
 
 
