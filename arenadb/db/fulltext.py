@@ -149,7 +149,7 @@ def match_condition(
     """The condition on `source.table` (or its alias) that keeps the rows containing `text`."""
     alias = alias or source.table
     if dialect == "postgresql":
-        return source.vector(alias).op("@@")(pg_query(text))  # type: ignore[return-value]
+        return source.vector(alias).op("@@")(pg_query(text))
     fts = sa.table(source.fts, sa.column("rowid"))
     matching = sa.select(fts.c.rowid).where(
         sa.text(f"{source.fts} MATCH :fts_query").bindparams(fts_query=fts5_query(text))

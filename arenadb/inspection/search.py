@@ -127,10 +127,10 @@ def _hit(name: str, row: Any) -> SearchHit:
     )
 
 
-Joins = list[tuple[sa.Table, sa.ColumnElement[bool], bool]]  # (table, on, outer)
+Joins = list[tuple[sa.FromClause, sa.ColumnElement[bool], bool]]  # (table, on, outer)
 
 
-def _columns(source: Source) -> tuple[sa.Table, Joins, list[sa.ColumnElement[Any]], list[Any]]:
+def _columns(source: Source) -> tuple[sa.FromClause, Joins, list[Any], list[Any]]:
     """The source's table, its joins to what says where a row belongs, the hit's columns, and
     the key its ties are broken by."""
     null = sa.null()
@@ -166,6 +166,9 @@ def _statement(
     limit: int,
 ) -> sa.Select[Any]:
     table, joins, cols, key = _columns(source)
+    score: Any
+    snippet: Any
+    match: Any
     if conditions is not None:
         games = Game.__table__
         joins.append((games, games.c.id == _game_column(source), False))
@@ -186,7 +189,8 @@ def _statement(
     else:
         # The FTS5 table first: its rowid is then visible to the joins.
         fts = sa.table(source.fts, sa.column("rowid"))
-        joined = fts.join(table, sa.literal_column(f"{table.name}.{source.fts_key}") == fts.c.rowid)
+        on = sa.literal_column(f"{source.table}.{source.fts_key}") == fts.c.rowid
+        joined = fts.join(table, on)
         score = -sa.func.bm25(sa.literal_column(source.fts))
         snippet = sa.func.snippet(
             sa.literal_column(source.fts), -1, MARK, MARK, " … ", SNIPPET_WORDS

@@ -28,7 +28,7 @@ The recorder knows its Arena only through a `RecorderContext`; starting and resu
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from arenadb.db.errors import translate_error
@@ -129,19 +129,10 @@ class GameRecorder(GameBuffer):
             raise InvalidDataError(f"game {self.game_id} has no seat {seat}")
         number = self._next_seq if turn_number is None else turn_number
         submission = Submission(number, seat, action, payload)
-        writer, game_id, batch = self._writer, self.game_id, self._batch
-
-        def work(raw: Any) -> None:
-            if batch:
-                writer.write_batch(raw, batch)
-            pending.store(raw, writer, game_id, submission)
-
-        try:
-            self.context.batch_connection().run(work, durable=True)
-        except Exception as exc:
-            raise self._translate(exc, "cannot submit an action") from exc
-        if batch:
-            self.buffer_committed()
+        self._commit_with(
+            lambda raw: pending.store(raw, self._writer, self.game_id, submission),
+            "cannot submit an action",
+        )
         self._pending[(number, seat)] = submission
         return submission
 
@@ -163,20 +154,29 @@ class GameRecorder(GameBuffer):
         submitted = self.pending_actions(number)
         actions = [*pending.as_player_actions(submitted), *(turn.pop("actions", None) or ())]
         seq = self.record_turn(turn_number=number, actions=actions, **turn)
-        writer, game_id, batch = self._writer, self.game_id, self._batch
-
-        def work(raw: Any) -> None:
-            writer.write_batch(raw, batch)
-            pending.clear(raw, writer, game_id, number)
-
-        try:
-            self.context.batch_connection().run(work, durable=True)
-        except Exception as exc:
-            raise self._translate(exc, "cannot resolve a turn") from exc
-        self.buffer_committed()
+        self._commit_with(
+            lambda raw: pending.clear(raw, self._writer, self.game_id, number),
+            "cannot resolve a turn",
+        )
         for s in submitted:
             self._pending.pop((s.turn_number, s.seat), None)
         return seq
+
+    def _commit_with(self, work: Callable[[Any], None], what: str) -> None:
+        """Write the buffered rows and `work(raw)` in one durable transaction."""
+        batch = self._batch
+
+        def both(raw: Any) -> None:
+            if batch:
+                self._writer.write_batch(raw, batch)
+            work(raw)
+
+        try:
+            self.context.batch_connection().run(both, durable=True)
+        except Exception as exc:
+            raise self._translate(exc, what) from exc
+        if batch:
+            self.buffer_committed()
 
     def _translate(self, exc: BaseException, what: str) -> BaseException:
         if isinstance(exc, ArenaDBError):
