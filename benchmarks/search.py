@@ -119,6 +119,7 @@ def main() -> int:
         engine = build(settings, args.games)
         try:
             results["sqlite"] = measure(engine, args.runs)
+            print(results["sqlite"], file=sys.stderr, flush=True)
         finally:
             engine.dispose()
     pg_url = os.environ.get(PG_ENV)
@@ -130,6 +131,7 @@ def main() -> int:
             engine = build(settings, args.games)
             try:
                 results["postgresql"] = measure(engine, args.runs)
+                print(results["postgresql"], file=sys.stderr, flush=True)
             finally:
                 engine.dispose()
         finally:

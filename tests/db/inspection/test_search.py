@@ -228,3 +228,22 @@ def test_cli_search(db_settings, arena):
         result = cli(db_settings, "search", *args)
         assert result.exit_code == code, result.output
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_a_missing_part_of_the_index_is_drift(backend, engine):
+    assert schema_differences_of(engine) == []  # FTS5 shadow tables are no unknown tables
+    with write_transaction(engine) as conn:
+        if backend == "postgresql":
+            conn.exec_driver_sql("drop index ix_messages_search")
+        else:
+            conn.exec_driver_sql("drop trigger search_turns_insert")
+            conn.exec_driver_sql("drop table search_knowledge")
+    expected = (
+        ["missing search index messages.ix_messages_search"]
+        if backend == "postgresql"
+        else [
+            "missing trigger game_turns.search_turns_insert",
+            "missing search table search_knowledge (of knowledge_chunks)",
+        ]
+    )
+    assert schema_differences_of(engine) == expected
