@@ -34,6 +34,7 @@ READ_ONLY_COMMANDS = frozenset(
         "conversations list",
         "conversation show",
         "knowledge list",
+        "search",
         "export",
     }
 )
