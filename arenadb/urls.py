@@ -7,6 +7,7 @@ userinfo and secret query values hidden, in time linear in the text. This module
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,14 @@ def is_secret_key(name: str) -> bool:
     return _SECRET_KEY.search(name) is not None
 
 
+log = logging.getLogger("arenadb.urls")
+
+# Async drivers' schemes (FastAPI apps keep `DATABASE_URL=postgresql+asyncpg://...`): the same
+# server, reached with psycopg 3, the driver arenadb uses. Parsing one logs a warning saying so.
+ASYNC_SCHEMES = ("postgresql+asyncpg", "postgresql+psycopg_async")
+
 _SUPPORTED_SCHEMES = {
+    **dict.fromkeys(ASYNC_SCHEMES, "postgresql+psycopg"),
     "sqlite": "sqlite",
     "sqlite+pysqlite": "sqlite",
     "postgresql": "postgresql+psycopg",
@@ -135,6 +143,11 @@ def parse_url(url: str) -> DatabaseURL:
         )
     parsed = _parse_url(text)
     check_no_nul(parsed)
+    scheme = text.partition("://")[0].lower()
+    if scheme in ASYNC_SCHEMES:
+        log.warning(
+            "%s:// URL used with psycopg, arenadb's PostgreSQL driver: %s", scheme, parsed.masked()
+        )
     return parsed
 
 

@@ -312,6 +312,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "game_app",
         "Look at one game: its record, or a replay.",
     ),
+    "search": (
+        "arenadb.cli.commands.search",
+        "search",
+        "Turns, messages, LLM responses and knowledge containing TEXT, best first, with snippets.",
+    ),
     "agents": (
         "arenadb.cli.commands.agents",
         "app",

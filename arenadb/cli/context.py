@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +36,7 @@ READ_ONLY_COMMANDS = frozenset(
         "knowledge list",
         "logs system",
         "logs execution",
+        "search",
         "export",
     }
 )
@@ -67,7 +71,10 @@ class AppContext:
         if self._settings is None:
             from arenadb.config import load_settings
 
-            self._settings = load_settings(self.database_url, self.env_file, read_url=self.read_url)
+            with _notes_on_stderr("arenadb.urls"):
+                self._settings = load_settings(
+                    self.database_url, self.env_file, read_url=self.read_url
+                )
         return self._settings
 
     @staticmethod
@@ -109,3 +116,28 @@ def _warn_if_behind(primary: Settings) -> None:
         source.dispose()
     if message:
         warn(message)
+
+
+@contextmanager
+def _notes_on_stderr(logger_name: str) -> Iterator[None]:
+    """The library's warnings from `logger_name` in the block, each said once on stderr as a
+    `note:` line (instead of the logging module's own rendering)."""
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    logger = logging.getLogger(logger_name)
+    handler, propagate = Collect(logging.WARNING), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+        for message in dict.fromkeys(messages):
+            import typer
+
+            typer.echo(f"note: {message}", err=True)

@@ -36,6 +36,7 @@ from arenadb.models.game import (
     GameSnapshot,
     GameTurn,
     LLMCall,
+    PendingAction,
     PlayerAction,
 )
 from arenadb.models.knowledge import KNOWLEDGE_GRAPH_TYPES, KnowledgeChunk, KnowledgeGraph
@@ -99,6 +100,7 @@ __all__ = [
     "LLMModel",
     "Message",
     "ModelPrice",
+    "PendingAction",
     "PlayerAction",
     "Prompt",
     "Rating",

@@ -280,3 +280,32 @@ class GameSnapshot(Base):
         sa.CheckConstraint("turn >= 0", name="turn_nonnegative"),
         sa.CheckConstraint("length(sha256) = 64", name="sha256_length"),
     )
+
+
+class PendingAction(Base):
+    """A seat's action for a turn that has not resolved yet (simultaneous moves).
+
+    Committed as soon as it is submitted, so a runner that dies before the turn resolves finds
+    it again on resume; deleted when the turn is recorded. One per seat and turn: submitting
+    again replaces it.
+    """
+
+    __tablename__ = "pending_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    game_id: Mapped[int] = mapped_column(sa.ForeignKey("games.id", ondelete="CASCADE"))
+    turn_number: Mapped[int]
+    seat: Mapped[int]
+    action: Mapped[str | None] = mapped_column(sa.Text)
+    payload: Mapped[dict[str, Any] | None]
+    submitted_at: Mapped[datetime] = created_at_column()
+
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["game_id", "seat"],
+            ["game_players.game_id", "game_players.seat"],
+            ondelete="CASCADE",
+        ),
+        sa.UniqueConstraint("game_id", "turn_number", "seat"),
+        sa.CheckConstraint("turn_number >= 0", name="turn_number_nonnegative"),
+    )

@@ -29,7 +29,9 @@ from arenadb.errors import (
     NotFoundError,
 )
 from arenadb.models import GamePlayer, GameSnapshot, GameTurn, PlayerAction
+from arenadb.recording import pending
 from arenadb.recording.context import RecorderContext
+from arenadb.recording.pending import Submission
 from arenadb.recording.recorder import GameRecorder
 from arenadb.recording.snapshots import last_verified_snapshot
 from arenadb.recording.types import SeatsArg, seat_list
@@ -58,6 +60,8 @@ class ResumePoint:
     next_seq: int
     warnings: list[str] = field(default_factory=list)
     recorder: GameRecorder | None = field(default=None, repr=False)
+    # Actions submitted for turns that had not resolved (simultaneous moves), by turn and seat.
+    pending_actions: list[Submission] = field(default_factory=list)
 
 
 def start_game(
@@ -229,6 +233,7 @@ def load_resume_point(session: Session, game: int | str | uuid_module.UUID) -> R
         turns=turns,
         next_seq=next_seq,
         warnings=warnings,
+        pending_actions=pending.load(session, row.id),
     )
 
 
@@ -280,4 +285,5 @@ def recorder_for_running_game(
         last_turn_seat=last_seat,
         action_counts=action_counts,
         snapshots_taken=[(int(turn), str(kind)) for turn, kind in taken],
+        pending=point.pending_actions,
     )

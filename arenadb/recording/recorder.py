@@ -30,12 +30,13 @@ The recorder knows its Arena only through a `RecorderContext`; starting and resu
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from arenadb.db.errors import translate_error
 from arenadb.db.writer import Batch
-from arenadb.errors import ArenaDBError, ConflictError
+from arenadb.errors import ArenaDBError, ConflictError, InvalidDataError
+from arenadb.recording import pending
 from arenadb.recording.buffer import GameBuffer, locked
 from arenadb.recording.context import RecorderContext
 from arenadb.recording.finish import (
@@ -44,6 +45,7 @@ from arenadb.recording.finish import (
     finish_rows,
     finish_values,
 )
+from arenadb.recording.pending import Submission
 
 log = logging.getLogger("arenadb.recording")
 
@@ -59,16 +61,24 @@ class GameRecorder(GameBuffer):
     """
 
     def __init__(
-        self, context: RecorderContext, *, rated: bool | None = None, **position: Any
+        self,
+        context: RecorderContext,
+        *,
+        rated: bool | None = None,
+        pending: Iterable[Submission] = (),
+        **position: Any,
     ) -> None:
         """`position`: where the game stands (`GameBuffer`'s keywords: game_id, uuid, seats,
         next_seq, batch policy, ...). `rated` None: not known here (a resumed game); finishing
-        then asks the database."""
+        then asks the database. `pending`: submitted actions of unresolved turns (resume)."""
         super().__init__(context, **position)
         self.rated = rated
         self._writer = context.writer
         if self._flusher is not None:
             self._flusher.register(self)
+        self._pending: dict[tuple[int, int], Submission] = {
+            (s.turn_number, s.seat): s for s in pending
+        }
 
     def __repr__(self) -> str:
         return f"<GameRecorder game={self.game_id} next_seq={self._next_seq}>"
@@ -120,6 +130,76 @@ class GameRecorder(GameBuffer):
         self._batch = Batch()
         self._last_flush = self._clock()
         return batch.rows
+
+    # -- simultaneous moves (arenadb.recording.pending) ----------------------------------------
+
+    def submit_action(
+        self,
+        seat: int,
+        action: str | None = None,
+        *,
+        payload: Any = None,
+        turn_number: int | None = None,
+    ) -> Submission:
+        """Store `seat`'s action for a turn that has not resolved yet, committed at once (with
+        the turns buffered before it); submitting again for the same turn replaces it.
+
+        `turn_number` defaults to the next turn's (its seq, as in `record_turn`).
+        """
+        if self.closed:
+            raise ConflictError(f"game {self.game_id} is closed: cannot submit actions")
+        if seat not in self.seat_sides:
+            raise InvalidDataError(f"game {self.game_id} has no seat {seat}")
+        number = self._next_seq if turn_number is None else turn_number
+        submission = Submission(number, seat, action, payload)
+        self._commit_with(
+            lambda raw: pending.store(raw, self._writer, self.game_id, submission),
+            "cannot submit an action",
+        )
+        self._pending[(number, seat)] = submission
+        return submission
+
+    def pending_actions(self, turn_number: int | None = None) -> list[Submission]:
+        """The submitted actions not yet resolved (of one turn), by turn then seat."""
+        return [
+            s
+            for key, s in sorted(self._pending.items())
+            if turn_number is None or key[0] == turn_number
+        ]
+
+    def resolve_turn(self, *, turn_number: int | None = None, **turn: Any) -> int:
+        """Record the turn with its submitted actions (as player actions of type "submitted",
+        before any `actions=` given) and delete them, in one transaction; returns its seq.
+
+        The other keywords are `record_turn`'s.
+        """
+        number = self._next_seq if turn_number is None else turn_number
+        submitted = self.pending_actions(number)
+        actions = [*pending.as_player_actions(submitted), *(turn.pop("actions", None) or ())]
+        seq = self.record_turn(turn_number=number, actions=actions, **turn)
+        self._commit_with(
+            lambda raw: pending.clear(raw, self._writer, self.game_id, number),
+            "cannot resolve a turn",
+        )
+        for s in submitted:
+            self._pending.pop((s.turn_number, s.seat), None)
+        return seq
+
+    def _commit_with(self, work: Callable[[Any], None], what: str) -> None:
+        """Write the buffered rows and `work(raw)` in one durable transaction."""
+        batch = self._batch
+
+        def both(raw: Any) -> None:
+            if batch:
+                self._writer.write_batch(raw, batch)
+            work(raw)
+
+        try:
+            self.context.batch_connection().run(both, durable=True)
+        except Exception as exc:
+            raise self._translate(exc, what) from exc
+        if batch:
+            self.buffer_committed()
 
     def _translate(self, exc: BaseException, what: str) -> BaseException:
         if isinstance(exc, ArenaDBError):

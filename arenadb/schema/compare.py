@@ -11,6 +11,11 @@ PostgreSQL stores a CHECK as a parsed expression and prints it back in its own w
 printer: the model's constraints are created on temporary tables inside a transaction that is
 rolled back, and read back with pg_get_constraintdef. Nothing is left behind and no real table
 is locked. SQLite keeps the CREATE TABLE text, which SQLAlchemy wrote from the same models.
+
+The full-text index (`arenadb.db.fulltext`, migration 0006) is no model either: its FTS5 tables
+and their shadow tables (SQLite) and its GIN expression indexes (PostgreSQL) are left out of the
+autogenerate comparison (which would report them as tables or indexes to remove) and checked
+here by name instead, so a database without them is drift and one with them is clean.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from arenadb.db import fulltext
 
 # Triggers are written by migrations (a model has no trigger object): every trigger a revision
 # creates is listed here, as (table, trigger name), so a database without it is drift.
@@ -37,7 +44,24 @@ def schema_differences(conn: Connection) -> list[str]:
         *check_constraint_differences(conn),
         *trigger_differences(conn),
         *autoincrement_differences(conn),
+        *search_index_differences(conn),
     ]
+
+
+def is_search_index(name: str | None, type_: str) -> bool:
+    """An object of the full-text index, which the models do not declare (see the docstring)."""
+    if name is None:
+        return False
+    if type_ == "table":
+        return fulltext.is_fts5_table(name)
+    if type_ == "index":
+        return name in {index for _table, index in fulltext.PG_INDEXES}
+    return False
+
+
+def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
+    """Alembic's `include_name` hook: compare everything but the full-text index."""
+    return not is_search_index(name, type_)
 
 
 def _autogenerate_differences(conn: Connection) -> list[str]:
@@ -47,7 +71,8 @@ def _autogenerate_differences(conn: Connection) -> list[str]:
     from arenadb.models import metadata
 
     context = MigrationContext.configure(
-        conn, opts={"compare_type": True, "target_metadata": metadata}
+        conn,
+        opts={"compare_type": True, "target_metadata": metadata, "include_name": include_name},
     )
     return [_describe_diff(d) for d in compare_metadata(context, metadata)]
 
@@ -238,17 +263,25 @@ def live_triggers(conn: Connection) -> set[tuple[str, str]]:
     return {(str(table), str(name)) for table, name in rows}
 
 
+def expected_triggers(conn: Connection) -> frozenset[tuple[str, str]]:
+    """EXPECTED_TRIGGERS, plus on SQLite the triggers that keep the FTS5 tables in sync."""
+    if conn.dialect.name == "postgresql":
+        return EXPECTED_TRIGGERS
+    return EXPECTED_TRIGGERS | fulltext.SQLITE_TRIGGERS
+
+
 def trigger_differences(conn: Connection) -> list[str]:
     live = live_triggers(conn)
     tables = _live_tables(conn)
+    expected = expected_triggers(conn)
     out = [
         f"missing trigger {table}.{name}"
-        for table, name in sorted(EXPECTED_TRIGGERS - live)
+        for table, name in sorted(expected - live)
         if table in tables
     ]
     out += [
         f"unexpected trigger {table}.{name}"
-        for table, name in sorted(live - EXPECTED_TRIGGERS)
+        for table, name in sorted(live - expected)
         if table in _model_tables()
     ]
     return out
@@ -272,3 +305,29 @@ def autoincrement_differences(conn: Connection) -> list[str]:
         if name in live and live[name] != wanted:
             out.append(f"table {name}: AUTOINCREMENT {'missing' if wanted else 'unexpected'}")
     return out
+
+
+def search_index_differences(conn: Connection) -> list[str]:
+    """The full-text index's tables (SQLite) or indexes (PostgreSQL) that are missing."""
+    tables = _live_tables(conn)
+    if conn.dialect.name == "postgresql":
+        live = {
+            (str(table), str(name))
+            for table, name in conn.execute(
+                sa.text(
+                    "select tablename, indexname from pg_indexes "
+                    "where schemaname = current_schema()"
+                )
+            )
+        }
+        return [
+            f"missing search index {table}.{name}"
+            for table, name in sorted(fulltext.PG_INDEXES - live)
+            if table in tables
+        ]
+    sources = {source.fts: source.table for source in fulltext.SOURCES.values()}
+    return [
+        f"missing search table {fts} (of {table})"
+        for fts, table in sorted(sources.items())
+        if table in tables and fts not in tables
+    ]

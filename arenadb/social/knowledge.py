@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from arenadb.db.fulltext import SOURCES, match_condition
 from arenadb.db.paging import DEFAULT_LIMIT, check_choice, fetch_by_id, paged
 from arenadb.errors import ConfigError, ConflictError, InvalidDataError, NotFoundError
 from arenadb.models import KNOWLEDGE_GRAPH_TYPES, Agent, KnowledgeChunk, KnowledgeGraph, utcnow
@@ -200,19 +201,14 @@ def list_knowledge_chunks(
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
 ) -> list[KnowledgeChunk]:
-    """Chunks by source then external id; `text` keeps those whose title or content contains
-    it (case-insensitive)."""
+    """Chunks by source then external id; `text` keeps those whose title or content has every
+    word of it, found through the full-text index (`arenadb search --in knowledge` ranks them)."""
     stmt = sa.select(KnowledgeChunk)
     if source is not None:
         stmt = stmt.where(KnowledgeChunk.source == source)
     if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(
-            sa.or_(
-                KnowledgeChunk.title.ilike(pattern, escape="\\"),
-                KnowledgeChunk.content.ilike(pattern, escape="\\"),
-            )
-        )
+        dialect = session.get_bind().dialect.name
+        stmt = stmt.where(match_condition(dialect, SOURCES["knowledge"], text))
     order = (KnowledgeChunk.source, KnowledgeChunk.external_id)
     return list(session.scalars(paged(stmt.order_by(*order), limit, offset)))
 

@@ -18,7 +18,10 @@ StatusOption = Annotated[
 TypeOption = Annotated[
     str | None,
     typer.Option(
-        "--type", help="Game type: id, env id (SecretMafia-v0) or name.", show_default=False
+        "--type",
+        "--game-type",
+        help="Game type: id, env id (SecretMafia-v0) or name.",
+        show_default=False,
     ),
 ]
 AgentOption = Annotated[

@@ -36,9 +36,11 @@ def table_names(settings) -> set[str]:
     engine = create_engine(settings, pooled=False)
     try:
         with engine.connect() as conn:
-            return set(sa.inspect(conn).get_table_names()) - {"alembic_version"}
+            names = set(sa.inspect(conn).get_table_names()) - {"alembic_version"}
     finally:
         engine.dispose()
+    # SQLite's full-text tables (FTS5 and its shadow tables) are the search index, not models.
+    return {name for name in names if not name.startswith("search_")}
 
 
 def revisions_oldest_first() -> list[str]:

@@ -1,0 +1,157 @@
+"""Benchmark: `arenadb search` latency on the biggest synthetic arena built here.
+
+Builds a synthetic arena (`tests.support.synthetic.build_arena`, default 20,000 games: about
+740,000 turns and as many LLM calls) on SQLite and, when ARENADB_BENCH_POSTGRES_URL names a
+server, on PostgreSQL (a throwaway `arenadb_bench_*` database, dropped at the end); the index is
+maintained by the writes as it is in production. Then writes a selective word into 20 turns and
+20 LLM responses, and times `arenadb.inspection.search.search` warm (median of --runs), with a
+`SELECT 1` round trip measured in the same run as the floor.
+
+Goal: a selective word (20 + 20 hits among ~1.5 million searched rows) in <= 50 ms on both
+backends. A common word (every Secret Mafia vote turn) is printed for information.
+
+    python benchmarks/search.py                  # SQLite, and PostgreSQL if configured
+    ARENADB_BENCH_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
+        python benchmarks/search.py --games 20000 --runs 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from arenadb.config import Settings, load_settings, parse_url
+from arenadb.db import create_database, create_engine, drop_database, write_transaction
+from arenadb.inspection.filters import GameFilter
+from arenadb.inspection.search import search
+from arenadb.schema.migrations import upgrade
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.synthetic import build_arena
+
+PG_ENV = "ARENADB_BENCH_POSTGRES_URL"
+GOAL_MS = 50.0
+WORD = "zanzibar"
+
+
+def build(settings: Settings, games: int) -> sa.Engine:
+    create_database(settings)
+    upgrade(settings, "head")
+    engine = create_engine(settings)
+    start = time.perf_counter()
+    built = build_arena(engine, games=games)
+    with write_transaction(engine) as conn:
+        step = max(1, built.last_game_id // 20)
+        ids = list(range(built.first_game_id, built.last_game_id + 1, step))[:20]
+        for game_id in ids:
+            conn.execute(
+                sa.text(
+                    "update game_turns set action = action || ' ' || :w "
+                    "where game_id = :g and seq = 1"
+                ),
+                {"w": WORD, "g": game_id},
+            )
+            conn.execute(
+                sa.text("update llm_calls set reasoning = :r where game_id = :g and turn_seq = 2"),
+                {"r": f"I suspect {WORD} is lying", "g": game_id},
+            )
+    print(
+        f"  {settings.backend} {games:,} games: built in {time.perf_counter() - start:.1f} s "
+        f"({built.turns:,} turns, {built.llm_calls:,} llm calls)",
+        file=sys.stderr,
+    )
+    if settings.backend == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    return engine
+
+
+def median_ms(op: Callable[[], Any], runs: int) -> float:
+    op()  # warm
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        op()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def measure(engine: sa.Engine, runs: int) -> dict[str, float]:
+    def select_one() -> None:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1").all()
+
+    hits = search(engine, WORD, limit=100)
+    # 20 turns and the LLM calls of 20 turns (a retried call is two).
+    assert 40 <= len(hits) < 60, f"expected 40 or so hits of {WORD!r}, got {len(hits)}"
+    ops: dict[str, Callable[[], Any]] = {
+        "select 1 (floor)": select_one,
+        f"{WORD} (all sources)": lambda: search(engine, WORD),
+        f"{WORD} --in turns": lambda: search(engine, WORD, within=["turns"]),
+        f"{WORD} --game-type SecretMafia-v0": lambda: search(
+            engine, WORD, filters=GameFilter(game_type="SecretMafia-v0")
+        ),
+        "eliminated --in turns (common, info)": lambda: search(
+            engine, "eliminated", within=["turns"]
+        ),
+    }
+    return {name: median_ms(op, runs) for name, op in ops.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--games", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="arenadb_bench_") as folder:
+        settings = load_settings(f"sqlite:///{Path(folder) / 'arena.db'}", environ={}, cwd=folder)
+        engine = build(settings, args.games)
+        try:
+            results["sqlite"] = measure(engine, args.runs)
+            print(results["sqlite"], file=sys.stderr, flush=True)
+        finally:
+            engine.dispose()
+    pg_url = os.environ.get(PG_ENV)
+    if pg_url:
+        server = parse_url(pg_url)
+        name = f"arenadb_bench_{uuid.uuid4().hex[:8]}_search"
+        settings = load_settings(server.with_database(name).render(), environ={}, cwd=os.devnull)
+        try:
+            engine = build(settings, args.games)
+            try:
+                results["postgresql"] = measure(engine, args.runs)
+                print(results["postgresql"], file=sys.stderr, flush=True)
+            finally:
+                engine.dispose()
+        finally:
+            drop_database(settings, missing_ok=True)
+    else:
+        print(f"PostgreSQL skipped: set {PG_ENV} to a server URL to include it", file=sys.stderr)
+    ok = True
+    for backend, times in results.items():
+        print(f"{backend} ({args.games:,} games, median of {args.runs})")
+        for name, ms in times.items():
+            print(f"  {name:<40} {ms:8.2f} ms")
+        selective = times[f"{WORD} (all sources)"]
+        ok = ok and selective <= GOAL_MS
+        floor = times["select 1 (floor)"]
+        print(f"  selective word: {selective:.2f} ms, {selective / floor:.0f}x the floor")
+    print(
+        f"goal: a selective word <= {GOAL_MS:g} ms on every backend: {'met' if ok else 'NOT met'}"
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
