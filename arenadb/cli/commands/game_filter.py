@@ -31,11 +31,12 @@ ModelOption = Annotated[
     str | None,
     typer.Option(help="Games where an agent used this model (id or name).", show_default=False),
 ]
+# One declaration for every command (games: when they started; logs: when logged).
 SinceOption = Annotated[
     str | None,
-    time_option(help="Started at or after: 2026-03-01, 2026-03-01T12:00, 7d, 12h."),
+    time_option(help="At or after this time: 2026-03-01, 2026-03-01T12:00, or an age: 7d, 12h."),
 ]
-UntilOption = Annotated[str | None, time_option(help="Started before (same forms as --since).")]
+UntilOption = Annotated[str | None, time_option(help="Before this time (same forms as --since).")]
 
 
 def game_filter(

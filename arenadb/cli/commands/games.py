@@ -16,7 +16,7 @@ from arenadb.cli.commands.game_filter import (
     game_filter,
 )
 from arenadb.cli.common import app_context
-from arenadb.cli.options import CsvOption, JsonOption, LimitOption, OffsetOption
+from arenadb.cli.options import COUNT_MAX, CsvOption, JsonOption, LimitOption, OffsetOption
 from arenadb.cli.render.output import (
     output_format,
     render_object,
@@ -122,6 +122,7 @@ def replay(
         typer.Option(
             "--as-seat",
             min=0,
+            max=COUNT_MAX,
             help="Only what this seat saw: public turns, its own, and private ones sent to it.",
             show_default=False,
         ),

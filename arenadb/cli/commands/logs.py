@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
+from arenadb.cli.commands.game_filter import SinceOption, UntilOption
 from arenadb.cli.common import app_context
-from arenadb.cli.options import CsvOption, JsonOption, LimitOption, OffsetOption, time_option
+from arenadb.cli.options import CsvOption, JsonOption, LimitOption, OffsetOption
 from arenadb.cli.render.output import output_format, render_rows
 
 app = typer.Typer(
@@ -27,10 +28,6 @@ GameOption = Annotated[
     str | None,
     typer.Option(help="Logs about this game (id, UUID or unique UUID prefix).", show_default=False),
 ]
-SinceOption = Annotated[
-    str | None, time_option(help="Logged at or after: 2026-03-01, 2026-03-01T12:00, 7d, 12h.")
-]
-UntilOption = Annotated[str | None, time_option(help="Logged before (same forms as --since).")]
 
 SYSTEM_COLUMNS = ["id", "created_at", "level", "component", "message", "game_id", "agent_id"]
 EXECUTION_COLUMNS = ["id", "created_at", "level", "message", "game_id", "engine_id", "event_id"]

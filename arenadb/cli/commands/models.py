@@ -129,8 +129,14 @@ def _price(_ctx: typer.Context, param: typer.CallbackParam, value: float | None)
     return value
 
 
+# Dollars per million tokens: more than this is a typo (the dearest models cost a few hundred).
+PRICE_MAX = 1_000_000.0
+
+
 def _price_option(flag: str, what: str) -> Any:
-    return typer.Option(flag, help=f"Dollars per million {what}.", callback=_price)
+    return typer.Option(
+        flag, help=f"Dollars per million {what}.", callback=_price, min=0.0, max=PRICE_MAX
+    )
 
 
 @prices_app.callback()
