@@ -77,6 +77,7 @@ FREE_TEXT = {
     ("engines list", "engine_type"),
     ("agents list", "kind"),
     ("logs system", "component"),
+    ("search", "text"),  # any words are a search; no match is an empty answer
 }
 # Values that a long-running command takes as valid start it (any text is a valid token, and
 # `serve --token X` then serves until stopped): tests/web checks these options.
