@@ -232,9 +232,10 @@ def test_models_prices_cli_lists_and_sets(arena: arenadb.Arena, db_settings: Set
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["--input", "nan", "--from", "2026-01-01"], 2, "finite number >= 0"),
-        (["--input", "-1", "--from", "2026-01-01"], 2, "finite number >= 0"),
-        (["--output", "inf", "--from", "2026-01-01"], 2, "finite number >= 0"),
+        # The option's bounds (0 to PRICE_MAX) answer first, naming the option.
+        (["--input", "nan", "--from", "2026-01-01"], 2, "invalid value for '--input'"),
+        (["--input", "-1", "--from", "2026-01-01"], 2, "greater than or equal to 0"),
+        (["--output", "inf", "--from", "2026-01-01"], 2, "invalid value for '--output'"),
         (["--input", "1", "--from", "2026-13-01"], 2, "--from"),
         (["--input", "1"], 2, "--from"),
         (["--from", "2026-01-01"], 2, "at least one"),
