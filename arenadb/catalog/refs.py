@@ -3,13 +3,17 @@
 Every command and every library function that takes a reference resolves it here, so that one
 spelling works everywhere:
 
-- a game: its integer id, its UUID (any case, with or without dashes), or a unique UUID prefix;
+- a game: its integer id, its UUID (any case, with or without dashes), or a unique UUID prefix
+  (at least 8 characters when it is all digits, see below);
 - an agent: its integer id or its alias;
 - a model: its integer id, its name (`gpt-4.1`) or its LiteLLM name (`openai/gpt-4.1`);
 - a game type: its integer id, its env id (`SecretMafia-v0`) or its name (`Secret Mafia`).
 
 The rules, decided once:
 - a reference made only of digits is an id, never a name (an alias `42` cannot be named so);
+  for games, where one UUID prefix in 40 of the usual 8 characters is all digits, a digit string
+  of 8 or more characters is also read as a UUID prefix: `42` is game 42, while `54241114` is
+  the game whose id or UUID prefix it is, and AmbiguousError when it is both;
 - names match exactly first; failing that, case-insensitively (`secret mafia`), so a name typed
   in another case still finds its row, while two rows that differ only in case are reported as
   ambiguous rather than picked at random;
@@ -48,6 +52,10 @@ GameTypeRef = int | str
 SHOWN_CANDIDATES = 5
 _HEX = re.compile(r"^[0-9a-f]{1,32}$")
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
+# The shortest all-digit game reference that is also read as a UUID prefix: the 8 characters of
+# a short UUID as people copy it. Shorter digit strings are ids only (`game info 12` must never
+# become ambiguous because thousands of UUIDs start with 12).
+DIGIT_PREFIX_MIN = 8
 # The largest id any table can hold (a signed 64-bit integer; PostgreSQL's are smaller still, and
 # compare to a larger number without error). arenadb.cli.options.ID_MAX is the same number.
 ID_MAX = 2**63 - 1
@@ -101,20 +109,30 @@ def game_condition(ref: GameRef) -> tuple[sa.ColumnElement[bool], str]:
     """
     if isinstance(ref, uuid.UUID):
         return Game.uuid == ref, str(ref)
-    game_id = as_id(ref)
     label = _label(ref)
-    if game_id is not None:
-        return Game.id == game_id, label
+    if isinstance(ref, int) or not _DIGITS.fullmatch(label) or len(label) < DIGIT_PREFIX_MIN:
+        game_id = as_id(ref)
+        if game_id is not None:
+            return Game.id == game_id, label
+    elif len(label) <= len(str(ID_MAX)):
+        # Eight digits or more: an id or a UUID prefix. Both conditions in one statement; two
+        # rows (the id's and the prefix's) are reported by one_game as ambiguous.
+        id_or_prefix = sa.or_(Game.id == as_id(label), _uuid_prefix(label))
+        return id_or_prefix, label
     hex_text = label.lower().replace("-", "")
     if not _HEX.match(hex_text):
         raise InvalidArgumentError(f"{label!r} is not a game id or uuid, nor a uuid prefix")
     if len(hex_text) == 32:
         return Game.uuid == uuid.UUID(hex_text), label
+    return _uuid_prefix(hex_text), label
+
+
+def _uuid_prefix(hex_text: str) -> sa.ColumnElement[bool]:
     # A prefix is a range of the unique uuid index: the same plan on SQLite's CHAR(32) and on
     # PostgreSQL's native uuid, where LIKE could not use the index.
     low = uuid.UUID(hex_text.ljust(32, "0"))
     high = uuid.UUID(hex_text.ljust(32, "f"))
-    return Game.uuid.between(low, high), label
+    return Game.uuid.between(low, high)
 
 
 def game_candidates_limit() -> int:
@@ -127,7 +145,9 @@ def one_game(rows: Sequence[Any], label: str) -> Any:
     if not rows:
         raise NotFoundError(f"game {label} not found")
     if len(rows) > 1:
-        raise _ambiguous("game", label, [str(r.uuid) for r in rows], " prefix")
+        named = [f"{r.uuid} (id {r.id})" for r in rows]
+        what = "" if _DIGITS.fullmatch(label) else " prefix"
+        raise _ambiguous("game", label, named, what)
     return rows[0]
 
 

@@ -15,7 +15,7 @@ from arenadb.catalog.refs import (
     resolve_model_id,
 )
 from arenadb.errors import AmbiguousError, InvalidArgumentError, NotFoundError
-from arenadb.models import GameType
+from arenadb.models import Game, GameType
 from tests.support.arena_factory import ArenaFactory
 
 UUID_A = uuid.UUID("0eb35a3b-0000-4000-8000-000000000001")
@@ -75,6 +75,35 @@ def test_a_game_by_id_uuid_and_unique_prefix(engine: sa.Engine, catalog: dict[st
         for bad in ("xyz!", "", True):
             with pytest.raises(InvalidArgumentError):
                 resolve_game_id(conn, bad)  # type: ignore[arg-type]
+
+
+def test_a_digit_only_uuid_prefix_names_its_game_and_short_digits_stay_ids(
+    engine: sa.Engine, catalog: dict[str, int]
+) -> None:
+    """One 8-character UUID prefix in 40 is all digits: it must still name its game (the CI
+    flake of a docs snippet that passed `uuid[:8]`), while `12` stays game 12, and a digit
+    string that is both a game's id and another game's UUID prefix is ambiguous, never a guess."""
+    games = {
+        "54241114-aeea-4a5a-abc1-440950fd87f5": 1_000_001,  # an all-digit prefix
+        "12345678-0000-4000-8000-000000000003": 87654321,  # a prefix that is another's id
+        "fedcba98-0000-4000-8000-000000000004": 12345678,
+    }
+    with engine.begin() as conn:
+        for text, game_id in games.items():
+            row = {"id": game_id, "uuid": uuid.UUID(text), "game_type_id": catalog["mafia"]}
+            conn.execute(sa.insert(Game).values(**row))
+    digits = 1_000_001
+    with engine.connect() as conn:
+        assert resolve_game_id(conn, "54241114") == digits
+        with pytest.raises(NotFoundError, match=r"^game 5424111 not found$"):
+            resolve_game_id(conn, "5424111")  # 7 digits: an id only, never a prefix
+        assert resolve_game_id(conn, str(catalog["game_a"])) == catalog["game_a"]
+        assert resolve_game_id(conn, "87654321") == 87654321  # an id; no UUID starts so
+        assert resolve_game_id(conn, "0087654321") == 87654321
+        with pytest.raises(AmbiguousError, match=r"^game 12345678 is ambiguous: ") as info:
+            resolve_game_id(conn, "12345678")
+        assert "(id 12345678)" in str(info.value) and "(id 87654321)" in str(info.value)
+        assert resolve_game_id(conn, 12345678) == 12345678  # an int is an id, whatever its size
 
 
 def test_the_game_condition_is_a_range_of_the_uuid_index_for_a_prefix() -> None:
