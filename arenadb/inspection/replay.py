@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -20,6 +20,23 @@ def seen_by(turn: TurnInfo, seat: int) -> bool:
     if turn.visibility == "system":
         return False
     return turn.seat == seat or seat in (turn.recipients or ())
+
+
+def as_seen_by(turns: list[TurnInfo], seat: int) -> list[TurnInfo]:
+    """The turns `seat` saw, as it saw them: THE rule of every "seen by seat N" view.
+
+    Another seat's move keeps its action (the seat saw the move) but not its observation: that
+    is what the other seat was shown, its role and its private messages included. An
+    environment turn's observation is the message itself, seen by its recipients.
+    """
+    seen = []
+    for turn in turns:
+        if not seen_by(turn, seat):
+            continue
+        if turn.seat is not None and turn.seat != seat and turn.observation is not None:
+            turn = replace(turn, observation=None)
+        seen.append(turn)
+    return seen
 
 
 @dataclass
@@ -47,7 +64,8 @@ def game_replay(
 ) -> GameReplay:
     """Every turn of a game in order, with its actor, action, validity and player actions.
 
-    `as_seat`: only what that seat saw (public turns, its own, the private ones sent to it).
+    `as_seat`: only what that seat saw (public turns, its own, the private ones sent to it;
+    see `as_seen_by`).
     """
     with engine.connect() as conn:
         game = _fetch_game(conn, ref)
@@ -56,7 +74,7 @@ def game_replay(
     if as_seat is not None:
         if as_seat not in {s.seat for s in seats}:
             raise NotFoundError(f"game {game.id} has no seat {as_seat}")
-        turns = [t for t in turns if seen_by(t, as_seat)]
+        turns = as_seen_by(turns, as_seat)
     return GameReplay(
         id=game.id,
         uuid=str(game.uuid),

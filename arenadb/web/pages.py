@@ -95,13 +95,10 @@ def game_view(request: Request, web: WebState) -> View:
 def replay_view(request: Request, web: WebState) -> View:
     from arenadb.inspection.replay import game_replay
 
-    replay = game_replay(web.engine, request.path_params["ref"], observations=True)
-    seats = {s.seat for s in replay.seats}
+    # The seat's view is the library's (`as_seen_by`), as `game replay --as-seat` shows it: the
+    # page and its JSON twin never hold a turn or an observation that seat was not shown.
     seat = data.query_int(_query(request), "seat", None)
-    if seat is not None and seat not in seats:
-        from arenadb.errors import NotFoundError
-
-        raise NotFoundError(f"game {replay.id} has no seat {seat}")
+    replay = game_replay(web.engine, request.path_params["ref"], observations=True, as_seat=seat)
     rounds: dict[tuple[int, str | None], list[Any]] = defaultdict(list)
     for turn in replay.turns:
         rounds[(turn.turn_number, turn.phase)].append(turn)

@@ -48,6 +48,7 @@ PAGES = [
     ("/games/{game}", ["game", "info", "{game}"]),
     ("/games/{game}?turns=1", ["game", "info", "{game}", "--turns"]),
     ("/games/{game}/replay", ["game", "replay", "{game}"]),
+    ("/games/{game}/replay?seat=0", ["game", "replay", "{game}", "--as-seat", "0"]),
     ("/agents/{agent}", ["agent", "info", "{agent}"]),
     ("/agents/{agent}?recent=3", ["agent", "info", "{agent}", "--recent", "3"]),
     ("/models", ["models", "stats"]),

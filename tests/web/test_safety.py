@@ -249,3 +249,57 @@ def test_only_the_allowed_host_names_are_served(db_settings):
         evil = client.get("/games.json", headers={"host": "attacker.example:8765"})
         assert evil.status_code == 400 and evil.json() == {"error": "unknown host"}
         assert "script-src 'none'" in evil.headers["content-security-policy"]
+
+
+def test_seen_by_a_seat_is_the_same_view_everywhere_and_hides_what_it_was_not_shown(db_settings):
+    """A villager's view (CLI `--as-seat`, the page, its JSON twin) holds neither the Mafia's
+    private turn nor what another seat was shown on its own turn (its observation, its role)."""
+    import json
+
+    import arenadb
+
+    with arenadb.connect(settings=db_settings) as arena:
+        seats = [
+            arena.register_agent(model="m", kind="plain", prompt=("p", f"prompt {n}"))
+            for n in range(3)
+        ]
+        game = arena.start_game("Mafia-v0", seats)
+        game.record_turn(seat=None, observation="Night falls.")
+        game.record_turn(
+            seat=0, action="kill 2", observation="you are MAFIA-SECRET-ROLE", recipients=[0, 1]
+        )
+        game.record_turn(seat=1, action="vote 2", observation="OWN-VIEW-OF-ONE")
+        game.record_turn(seat=2, action="I am the doctor", observation="DOCTOR-SECRET-ROLE")
+        game.record_turn(seat=None, observation="MAFIA-ONLY-CHAT", recipients=[0, 1])
+        game.finish(outcome="draw")
+        game_id = game.game_id
+    cli = CliRunner().invoke(
+        app,
+        ["--database-url", db_settings.database_url]
+        + ["game", "replay", str(game_id), "--as-seat", "1", "--json"],
+    )
+    assert cli.exit_code == 0, cli.output
+    with client_for(db_settings) as client:
+        page = client.get(f"/games/{game_id}/replay?seat=1").text
+        twin = client.get(f"/games/{game_id}/replay.json?seat=1").json()
+        everyone = client.get(f"/games/{game_id}/replay.json").json()
+    assert twin == json.loads(cli.stdout)
+    shown = [(t["seat"], t["action"], t["observation"]) for t in twin["turns"]]
+    assert shown == [
+        (None, None, "Night falls."),
+        (0, "kill 2", None),
+        (1, "vote 2", "OWN-VIEW-OF-ONE"),
+        (2, "I am the doctor", None),
+        (None, None, "MAFIA-ONLY-CHAT"),
+    ]
+    twin_two = CliRunner().invoke(
+        app,
+        ["--database-url", db_settings.database_url]
+        + ["game", "replay", str(game_id), "--as-seat", "2", "--json"],
+    )
+    two = [(t["seat"], t["observation"]) for t in json.loads(twin_two.stdout)["turns"]]
+    assert two == [(None, "Night falls."), (1, None), (2, "DOCTOR-SECRET-ROLE")]
+    for secret in ("MAFIA-SECRET-ROLE", "DOCTOR-SECRET-ROLE"):
+        assert secret not in page and secret not in json.dumps(twin)
+    assert "OWN-VIEW-OF-ONE" in page and "kill 2" in page
+    assert len(everyone["turns"]) == 5 and "DOCTOR-SECRET-ROLE" in json.dumps(everyone)
