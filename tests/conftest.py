@@ -53,6 +53,14 @@ def unique_pg_name(prefix: str = "arenadb_test") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # The terminal the suite runs in must not change what the CLI prints: an explicit COLUMNS
+    # narrows every table (the CLI honours it on purpose), and pytest-xdist's workers set
+    # COLUMNS=80. Tests that need a width set it themselves.
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Tests parametrized on the postgresql backend get the marker, so `-m postgresql` selects
     # them and `-m "not postgresql"` runs without a server.

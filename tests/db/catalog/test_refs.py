@@ -104,6 +104,10 @@ def test_a_digit_only_uuid_prefix_names_its_game_and_short_digits_stay_ids(
             resolve_game_id(conn, "12345678")
         assert "(id 12345678)" in str(info.value) and "(id 87654321)" in str(info.value)
         assert resolve_game_id(conn, 12345678) == 12345678  # an int is an id, whatever its size
+        with pytest.raises(NotFoundError):  # past any id, but a UUID prefix
+            resolve_game_id(conn, "1" * 30)
+        with pytest.raises(InvalidArgumentError, match="is not a game id"):
+            resolve_game_id(conn, "1" * 33)
 
 
 def test_the_game_condition_is_a_range_of_the_uuid_index_for_a_prefix() -> None:
