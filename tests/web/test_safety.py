@@ -251,6 +251,10 @@ def test_only_the_allowed_host_names_are_served(db_settings):
         assert "script-src 'none'" in evil.headers["content-security-policy"]
 
 
+def _url(settings) -> list[str]:
+    return ["--database-url", settings.database_url]
+
+
 def test_seen_by_a_seat_is_the_same_view_everywhere_and_hides_what_it_was_not_shown(db_settings):
     """A villager's view (CLI `--as-seat`, the page, its JSON twin) holds neither the Mafia's
     private turn nor what another seat was shown on its own turn (its observation, its role)."""
@@ -275,8 +279,7 @@ def test_seen_by_a_seat_is_the_same_view_everywhere_and_hides_what_it_was_not_sh
         game_id = game.game_id
     cli = CliRunner().invoke(
         app,
-        ["--database-url", db_settings.database_url]
-        + ["game", "replay", str(game_id), "--as-seat", "1", "--json"],
+        [*_url(db_settings), "game", "replay", str(game_id), "--as-seat", "1", "--json"],
     )
     assert cli.exit_code == 0, cli.output
     with client_for(db_settings) as client:
@@ -294,8 +297,7 @@ def test_seen_by_a_seat_is_the_same_view_everywhere_and_hides_what_it_was_not_sh
     ]
     twin_two = CliRunner().invoke(
         app,
-        ["--database-url", db_settings.database_url]
-        + ["game", "replay", str(game_id), "--as-seat", "2", "--json"],
+        [*_url(db_settings), "game", "replay", str(game_id), "--as-seat", "2", "--json"],
     )
     two = [(t["seat"], t["observation"]) for t in json.loads(twin_two.stdout)["turns"]]
     assert two == [(None, "Night falls."), (1, None), (2, "DOCTOR-SECRET-ROLE")]
