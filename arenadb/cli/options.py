@@ -12,6 +12,8 @@ Imports stay light (typer only): `arenadb --help` loads this module.
 from __future__ import annotations
 
 import importlib
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -134,9 +136,46 @@ def seed_option(*flags: str, help: str) -> Any:
     return typer.Option(*flags, min=0, max=SEED_MAX, help=help)
 
 
+# A decimal number as a user types it (`60`, `0.5`, `1e3`), or an infinity, which the range then
+# refuses by name; never nan, and never the non-ASCII digits float() would accept.
+_NUMBER = re.compile(r"[+-]?((\d+\.?\d*|\.\d+)(e[+-]?\d+)?|inf|infinity)", re.ASCII | re.IGNORECASE)
+
+
+def number_parser(low: float, high: float) -> Callable[[str | float], float]:
+    """The parser of a number option bounded to [low, high], saying what was wrong in words.
+
+    Typer's own range check compares a `nan` as out of range ("should be less than or equal to
+    N", of a value that is no number at all); this one says "not a number" for nan, "not
+    finite" for inf, and the range otherwise. A `parser` replaces Typer's check, so the range is
+    checked here (and still declared as min/max, for the help and the parameter walk).
+    """
+
+    def parse(text: str | float) -> float:
+        if isinstance(text, int | float):  # the option's default, not typed by a user
+            return float(text)
+        # ASCII digits only: float() also reads `١٢` (Arabic-Indic twelve) as 12.0.
+        if not _NUMBER.fullmatch(text.strip()):
+            raise click_exceptions.BadParameter(f"{text[:40]!r} is not a number")
+        value = float(text)
+        if not low <= value <= high:
+            raise click_exceptions.BadParameter(f"must be from {bounds}, not {text[:40]}")
+        return value
+
+    bounds = " to ".join(str(int(b)) if b.is_integer() else str(b) for b in (low, high))
+
+    return parse
+
+
+def number_option(*flags: str, low: float, high: float, help: str, **options: Any) -> Any:
+    """A number option from `low` to `high` (never nan or inf), read by `number_parser`."""
+    return typer.Option(
+        *flags, min=low, max=high, parser=number_parser(low, high), help=help, **options
+    )
+
+
 def seconds_option(*flags: str, help: str) -> Any:
     """A duration in seconds: SECONDS_MIN to SECONDS_MAX (so never nan, inf or negative)."""
-    return typer.Option(*flags, min=SECONDS_MIN, max=SECONDS_MAX, help=help)
+    return number_option(*flags, low=SECONDS_MIN, high=SECONDS_MAX, help=help)
 
 
 def check_time(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:

@@ -71,8 +71,14 @@ def test_every_integer_refuses_huge_negative_and_foreign_digits(cli_env, leaf, p
 @pytest.mark.parametrize(("leaf", "param"), _parameters("float"))
 def test_every_number_refuses_nan_inf_zero_and_negative(cli_env, leaf, param):
     for value in BAD_SECONDS:
+        if value.isascii() and param.min <= float(value) <= param.max:
+            continue  # in this option's range (a price of 0 is a free model)
         result = runner.invoke(app, leaf.args_with(param, value), env=cli_env)
         _assert_usage_line(result, f"{leaf.name} {param.name}={value!r}")
+        # Said in words: a nan is no number (not "should be less than or equal to N").
+        no_number = value.lower() == "nan" or not value.isascii()
+        wanted = "is not a number" if no_number else "must be from "
+        assert wanted in result.stderr, (leaf.name, param.name, value, result.stderr)
 
 
 @pytest.mark.parametrize(("leaf", "param"), _parameters("time"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -119,4 +120,6 @@ def filler(leaf: Leaf, param: Any) -> str:
         choices = param.type_descriptor.choices or ()
         first = next(iter(choices))
         return str(getattr(first, "value", first))
+    if annotation_of(param) is datetime:  # a date option (`--from`): a date it reads
+        return "2026-01-01"
     return FILLERS[kind]

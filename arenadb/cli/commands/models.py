@@ -4,14 +4,13 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 
 from arenadb.cli.common import app_context
-from arenadb.cli.options import CsvOption, JsonOption
+from arenadb.cli.options import CsvOption, JsonOption, number_option
 from arenadb.cli.render.output import info, output_format, print_json, render_rows, to_plain
 from arenadb.cli.render.tables import money
 
@@ -123,20 +122,12 @@ PRICE_COLUMNS = [
 ]
 
 
-def _price(_ctx: typer.Context, param: typer.CallbackParam, value: float | None) -> float | None:
-    if value is not None and not (math.isfinite(value) and value >= 0):
-        raise typer.BadParameter(f"{param.opts[0]} must be a finite number >= 0, not {value}")
-    return value
-
-
 # Dollars per million tokens: more than this is a typo (the dearest models cost a few hundred).
 PRICE_MAX = 1_000_000.0
 
 
 def _price_option(flag: str, what: str) -> Any:
-    return typer.Option(
-        flag, help=f"Dollars per million {what}.", callback=_price, min=0.0, max=PRICE_MAX
-    )
+    return number_option(flag, low=0.0, high=PRICE_MAX, help=f"Dollars per million {what}.")
 
 
 @prices_app.callback()

@@ -233,8 +233,8 @@ def test_models_prices_cli_lists_and_sets(arena: arenadb.Arena, db_settings: Set
     ("args", "code", "message"),
     [
         # The option's bounds (0 to PRICE_MAX) answer first, naming the option.
-        (["--input", "nan", "--from", "2026-01-01"], 2, "invalid value for '--input'"),
-        (["--input", "-1", "--from", "2026-01-01"], 2, "greater than or equal to 0"),
+        (["--input", "nan", "--from", "2026-01-01"], 2, "'--input': 'nan' is not a number"),
+        (["--input", "-1", "--from", "2026-01-01"], 2, "must be from 0 to 1000000, not -1"),
         (["--output", "inf", "--from", "2026-01-01"], 2, "invalid value for '--output'"),
         (["--input", "1", "--from", "2026-13-01"], 2, "--from"),
         (["--input", "1"], 2, "--from"),
