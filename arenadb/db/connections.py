@@ -30,6 +30,7 @@ class Connections:
 
     @property
     def engine(self) -> Engine:
+        """The engine on the settings' database (the primary)."""
         engine = self._engine
         if engine is None:
             with self._lock:
@@ -57,6 +58,7 @@ class Connections:
 
     @property
     def batch_connection(self) -> BatchConnection:
+        """The one connection the recorders write their batches through."""
         held = self._batch_connection
         if held is None:
             # The engine first: it takes the same (non-reentrant) lock when it is created, which
@@ -69,6 +71,7 @@ class Connections:
         return held
 
     def close(self) -> None:
+        """Close the batch connection and dispose of both engines; the next use reopens them."""
         with self._lock:
             if self._batch_connection is not None:
                 self._batch_connection.close()
