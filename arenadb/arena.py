@@ -19,7 +19,6 @@ survive fork).
 from __future__ import annotations
 
 import dataclasses
-import threading
 import uuid as uuid_module
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,10 +27,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from arenadb.catalog import registration as registry
-from arenadb.catalog.lookups import CatalogLookups
+from arenadb.catalog.cache import CachedCatalog
 from arenadb.config import Settings, load_settings
 from arenadb.db.batch_connection import BatchConnection
+from arenadb.db.connections import Connections
 from arenadb.db.writer import writer_for
 from arenadb.inspection.library import ReadSide
 from arenadb.models import (
@@ -102,13 +101,8 @@ class Arena(ReadSide):
         **engine_options: Any,
     ) -> None:
         self.settings = settings
-        self._engine_options = engine_options
-        self._engine: Engine | None = None
-        self._read_engine: Engine | None = None
-        self._lock = threading.Lock()
-        self._lookups = CatalogLookups(self.session, self.register_game_type)
-        self._batch_connection: BatchConnection | None = None
-        self.durable_batches = durable_batches
+        self._connections = Connections(settings, durable_batches=durable_batches, **engine_options)
+        self._catalog = CachedCatalog(self.session)
         self.batch_turns = batch_turns
         self.flush_seconds = flush_seconds
         # Commits what recorders buffered within flush_seconds, even without a next turn.
@@ -119,45 +113,18 @@ class Arena(ReadSide):
     @property
     def engine(self) -> Engine:
         """The engine, created on first use."""
-        engine = self._engine
-        if engine is None:
-            with self._lock:
-                if self._engine is None:
-                    from arenadb.db import create_engine
-
-                    self._engine = create_engine(self.settings, **self._engine_options)
-                engine = self._engine
-        return engine
+        return self._connections.engine
 
     @property
     def read_engine(self) -> Engine:
         """The engine of the read side: the read replica (read-only) when the settings name one
         (`read_url`, ARENADB_READ_URL), else `engine`."""
-        if self.settings.read_url is None:
-            return self.engine
-        engine = self._read_engine
-        if engine is None:
-            with self._lock:
-                if self._read_engine is None:
-                    from arenadb.db.replica import read_engine
-
-                    self._read_engine = read_engine(self.settings, **self._engine_options)
-                engine = self._read_engine
-        return engine
+        return self._connections.read_engine
 
     @property
     def batch_connection(self) -> BatchConnection:
         """The connection recorders write their batches through (opened on first use)."""
-        held = self._batch_connection
-        if held is None:
-            # The engine first: it takes the same (non-reentrant) lock when it is created, which
-            # is the case after close().
-            engine = self.engine
-            with self._lock:
-                if self._batch_connection is None:
-                    self._batch_connection = BatchConnection(engine, durable=self.durable_batches)
-                held = self._batch_connection
-        return held
+        return self._connections.batch_connection
 
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:
@@ -179,14 +146,7 @@ class Arena(ReadSide):
     def close(self) -> None:
         """Release the connections (the Arena, and its recorders, reconnect if used again)."""
         self._flusher.stop()
-        with self._lock:
-            if self._batch_connection is not None:
-                self._batch_connection.close()
-                self._batch_connection = None
-            for engine in (self._engine, self._read_engine):
-                if engine is not None:
-                    engine.dispose()
-            self._engine = self._read_engine = None
+        self._connections.close()
 
     def __enter__(self) -> Arena:
         return self
@@ -197,32 +157,23 @@ class Arena(ReadSide):
     def __repr__(self) -> str:
         return f"<Arena {self.settings.masked_url}>"
 
-    # -- registration -----------------------------------------------------------------------
+    # -- registration (and the cached lookups the recorder uses): arenadb.catalog.cache ----
 
     def register_model(self, name: str, **attributes: Any) -> LLMModel:
         """Get or create an LLM model (provider, litellm_name, prices per million tokens, ...)."""
-        with self.session(write=True) as session:
-            model = registry.get_or_create_model(session, name, **attributes)
-        self._lookups.remember_model(model.name, model.id)
-        self._lookups.forget_prices(model.id)
-        return model
+        return self._catalog.register_model(name, **attributes)
 
     def register_kind(self, name: str, **attributes: Any) -> AgentKind:
         """Get or create an agent kind (description, active)."""
-        with self.session(write=True) as session:
-            return registry.get_or_create_kind(session, name, **attributes)
+        return self._catalog.register_kind(name, **attributes)
 
     def register_prompt(self, name: str, content: str) -> Prompt:
         """The prompt with this name and content: the existing version or a new fork."""
-        with self.session(write=True) as session:
-            return registry.register_prompt(session, name, content)
+        return self._catalog.register_prompt(name, content)
 
     def register_game_type(self, env_id: str, **attributes: Any) -> GameType:
         """Get or create a game type (name, min_seats, max_seats, sides, roles)."""
-        with self.session(write=True) as session:
-            game_type = registry.get_or_create_game_type(session, env_id, **attributes)
-        self._lookups.remember_game_type(env_id, game_type.id)
-        return game_type
+        return self._catalog.register_game_type(env_id, **attributes)
 
     def register_agent(
         self,
@@ -236,30 +187,22 @@ class Arena(ReadSide):
     ) -> Agent:
         """Get or create the agent (kind, model, prompt), registering what is named, in one
         transaction. `prompt` is a Prompt, its id, or (name, content) (forked on change)."""
-        with self.session(write=True) as session:
-            if isinstance(prompt, tuple):
-                prompt = registry.register_prompt(session, *prompt)
-            agent = registry.get_or_create_agent(
-                session,
-                kind=kind,
-                model=model,
-                prompt=prompt,
-                alias=alias,
-                agent_class=agent_class,
-                config=config,
-            )
-        self._lookups.remember_model(agent.model.name, agent.model_id)
-        return agent
-
-    # -- lookups the recorder uses (cached: arenadb.catalog.lookups) ------------------------
+        return self._catalog.register_agent(
+            model=model,
+            kind=kind,
+            prompt=prompt,
+            alias=alias,
+            agent_class=agent_class,
+            config=config,
+        )
 
     def game_type_id(self, game_type: GameType | int | str, seats: int = 2) -> int:
         """The id of a game type; an env id that is not registered yet is registered."""
-        return self._lookups.game_type_id(game_type, seats)
+        return self._catalog.game_type_id(game_type, seats)
 
     def model_id(self, model: LLMModel | int | str) -> int:
         """The id of an LLM model given as object, id, or registered name."""
-        return self._lookups.model_id(model)
+        return self._catalog.model_id(model)
 
     # -- recording --------------------------------------------------------------------------
 
@@ -268,8 +211,8 @@ class Arena(ReadSide):
         return RecorderContext(
             batch_connection=lambda: self.batch_connection,
             writer=writer_for(self.engine),
-            model_id=self._lookups.model_id,
-            model_prices=self._lookups.model_prices,
+            model_id=self._catalog.model_id,
+            model_prices=self._catalog.model_prices,
             settings=self.settings,
             batch_turns=self.batch_turns,
             flush_seconds=self.flush_seconds,

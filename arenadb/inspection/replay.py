@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from arenadb.catalog.refs import GameRef
 from arenadb.errors import NotFoundError
 from arenadb.inspection.filters import DEFAULT_RATING_SYSTEM
-from arenadb.inspection.games import SeatInfo, TurnInfo, _fetch_game, _seats, _turns
+from arenadb.inspection.game_parts import SeatInfo, TurnInfo, fetch_game, read_seats, read_turns
 
 
 def seen_by(turn: TurnInfo, seat: int) -> bool:
@@ -68,9 +68,9 @@ def game_replay(
     see `as_seen_by`).
     """
     with engine.connect() as conn:
-        game = _fetch_game(conn, ref)
-        seats = _seats(conn, game.id, DEFAULT_RATING_SYSTEM)
-        turns = _turns(conn, game.id, seats, observations=observations, actions=True)
+        game = fetch_game(conn, ref)
+        seats = read_seats(conn, game.id, DEFAULT_RATING_SYSTEM)
+        turns = read_turns(conn, game.id, seats, observations=observations, actions=True)
     if as_seat is not None:
         if as_seat not in {s.seat for s in seats}:
             raise NotFoundError(f"game {game.id} has no seat {as_seat}")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
 import typer
 
@@ -33,10 +33,32 @@ SYSTEM_COLUMNS = ["id", "created_at", "level", "component", "message", "game_id"
 EXECUTION_COLUMNS = ["id", "created_at", "level", "message", "game_id", "engine_id", "event_id"]
 
 
-def _when(text: str | None) -> datetime | None:
+def _print_logs(
+    ctx: typer.Context,
+    read: Callable[..., Sequence[Any]],
+    row_type: type,
+    columns: list[str],
+    title: str,
+    *,
+    since: str | None,
+    until: str | None,
+    json_output: bool,
+    csv_output: bool,
+    **filters: Any,
+) -> None:
+    """Read one page with `read` (an `arenadb.inspection.logs` reader) and print it."""
+    from arenadb.db import engine_scope
     from arenadb.inspection.filters import parse_when
 
-    return parse_when(text) if text else None
+    fmt = output_format(ctx, json_output, csv_output)
+    with engine_scope(app_context(ctx).settings()) as engine:
+        rows = read(
+            engine,
+            since=parse_when(since) if since else None,
+            until=parse_when(until) if until else None,
+            **filters,
+        )
+    render_rows(rows, columns, fmt, title=title, csv_fields=row_type)
 
 
 @app.command("system")
@@ -61,23 +83,25 @@ def system(
     csv_output: CsvOption = False,
 ) -> None:
     """System logs, newest first (JSON and CSV carry the context and every link too)."""
-    from arenadb.db import engine_scope
     from arenadb.inspection.logs import SystemLogRow, read_system_logs
 
-    fmt = output_format(ctx, json_output, csv_output)
-    with engine_scope(app_context(ctx).settings()) as engine:
-        rows = read_system_logs(
-            engine,
-            min_level=level,
-            component=component,
-            game=game,
-            agent=agent,
-            limit=limit,
-            offset=offset,
-            since=_when(since),
-            until=_when(until),
-        )
-    render_rows(rows, SYSTEM_COLUMNS, fmt, title="system logs", csv_fields=SystemLogRow)
+    _print_logs(
+        ctx,
+        read_system_logs,
+        SystemLogRow,
+        SYSTEM_COLUMNS,
+        "system logs",
+        since=since,
+        until=until,
+        json_output=json_output,
+        csv_output=csv_output,
+        min_level=level,
+        component=component,
+        game=game,
+        agent=agent,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @app.command("execution")
@@ -97,19 +121,21 @@ def execution(
     csv_output: CsvOption = False,
 ) -> None:
     """Execution logs of scenario runs, newest first (JSON and CSV carry the data too)."""
-    from arenadb.db import engine_scope
     from arenadb.inspection.logs import ExecutionLogRow, read_execution_logs
 
-    fmt = output_format(ctx, json_output, csv_output)
-    with engine_scope(app_context(ctx).settings()) as engine:
-        rows = read_execution_logs(
-            engine,
-            min_level=level,
-            game=game,
-            engine_id=engine_id,
-            limit=limit,
-            offset=offset,
-            since=_when(since),
-            until=_when(until),
-        )
-    render_rows(rows, EXECUTION_COLUMNS, fmt, title="execution logs", csv_fields=ExecutionLogRow)
+    _print_logs(
+        ctx,
+        read_execution_logs,
+        ExecutionLogRow,
+        EXECUTION_COLUMNS,
+        "execution logs",
+        since=since,
+        until=until,
+        json_output=json_output,
+        csv_output=csv_output,
+        min_level=level,
+        game=game,
+        engine_id=engine_id,
+        limit=limit,
+        offset=offset,
+    )

@@ -19,7 +19,9 @@ from rich.text import Text
 
 from arenadb.cli.render.json import to_plain
 from arenadb.cli.render.tables import make_console, money
-from arenadb.inspection.games import GameDetail, GameSummary, SeatInfo, TurnInfo
+from arenadb.inspection.game_detail import GameDetail
+from arenadb.inspection.game_parts import SeatInfo, TurnInfo
+from arenadb.inspection.games import GameSummary
 from arenadb.inspection.replay import GameReplay
 
 INVALID_STYLE = "bold red"
