@@ -1,10 +1,11 @@
 """`arenadb seed --env ENV`: write an environment's seed data, in one transaction.
 
-Everything is read and validated first (`seedfiles.load_seed`); then one write transaction
-creates the catalog (models, kinds, prompts with their forks, agents, game types), the core event
-types, the generated games (through the recorder's bulk path, rated in order as they finish),
-the social data, and records the applied seed in `arenadb_meta`. Any error rolls all of it back:
-the database is left exactly as it was.
+Everything is read and validated first (`files.load_seed`); then one write transaction
+creates the catalog (`catalog`: models, kinds, prompts with their forks, agents, game types), the
+core event types, the generated games (`planning` places them, `generators` play them, `games`
+writes them through the recorder's bulk path, rated in order as they finish), the social data
+(`social`), and records the applied seed in `arenadb_meta`. Any error rolls all of it back: the
+database is left exactly as it was.
 
 Deterministic: every generated game has its own random stream and a stable UUID derived from the
 environment, its `[[generate]]` block and its index, and every timestamp comes from the seed's
@@ -14,33 +15,23 @@ aside), and seeding again finds every game by its UUID and adds nothing.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from arenadb.catalog import registration as registry
 from arenadb.config import Settings
 from arenadb.db.engine import SQLITE_BEGIN, create_engine
 from arenadb.errors import ArenaDBError, InvalidDataError
-from arenadb.models import (
-    Agent,
-    ArenaMeta,
-    Game,
-    GameType,
-    LLMModel,
-    Prompt,
-    metadata,
-)
+from arenadb.models import ArenaMeta, metadata
 from arenadb.models.base import clock_fixed_at
 from arenadb.progress import Progress
-from arenadb.recording.records import GameRecord, write_game
-from arenadb.seeding import generators as seedgen
+from arenadb.seeding.catalog import SeedCatalog
 from arenadb.seeding.files import SeedData, SeedFile, load_seed
+from arenadb.seeding.games import write_games
 
 SEED_META_KEY = "seed"
 
@@ -58,6 +49,9 @@ class SeedResult:
     def changed(self) -> bool:
         return self.reset or self.games_written > 0 or any(self.created.values())
 
+    def add_created(self, what: str, count: int) -> None:
+        self.created[what] = self.created.get(what, 0) + count
+
 
 def empty_all_tables(session: Session) -> None:
     """Delete every row of every arenadb table (not the migration version), ids restarting."""
@@ -74,259 +68,71 @@ def empty_all_tables(session: Session) -> None:
         conn.exec_driver_sql("DELETE FROM sqlite_sequence")
 
 
-def _on_wall_clock(progress: Progress) -> Progress:
-    """The caller's callback, run outside the seed's clock (what it writes is not the seed's)."""
-
-    def report(what: str, done: int, total: int) -> None:
-        with clock_fixed_at(None):
-            progress(what, done, total)
-
-    return report
-
-
 def _file_error(file: SeedFile, exc: ArenaDBError) -> InvalidDataError:
     return InvalidDataError(f"{file.path}: {exc}")
 
 
-class _Seeder:
-    def __init__(self, session: Session, data: SeedData, progress: Progress | None) -> None:
-        self.session = session
-        self.data = data
-        self.progress = _on_wall_clock(progress) if progress is not None else None
-        self.start: datetime = data.seed["start_time"]
-        # Identity keys of the rows this run inserted (for the counts in the result).
-        self.inserted: set[Any] = set()
-        sa.event.listen(session, "pending_to_persistent", self._inserted)
-        self.result = SeedResult(data.env, data.seed["version"])
-        self.models: dict[str, LLMModel] = {}
-        self.prompts: dict[str, list[Prompt]] = {}
-        self.agents: dict[str, Agent] = {}
-        self.game_types: dict[str, GameType] = {}
-        self.seed_agents: dict[str, seedgen.SeedAgent] = {}
+def _write_seed(
+    session: Session, data: SeedData, *, reset: bool, progress: Progress | None
+) -> SeedResult:
+    """Every section of `data`, in the order their rows refer to each other."""
+    result = SeedResult(data.env, data.seed["version"])
+    if reset:
+        empty_all_tables(session)
+        result.reset = True
+    catalog = SeedCatalog.register(session, data)
+    result.created.update(catalog.created)
+    _add_event_types(session, data, result)
+    games = write_games(session, data, catalog, progress)
+    result.games_written, result.games_existing = games.written, games.existing
+    _add_social(session, data, catalog, result)
+    _record_meta(session, data, result)
+    session.flush()
+    return result
 
-    def _inserted(self, _session: Session, obj: Any) -> None:
-        self.inserted.add(sa.inspect(obj).identity_key)
 
-    def _created(self, what: str, obj: Any) -> None:
-        state = sa.inspect(obj)
-        if state.pending or state.identity_key in self.inserted:
-            self.result.created[what] = self.result.created.get(what, 0) + 1
+def _add_event_types(session: Session, data: SeedData, result: SeedResult) -> None:
+    from arenadb.events import ensure_event_types
 
-    def catalog(self) -> None:
-        s = self.session
-        for row in self.data.rows("models"):
-            model = registry.get_or_create_model(
-                s,
-                row["name"],
-                provider=row.get("provider"),
-                litellm_name=row.get("litellm_name"),
-                input_price_per_mtok=row.get("input_price_per_mtok"),
-                output_price_per_mtok=row.get("output_price_per_mtok"),
-                active=row.get("active"),
-            )
-            self.models[row["name"]] = model
-            self._created("models", model)
-        for row in self.data.rows("kinds"):
-            kind = registry.get_or_create_kind(
-                s, row["name"], description=row.get("description"), active=row.get("active")
-            )
-            self._created("kinds", kind)
-        for row in self.data.rows("prompts"):
-            prompt = registry.register_prompt(s, row["name"], row["content"])
-            if "active" in row and prompt.active != row["active"]:
-                prompt.active = row["active"]
-            self.prompts.setdefault(row["name"], []).append(prompt)
-            self._created("prompts", prompt)
-        for row in self.data.rows("game_types"):
-            game_type = registry.get_or_create_game_type(
-                s,
-                row["env_id"],
-                name=row.get("name"),
-                min_seats=row.get("min_seats"),
-                max_seats=row.get("max_seats"),
-                sides=row.get("sides"),
-                roles=row.get("roles"),
-            )
-            for key in ("description", "config"):
-                if key in row and getattr(game_type, key) != row[key]:
-                    setattr(game_type, key, row[key])
-            self.game_types[row["env_id"]] = game_type
-            self._created("game_types", game_type)
-        for row in self.data.rows("agents"):
-            versions = self.prompts[row["prompt"]]
-            prompt = versions[row.get("prompt_version", len(versions)) - 1]
-            agent = registry.get_or_create_agent(
-                s,
-                kind=row["kind"],
-                model=self.models[row["model"]],
-                prompt=prompt,
-                alias=row["alias"],
-                agent_class=row.get("class"),
-                config=row.get("config"),
-            )
-            if "active" in row and agent.active != row["active"]:
-                agent.active = row["active"]
-            self.agents[row["alias"]] = agent
-            self._created("agents", agent)
-        s.flush()
-        # The one resolving step: the generators emit records with database ids.
-        for row in self.data.rows("agents"):
-            agent = self.agents[row["alias"]]
-            model = self.models[row["model"]]
-            versions = self.prompts[row["prompt"]]
-            prompt = versions[row.get("prompt_version", len(versions)) - 1]
-            self.seed_agents[row["alias"]] = seedgen.SeedAgent(
-                alias=row["alias"],
-                agent_id=agent.id,
-                model_id=model.id,
-                model=model.name,
-                kind=row["kind"],
-                provider=model.provider,
-                input_price=model.input_price_per_mtok or 0.0,
-                output_price=model.output_price_per_mtok or 0.0,
-                prompt=prompt.content,
-            )
+    for file, rows in data.extra.get("event_types", []):
+        try:
+            outcome = ensure_event_types(session, rows)
+        except InvalidDataError as exc:
+            raise _file_error(file, exc) from None
+        result.add_created("event_types", len(outcome.created))
 
-    def event_types(self) -> None:
-        from arenadb.events import ensure_event_types
 
-        for file, rows in self.data.extra.get("event_types", []):
-            try:
-                outcome = ensure_event_types(self.session, rows)
-            except InvalidDataError as exc:
-                raise _file_error(file, exc) from None
-            self.result.created["event_types"] = self.result.created.get("event_types", 0) + len(
-                outcome.created
-            )
+def _add_social(session: Session, data: SeedData, catalog: SeedCatalog, result: SeedResult) -> None:
+    from arenadb.seeding.social import SECTIONS, load_social_seed
 
-    def games(self) -> None:
-        plans = []
-        for block, row in enumerate(self.data.rows("generate")):
-            for index in range(row["games"]):
-                plans.append((block, index, row))
-        uuids = [seedgen.game_uuid(self.data.env, block, index) for block, index, _ in plans]
-        existing: set = set()
-        for chunk in range(0, len(uuids), 500):
-            existing.update(
-                self.session.scalars(
-                    sa.select(Game.uuid).where(Game.uuid.in_(uuids[chunk : chunk + 500]))
-                )
-            )
-        written_ids: list[int] = []
-        # Games start one after another through the seed's time line; each block continues
-        # where the previous one ended, so the whole history is ordered and reproducible.
-        clock = self.start
-        seed = self.data.seed["random_seed"]
-        for done, ((block, index, row), game_uuid) in enumerate(zip(plans, uuids, strict=True)):
-            rng = random.Random(f"{seed}/{block}/{index}")
-            clock += timedelta(minutes=rng.randint(5, 45))
-            if self.progress:
-                self.progress("games", done, len(plans))
-            if game_uuid in existing:
-                self.result.games_existing += 1
-                continue
-            game_id = write_game(self.session, self._generate(rng, row, clock, game_uuid))
-            written_ids.append(game_id)
-            self.result.games_written += 1
-        if self.progress:
-            self.progress("games", len(plans), len(plans))
-        self._stamp_ratings(written_ids)
+    by_file: dict[Any, tuple[SeedFile, dict[str, Any]]] = {}
+    for section in SECTIONS:
+        for file, value in data.extra.get(section, []):
+            by_file.setdefault(file.path, (file, {}))[1][section] = value
+    aliases = catalog.agent_ids()
+    for file, sections in by_file.values():
+        try:
+            outcome = load_social_seed(session, sections, aliases)
+        except InvalidDataError as exc:
+            raise _file_error(file, exc) from None
+        for name, count in vars(outcome).items():
+            if count:
+                result.add_created(name, count)
 
-    def _generate(
-        self, rng: random.Random, row: dict[str, Any], start: datetime, game_uuid: Any
-    ) -> GameRecord:
-        agents = [self.seed_agents[a] for a in row["agents"]]
-        rounds = tuple(row.get("rounds", [2, 3]))
-        crash, running = bool(row.get("crash")), bool(row.get("running"))
-        type_id = self.game_types[row["game_type"]].id
-        if row["game"] == "secret_mafia":
-            game = seedgen.secret_mafia(
-                rng,
-                agents,
-                start,
-                game_uuid,
-                rounds,
-                game_type_id=type_id,
-                crash=crash,
-                running=running,
-            )
-        elif row["game"] == "colonel_blotto":
-            game = seedgen.colonel_blotto(
-                rng,
-                agents,
-                start,
-                game_uuid,
-                rounds,
-                game_type_id=type_id,
-                crash=crash,
-                running=running,
-            )
-        else:
-            game = seedgen.fourx(
-                rng,
-                agents,
-                start,
-                game_uuid,
-                row.get("turns", 60),
-                row.get("snapshot_every", 10),
-                game_type_id=type_id,
-                running=running,
-            )
-        game.info = {**(game.info or {}), "seed_env": self.data.env}
-        return game
 
-    def _stamp_ratings(self, game_ids: list[int]) -> None:
-        """Rating rows and events written now get the finishing time of their game."""
-        from arenadb.models import Rating, RatingEvent
-
-        finished = sa.select(Game.finished_at).where(Game.id == RatingEvent.game_id)
-        last = sa.select(Game.finished_at).where(Game.id == Rating.last_game_id)
-        for chunk in range(0, len(game_ids), 500):
-            ids = game_ids[chunk : chunk + 500]
-            self.session.execute(
-                sa.update(RatingEvent)
-                .where(RatingEvent.game_id.in_(ids))
-                .values(created_at=finished.scalar_subquery())
-            )
-            self.session.execute(
-                sa.update(Rating)
-                .where(Rating.last_game_id.in_(ids))
-                .values(updated_at=last.scalar_subquery())
-            )
-
-    def social(self) -> None:
-        from arenadb.seeding.social import SECTIONS, load_social_seed
-
-        by_file: dict[Any, tuple[SeedFile, dict[str, Any]]] = {}
-        for section in SECTIONS:
-            for file, value in self.data.extra.get(section, []):
-                by_file.setdefault(file.path, (file, {}))[1][section] = value
-        aliases = {alias: agent.id for alias, agent in self.agents.items()}
-        for file, sections in by_file.values():
-            try:
-                outcome = load_social_seed(self.session, sections, aliases)
-            except InvalidDataError as exc:
-                raise _file_error(file, exc) from None
-            for name, count in vars(outcome).items():
-                if count:
-                    self.result.created[name] = self.result.created.get(name, 0) + count
-
-    def record_meta(self) -> None:
-        value = {
-            "env": self.data.env,
-            "version": self.data.seed["version"],
-            "checksum": self.data.checksum,
-            "games": self.result.games_written + self.result.games_existing,
-            "applied_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        meta = self.session.get(ArenaMeta, SEED_META_KEY)
-        if meta is None:
-            self.session.add(ArenaMeta(key=SEED_META_KEY, value=value))
-        elif self.result.changed or {**meta.value, "applied_at": None} != {
-            **value,
-            "applied_at": None,
-        }:
-            meta.value = value
+def _record_meta(session: Session, data: SeedData, result: SeedResult) -> None:
+    value = {
+        "env": data.env,
+        "version": data.seed["version"],
+        "checksum": data.checksum,
+        "games": result.games_written + result.games_existing,
+        "applied_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    meta = session.get(ArenaMeta, SEED_META_KEY)
+    if meta is None:
+        session.add(ArenaMeta(key=SEED_META_KEY, value=value))
+    elif result.changed or {**meta.value, "applied_at": None} != {**value, "applied_at": None}:
+        meta.value = value
 
 
 def _check_sections(data: SeedData) -> None:
@@ -372,21 +178,12 @@ def seed_database(
             with conn.begin(), clock_fixed_at(data.seed["start_time"]):
                 session = Session(bind=conn, expire_on_commit=False, autoflush=True)
                 try:
-                    seeder = _Seeder(session, data, progress)
-                    if reset:
-                        empty_all_tables(session)
-                        seeder.result.reset = True
-                    seeder.catalog()
-                    seeder.event_types()
-                    seeder.games()
-                    seeder.social()
-                    seeder.record_meta()
-                    session.flush()
+                    result = _write_seed(session, data, reset=reset, progress=progress)
                 finally:
                     session.close()
     finally:
         engine.dispose()
-    return seeder.result
+    return result
 
 
 def applied_seed(settings: Settings) -> dict[str, Any] | None:

@@ -31,6 +31,11 @@ class Message:
         else:
             self.recipients.add(to_id)
 
+    @property
+    def observation(self) -> str:
+        """The text as a seatless turn records it: a player's message names its sender."""
+        return f"[Player {self.sender}] {self.text}" if self.sender >= 0 else self.text
+
 
 class MessageLog:
     """Collects the messages the state sends, from the moment `hook(state)` is called."""
@@ -67,6 +72,24 @@ class MessageLog:
         """The messages since the last call, in the order they were sent."""
         taken, self.messages = self.messages, []
         return taken
+
+
+def split_action(messages: list[Message], player_id: int) -> tuple[set[int] | None, list[Message]]:
+    """Who saw the move `player_id` just made, and the step's other messages. The environment's
+    echo of the move (its PLAYER_ACTION message) says who saw it: everyone when broadcast, the
+    Mafia for a night vote; without an echo, the player alone."""
+    for index, message in enumerate(messages):
+        if message.sender == player_id and message.kind == "PLAYER_ACTION":
+            return message.recipients, messages[:index] + messages[index + 1 :]
+    return {player_id}, messages
+
+
+def visibility(recipients: set[int] | None, num_players: int) -> dict[str, Any]:
+    """The recorder's visibility arguments: none for a turn every player saw, else its
+    recipients (private)."""
+    if recipients is None or recipients >= set(range(num_players)):
+        return {}
+    return {"recipients": sorted(recipients)}
 
 
 def queued_messages(observations: Mapping[int, list[Any]], logs: list[Any]) -> list[Message]:

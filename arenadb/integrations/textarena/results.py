@@ -1,68 +1,14 @@
-"""From what a TextArena environment knows to what arenadb records: the game type (seats,
-sides, roles, config) and, at the end, the outcome, winning side and each seat's result."""
+"""How a TextArena game ends in arenadb: the outcome, winning side and each seat's result, from
+the rewards and game info of `close()` and what the steps before it saw."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from arenadb.integrations.textarena.loader import textarena
 from arenadb.integrations.textarena.messages import jsonable
 from arenadb.recording.types import SeatResult
-
-SidesFunction = Callable[[Any], Mapping[int, str | None]]
-
-
-def seat_roles(state: Any, num_players: int) -> dict[int, str | None]:
-    """Each player's role, when the environment deals roles (not the default "Player N")."""
-    info = getattr(state, "game_info", None) or {}
-    roles: dict[int, str | None] = {}
-    for pid in range(num_players):
-        role = (info.get(pid) or {}).get("role")
-        roles[pid] = None if role in (None, f"Player {pid}") else str(role)
-    return roles
-
-
-def seat_sides(env: Any, num_players: int) -> dict[int, str | None]:
-    """Each player's side (team) when the environment has teams: role objects with a `team`
-    (Secret Mafia's Village / Mafia); otherwise every player plays for itself (None)."""
-    roles = getattr(env, "roles", None)
-    sides: dict[int, str | None] = {pid: None for pid in range(num_players)}
-    if isinstance(roles, Mapping):
-        for pid in range(num_players):
-            team = getattr(roles.get(pid), "team", None)
-            sides[pid] = None if team is None else str(team)
-    return sides
-
-
-def env_config(env: Any, env_id: str | None) -> dict[str, Any]:
-    """The keyword arguments the environment was made with: its registry entry's, overridden by
-    the attributes of the same name it holds (what `ta.make(env_id, **kwargs)` changed)."""
-    config: dict[str, Any] = {}
-    spec = textarena().envs.registration.ENV_REGISTRY.get(env_id) if env_id else None
-    if spec is not None:
-        config.update(spec.kwargs)
-    parameters: Mapping[str, Any]
-    try:
-        parameters = inspect.signature(type(env).__init__).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        parameters = {}
-    for name in parameters:
-        if name != "self" and name in vars(env):
-            config[name] = vars(env)[name]
-    return jsonable(config)
-
-
-def merged(old: list[Any] | None, new: list[str]) -> list[Any] | None:
-    """`old` with the names of `new` it lacks appended (a type's sides and roles only grow:
-    a 6-player game deals no role that a 10-player game does not)."""
-    out = list(old or [])
-    for name in new:
-        if name not in out:
-            out.append(name)
-    return out or None
 
 
 @dataclass
@@ -112,3 +58,32 @@ def outcome_of(
         end_reason=reasons[0] if reasons else None,
         results=results,
     )
+
+
+class SeatTally:
+    """What `close()` needs that the final state no longer says: each seat's side, its invalid
+    moves, and the turn each player was eliminated (seen after the step that eliminated it)."""
+
+    def __init__(self, sides: Mapping[int, str | None]) -> None:
+        self.sides = dict(sides)
+        self.invalid_moves: dict[int, int] = {}
+        self.eliminated: dict[int, int] = {}
+
+    def count_invalid_move(self, seat: int) -> None:
+        self.invalid_moves[seat] = self.invalid_moves.get(seat, 0) + 1
+
+    def note_eliminated(self, players: set[int], turn_number: int) -> None:
+        """`players` are out of the game by `turn_number`: the first turn seen is theirs."""
+        for player in players - set(self.eliminated):
+            self.eliminated[player] = turn_number
+
+    def outcome(
+        self, rewards: Mapping[int, float], game_info: Mapping[int, Mapping[str, Any]] | None
+    ) -> Outcome:
+        return outcome_of(
+            rewards,
+            game_info,
+            self.sides,
+            invalid_moves=self.invalid_moves,
+            eliminated=self.eliminated,
+        )
