@@ -131,7 +131,17 @@ class Visit:
             ),
         )
         self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        self.page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url}"))
+        # A request the browser itself cancelled (net::ERR_ABORTED: the favicon of a page left
+        # by the next navigation) is not the server's failure; a refused or reset one is. An
+        # error status is a response, checked below.
+        self.page.on(
+            "requestfailed",
+            lambda r: (
+                None
+                if r.failure == "net::ERR_ABORTED"
+                else self.problems.append(f"request failed: {r.url} ({r.failure})")
+            ),
+        )
         self.page.on(
             "response",
             lambda r: (
