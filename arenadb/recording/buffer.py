@@ -77,7 +77,7 @@ class GameBuffer:
         self.game_id = game_id
         self.uuid = uuid
         self.seat_sides = dict(seats)
-        # Reentrant: record_turn appends its LLM calls and snapshot through the public methods.
+        # Reentrant: record_turn flushes and takes its snapshot through the public methods.
         self.lock = threading.RLock()
         self.closed = False
         self._now = context.writer.now
@@ -91,7 +91,7 @@ class GameBuffer:
         self._snapshots = SnapshotSchedule(
             game_id, int(every), self._jsonb_prefix, turns=next_seq, taken=snapshots_taken
         )
-        self._llm_call_rows = LLMCallRows(context)
+        self._llm_call_rows = LLMCallRows(context, game_id)
         self._cursor = TurnCursor(
             game_id, next_seq=next_seq, last_seat=last_turn_seat, action_counts=action_counts
         )
@@ -185,7 +185,7 @@ class GameBuffer:
         cursor.advance(seat)
         try:
             for call in llm_calls or ():
-                _append_llm_call(self, **call)
+                batch.llm_calls.append(self._llm_call_rows.row(cursor, call))
             for act in actions or ():
                 _append_action(self, **act)
             # Due but nothing to store: it stays due, and the next turn with a state takes it.
@@ -228,27 +228,15 @@ class GameBuffer:
         return idx
 
     @locked
-    def record_llm_call(
-        self, *, seat: int | None = None, turn_seq: int | None = -1, **call: Unpack[LLMCall]
-    ) -> None:
-        """Append one LLM call attempt. It belongs to the last recorded turn unless `turn_seq`
-        says otherwise (None: a call outside any turn, e.g. during setup), made by that turn's
-        seat unless `seat` says otherwise.
+    def record_llm_call(self, **call: Unpack[LLMCall]) -> None:
+        """Append one LLM call attempt, by default to the last recorded turn (`turn_seq` None:
+        a call outside any turn, e.g. during setup).
 
-        The other keywords are `arenadb.recording.llm_calls.LLMCall`'s (request and response
-        JSON, model, tokens, cost, status, ...), which also says what is filled in and computed:
-        tokens from the `response`, the cost from the model's prices, the latency.
+        The keywords are `arenadb.recording.llm_calls.LLMCall`'s (request and response JSON,
+        model, tokens, cost, status, seat, turn_seq, ...), which also says what is filled in and
+        computed: tokens from the `response`, the cost from the model's prices, the latency.
         """
-        cursor = self._cursor
-        if turn_seq == -1 and cursor.last_seq is not None:  # the common case, kept cheap
-            turn_seq = cursor.last_seq
-            if seat is None:
-                seat = cursor.last_seat
-        elif turn_seq is not None:
-            turn_seq, seat = cursor.turn_and_seat(
-                None if turn_seq == -1 else turn_seq, seat, "an LLM call"
-            )
-        self._batch.llm_calls.append(self._llm_call_rows.row(self.game_id, turn_seq, seat, call))
+        self._batch.llm_calls.append(self._llm_call_rows.row(self._cursor, call))
 
     @locked
     def snapshot(self, state: Mapping[str, Any], *, kind: str = "periodic") -> str:
@@ -262,6 +250,5 @@ class GameBuffer:
         return digest
 
 
-# record_turn already holds the lock: it appends its calls and actions without taking it again.
-_append_llm_call = GameBuffer.record_llm_call.__wrapped__  # type: ignore[attr-defined]
+# record_turn already holds the lock: it appends its actions without taking it again.
 _append_action = GameBuffer.record_action.__wrapped__  # type: ignore[attr-defined]
