@@ -30,7 +30,8 @@ _LLM_COLUMNS = (
     "reasoning_tokens, cache_read_tokens, cache_write_tokens, cost, finish_reason, status, "
     "error, request, response, reasoning, response_id"
 )
-_LLM_COLUMN_NAMES = tuple(_LLM_COLUMNS.split(", "))
+# By name: the recorder builds its llm_calls rows in this order (`arenadb.recording.llm_calls`).
+LLM_CALL_COLUMNS = tuple(_LLM_COLUMNS.split(", "))
 _SNAPSHOT_COLUMNS = "game_id, turn, kind, state, sha256, size_bytes, created_at"
 _GAME_COLUMNS = (
     "uuid, game_type_id, status, seed, created_at, started_at, environment_crashed, rated, info"
@@ -248,7 +249,7 @@ class PostgresWriter(Writer):
 def _count_calls(cursor: Any, backend: str, rows: list[tuple]) -> None:
     """The batch's calls added to the usage rollup, in the batch's transaction."""
     deltas = UsageDeltas()
-    deltas.add_rows(_LLM_COLUMN_NAMES, rows)
+    deltas.add_rows(LLM_CALL_COLUMNS, rows)
     write_deltas(cursor, backend, deltas)
 
 

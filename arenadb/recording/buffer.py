@@ -1,10 +1,15 @@
-"""What a recorder holds between two writes: the rows of the current batch, the turn cursor.
+"""What a recorder holds between two writes: the current batch, and where the game stands.
 
-`GameBuffer` appends turns, player actions, LLM calls and snapshots to the current batch as plain
-tuples already in the driver's format (`arenadb.db.writer.Batch`), and keeps the cursor a game
-needs to reference them: the next turn's seq, the last turn's seat, the action index per turn,
-the snapshots taken. It touches no database. `GameRecorder` (`arenadb.recording.recorder`) adds
-writing a batch and closing the game; a turn starting when a batch is due calls its `flush()`.
+`GameBuffer` appends turns, player actions, LLM calls and snapshots to the current batch
+(`arenadb.recording.batch.CurrentBatch`: plain tuples already in the driver's format), and keeps
+the cursor a game needs to reference them (`arenadb.recording.cursor.TurnCursor`: the next
+turn's seq, the last turn's seat, the action index per turn). It touches no database.
+`GameRecorder` (`arenadb.recording.recorder`) adds writing a batch and closing the game; a turn
+starting when a batch is due calls its `flush()`.
+
+What each row holds is decided by small collaborators, one concern each: an LLM call's row
+(`llm_calls.LLMCallRows`), a turn's visibility (`visibility.turn_visibility`), when a periodic
+snapshot is due and which snapshots exist (`snapshots.SnapshotSchedule`).
 
 A turn and the LLM calls / actions recorded with it always share a batch, and are appended whole
 or not at all.
@@ -16,18 +21,22 @@ import functools
 import threading
 import uuid as uuid_module
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from arenadb.catalog.prices import PriceHistory, call_cost, call_day
-from arenadb.db.json import compact_json, json_text
-from arenadb.db.writer import Batch
+from arenadb.db.json import json_text
 from arenadb.errors import ConflictError, InvalidDataError
-from arenadb.integrations.usage import parse_usage, response_json
-from arenadb.models import LLM_CALL_STATUSES, SNAPSHOT_KINDS, TURN_VISIBILITIES, LLMModel
+from arenadb.recording.batch import CurrentBatch
 from arenadb.recording.context import RecorderContext
-from arenadb.recording.snapshots import snapshot_row
-from arenadb.recording.types import JSONValue, RecorderStats, StateArg
+from arenadb.recording.cursor import TurnCursor
+from arenadb.recording.llm_calls import LLMCallRows
+from arenadb.recording.snapshots import SnapshotSchedule
+from arenadb.recording.types import JSONValue, StateArg
+from arenadb.recording.visibility import turn_visibility
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from arenadb.recording.llm_calls import LLMCall
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -68,49 +77,39 @@ class GameBuffer:
         self.game_id = game_id
         self.uuid = uuid
         self.seat_sides = dict(seats)
-        every = context.snapshot_every if snapshot_every is None else snapshot_every
-        self.snapshot_every = int(every)
-        self.batch_turns = max(1, int(batch_turns or context.batch_turns))
-        self.flush_seconds = float(
-            context.flush_seconds if flush_seconds is None else flush_seconds
-        )
-        self._clock = context.clock
-        self._last_flush = self._clock()
-        # Reentrant: record_turn appends its LLM calls and snapshot through the public methods.
+        # Reentrant: record_turn flushes and takes its snapshot through the public methods.
         self.lock = threading.RLock()
-        self._flusher = context.flusher
-        self.stats = RecorderStats()
         self.closed = False
-        writer = context.writer
-        self._ts = writer.timestamp
-        self._now = writer.now
-        self._jsonb_prefix = writer.jsonb_prefix
-        self._batch = Batch()
-        self._next_seq = next_seq
-        self._last_seq: int | None = next_seq - 1 if next_seq else None
-        self._last_seat = last_turn_seat
-        self._action_counts: dict[int, int] = dict(action_counts or {})
-        # (turns included, kind) of the snapshots stored or buffered: one of each.
-        self._snapshot_turns: set[tuple[int, str]] = set(snapshots_taken)
-        # A periodic snapshot came due at a turn recorded without a state.
-        self._snapshot_due = False
-        # model argument -> (model id, input price, output price) per million tokens
-        self._models: dict[Any, tuple[int, PriceHistory]] = {}
+        self._now = context.writer.now
+        self._jsonb_prefix = context.writer.jsonb_prefix
+        self._batch = CurrentBatch(
+            batch_turns=max(1, int(batch_turns or context.batch_turns)),
+            flush_seconds=float(context.flush_seconds if flush_seconds is None else flush_seconds),
+            clock=context.clock,
+        )
+        every = context.snapshot_every if snapshot_every is None else snapshot_every
+        self._snapshots = SnapshotSchedule(
+            game_id, int(every), self._jsonb_prefix, turns=next_seq, taken=snapshots_taken
+        )
+        self._llm_call_rows = LLMCallRows(context, game_id)
+        self._cursor = TurnCursor(
+            game_id, next_seq=next_seq, last_seat=last_turn_seat, action_counts=action_counts
+        )
 
     # -- properties -------------------------------------------------------------------------
 
     @property
     def next_seq(self) -> int:
         """The seq the next recorded turn will get (= the number of turns recorded)."""
-        return self._next_seq
+        return self._cursor.next_seq
 
     @property
     def last_seq(self) -> int | None:
-        return self._last_seq
+        return self._cursor.last_seq
 
     @property
-    def pending_rows(self) -> int:
-        return self._batch.rows
+    def snapshot_every(self) -> int:
+        return self._snapshots.every
 
     def flush(self) -> int:
         """Write the buffered rows (`GameRecorder` does); returns how many were written."""
@@ -151,20 +150,20 @@ class GameBuffer:
             raise ConflictError(f"game {self.game_id} is closed: cannot record more turns")
         if seat is not None and seat not in self.seat_sides:
             raise InvalidDataError(f"game {self.game_id} has no seat {seat}")
-        if visibility is None and recipients is None:
+        if visibility is None and recipients is None:  # the common case, without a call
             visibility, recipients_text = "public", None
         else:
-            visibility, recipients_text = self._visibility(visibility, recipients)
+            visibility, recipients_text = turn_visibility(
+                visibility, recipients, self.seat_sides, self.game_id, self._jsonb_prefix
+            )
         if invalid_reason is not None and valid is None:
             valid = False
-        pending = len(self._batch.turns)
-        if pending and (
-            pending >= self.batch_turns or self._clock() - self._last_flush >= self.flush_seconds
-        ):
-            self.flush()
-        seq = self._next_seq
         batch = self._batch
-        undo = (len(batch.actions), len(batch.llm_calls), self._last_seq, self._last_seat)
+        if batch.due():
+            self.flush()
+        cursor = self._cursor
+        seq, last_seat = cursor.next_seq, cursor.last_seat
+        actions_before, calls_before = len(batch.actions), len(batch.llm_calls)
         batch.turns.append(
             (
                 self.game_id,
@@ -183,47 +182,21 @@ class GameBuffer:
                 invalid_reason,
             )
         )
-        self._next_seq = seq + 1
-        self._last_seq = seq
-        self._last_seat = seat
+        cursor.advance(seat)
         try:
             for call in llm_calls or ():
-                _append_llm_call(self, **call)
+                batch.llm_calls.append(self._llm_call_rows.row(cursor, call))
             for act in actions or ():
                 _append_action(self, **act)
-            every = self.snapshot_every
-            if every and (self._next_seq % every == 0 or self._snapshot_due):
-                if state is None:
-                    # Due but nothing to store: the next turn that has a state takes it.
-                    self._snapshot_due = True
-                else:
-                    self.snapshot(state() if callable(state) else state)
+            # Due but nothing to store: it stays due, and the next turn with a state takes it.
+            if seq + 1 >= self._snapshots.next_due and state is not None:
+                self.snapshot(state() if callable(state) else state)
         except BaseException:
             # A turn is recorded whole or not at all: drop what this call appended.
-            batch.turns.pop()
-            del batch.actions[undo[0] :], batch.llm_calls[undo[1] :]
-            self._next_seq, self._last_seq, self._last_seat = seq, undo[2], undo[3]
-            self._action_counts.pop(seq, None)
+            batch.drop_last_turn(actions_before, calls_before)
+            cursor.back_to(seq, last_seat)
             raise
         return seq
-
-    def _visibility(self, visibility: str | None, recipients: Iterable[int] | None) -> tuple:
-        """(visibility, recipients as JSON text) of a turn, checked against the game's seats."""
-        if visibility is None:
-            visibility = "private"
-        if visibility not in TURN_VISIBILITIES:
-            raise InvalidDataError(f"turn visibility must be one of {TURN_VISIBILITIES}")
-        if visibility != "private":
-            if recipients is not None:
-                raise InvalidDataError(f"a {visibility} turn has no recipients")
-            return visibility, None
-        seats = sorted(set(recipients or ()))
-        if not seats:
-            raise InvalidDataError("a private turn needs its recipients (the seats that saw it)")
-        for seat in seats:
-            if seat not in self.seat_sides:
-                raise InvalidDataError(f"game {self.game_id} has no seat {seat!r}")
-        return visibility, json_text(seats, "turn recipients", self._jsonb_prefix)
 
     @locked
     def record_action(
@@ -238,10 +211,8 @@ class GameBuffer:
         idx: int | None = None,
     ) -> int:
         """Append one player action to a turn (default: the last recorded); returns its idx."""
-        turn_seq, seat = self._turn_and_seat(turn_seq, seat, "an action")
-        if idx is None:
-            idx = self._action_counts.get(turn_seq, 0)
-        self._action_counts[turn_seq] = max(idx + 1, self._action_counts.get(turn_seq, 0))
+        turn_seq, seat = self._cursor.turn_and_seat(turn_seq, seat, "an action")
+        idx = self._cursor.action_index(turn_seq, idx)
         self._batch.actions.append(
             (
                 self.game_id,
@@ -257,147 +228,15 @@ class GameBuffer:
         return idx
 
     @locked
-    def record_llm_call(
-        self,
-        *,
-        request: JSONValue = None,
-        response: Any = None,
-        model: Any = None,
-        request_model: str | None = None,
-        response_model: str | None = None,
-        provider: str | None = None,
-        response_id: str | None = None,
-        started_at: datetime | None = None,
-        first_token_at: datetime | None = None,
-        finished_at: datetime | None = None,
-        latency_ms: int | None = None,
-        input_tokens: int | None = None,
-        output_tokens: int | None = None,
-        reasoning_tokens: int | None = None,
-        cache_read_tokens: int | None = None,
-        cache_write_tokens: int | None = None,
-        cost: float | None = None,
-        finish_reason: str | None = None,
-        status: str = "ok",
-        error: str | None = None,
-        reasoning: str | None = None,
-        attempt: int = 1,
-        seat: int | None = None,
-        turn_seq: int | None = -1,
-    ) -> None:
-        """Append one LLM call attempt. It belongs to the last recorded turn unless `turn_seq`
-        says otherwise (None: a call outside any turn, e.g. during setup).
+    def record_llm_call(self, **call: Unpack[LLMCall]) -> None:
+        """Append one LLM call attempt, by default to the last recorded turn (`turn_seq` None:
+        a call outside any turn, e.g. during setup).
 
-        `response` is what the provider returned (a JSON dict, an SDK object, or a stream's
-        chunks): the tokens, finish reason, response model and id it reports
-        (`arenadb.integrations.usage.parse_usage`) fill the arguments left None.
-        `model` is an LLMModel, its id or its registered name. When `cost` is None (and the
-        provider reported none), it is computed from every token kind at the model's prices of
-        the call's day (`started_at`, else now); unknown when a kind it used has no price.
-        Token counts are stored as reported (None when unknown, 0 is a real count).
+        The keywords are `arenadb.recording.llm_calls.LLMCall`'s (request and response JSON,
+        model, tokens, cost, status, seat, turn_seq, ...), which also says what is filled in and
+        computed: tokens from the `response`, the cost from the model's prices, the latency.
         """
-        if response is not None:
-            usage = parse_usage(response)
-            if input_tokens is None:
-                input_tokens = usage.input_tokens
-            if output_tokens is None:
-                output_tokens = usage.output_tokens
-            if reasoning_tokens is None:
-                reasoning_tokens = usage.reasoning_tokens
-            if cache_read_tokens is None:
-                cache_read_tokens = usage.cache_read_tokens
-            if cache_write_tokens is None:
-                cache_write_tokens = usage.cache_write_tokens
-            if finish_reason is None:
-                finish_reason = usage.finish_reason
-            if response_model is None:
-                response_model = usage.response_model
-            if response_id is None:
-                response_id = usage.response_id
-            if cost is None:
-                cost = usage.cost
-        if turn_seq == -1 and self._last_seq is not None:  # the common case, kept cheap
-            turn_seq = self._last_seq
-            seat_value = self._last_seat if seat is None else seat
-        elif turn_seq is None:
-            seat_value = seat
-        else:
-            turn_seq, seat_value = self._turn_and_seat(
-                None if turn_seq == -1 else turn_seq, seat, "an LLM call"
-            )
-        if status != "ok" and status not in LLM_CALL_STATUSES:
-            raise InvalidDataError(f"LLM call status must be one of {LLM_CALL_STATUSES}")
-        if model is None:
-            model_id = None
-        else:
-            key = model.id if isinstance(model, LLMModel) else model
-            pricing = self._models.get(key)
-            if pricing is None:
-                model_id = self.context.model_id(model)
-                pricing = self._models[key] = (model_id, self.context.model_prices(model_id))
-            model_id, history = pricing
-            if cost is None and (input_tokens is not None or output_tokens is not None):
-                cost = call_cost(
-                    history.at(call_day(started_at)),
-                    input_tokens=input_tokens,
-                    output_tokens=output_tokens,
-                    reasoning_tokens=reasoning_tokens,
-                    cache_read_tokens=cache_read_tokens,
-                    cache_write_tokens=cache_write_tokens,
-                )
-        if latency_ms is None and started_at is not None and finished_at is not None:
-            latency_ms = max(0, round((finished_at - started_at).total_seconds() * 1000))
-        ts = self._ts
-        try:
-            prefix = self._jsonb_prefix
-            request_text = None if request is None else prefix + compact_json(request)
-            if response is None:
-                response_text = None
-            else:
-                try:
-                    response_text = prefix + compact_json(response)
-                except TypeError:  # an SDK object, or a stream's chunks
-                    response_text = prefix + compact_json(response_json(response))
-        except (TypeError, ValueError) as exc:
-            raise InvalidDataError(f"LLM request or response is not JSON: {exc}") from None
-        self._batch.llm_calls.append(
-            (
-                self.game_id,
-                turn_seq,
-                seat_value,
-                model_id,
-                attempt,
-                provider,
-                request_model,
-                response_model,
-                None if started_at is None else ts(started_at),
-                None if first_token_at is None else ts(first_token_at),
-                None if finished_at is None else ts(finished_at),
-                latency_ms,
-                input_tokens,
-                output_tokens,
-                reasoning_tokens,
-                cache_read_tokens,
-                cache_write_tokens,
-                cost,
-                finish_reason,
-                status,
-                error,
-                request_text,
-                response_text,
-                reasoning,
-                response_id,
-            )
-        )
-
-    def _turn_and_seat(self, turn_seq: int | None, seat: int | None, what: str) -> tuple:
-        if turn_seq is None:
-            if self._last_seq is None:
-                raise ConflictError(f"record a turn before {what} (game {self.game_id})")
-            return self._last_seq, self._last_seat if seat is None else seat
-        if not 0 <= turn_seq < self._next_seq:
-            raise InvalidDataError(f"game {self.game_id} has no turn {turn_seq}")
-        return turn_seq, seat
+        self._batch.llm_calls.append(self._llm_call_rows.row(self._cursor, call))
 
     @locked
     def snapshot(self, state: Mapping[str, Any], *, kind: str = "periodic") -> str:
@@ -405,27 +244,11 @@ class GameBuffer:
 
         Written with the current batch, so a snapshot is never committed without its turns.
         """
-        if kind not in SNAPSHOT_KINDS:
-            raise InvalidDataError(f"snapshot kind must be one of {SNAPSHOT_KINDS}")
-        key = (self._next_seq, kind)
-        if key in self._snapshot_turns:
-            raise ConflictError(
-                f"game {self.game_id} already has a {kind} snapshot after {key[0]} turns"
-            )
-        row, digest = snapshot_row(
-            self.game_id, self._next_seq, kind, state, self._jsonb_prefix, self._now()
-        )
-        self._batch.snapshots.append(row)
-        self._snapshot_turns.add(key)
-        if kind == "periodic":
-            self._snapshot_due = False
-        # The turn the state follows carries its hash, when that turn is still in the buffer.
-        turns = self._batch.turns
-        if turns and turns[-1][1] == self._next_seq - 1 and turns[-1][8] is None:
-            turns[-1] = (*turns[-1][:8], digest, *turns[-1][9:])
+        turns = self._cursor.next_seq
+        row, digest = self._snapshots.take(turns, kind, state, self._now())
+        self._batch.add_snapshot(row, turns, digest)
         return digest
 
 
-# record_turn already holds the lock: it appends its calls and actions without taking it again.
-_append_llm_call = GameBuffer.record_llm_call.__wrapped__  # type: ignore[attr-defined]
+# record_turn already holds the lock: it appends its actions without taking it again.
 _append_action = GameBuffer.record_action.__wrapped__  # type: ignore[attr-defined]

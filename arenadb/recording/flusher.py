@@ -31,7 +31,9 @@ class Flushable(Protocol):
     protocol, so that the context, which holds the flusher, never imports the recorder."""
 
     game_id: int
-    flush_seconds: float
+
+    @property
+    def flush_seconds(self) -> float: ...  # read only: the flusher never sets it
 
     def flush_due_in(self) -> float | None: ...
 

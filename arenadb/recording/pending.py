@@ -9,6 +9,7 @@ same transaction. The SQL runs on the recorder's raw DBAPI connection, inside a 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session
 from arenadb.db.json import json_text
 from arenadb.db.writer import Writer
 from arenadb.models import PendingAction
+from arenadb.recording.batch import CurrentBatch
+from arenadb.recording.writes import GameWrites
 
 # What a resolved turn's player action is called when it came from a submission.
 SUBMITTED = "submitted"
@@ -33,6 +36,45 @@ class Submission:
     action: str | None
     payload: Any
     submitted_at: datetime | None = None
+
+
+class PendingMoves:
+    """A recorder's submitted moves of unresolved turns: each committed (with the rows buffered
+    before it) when it is made or resolved, and held in memory to be resolved."""
+
+    def __init__(self, writes: GameWrites, submissions: Iterable[Submission] = ()) -> None:
+        self._writes = writes
+        self._by_turn_and_seat = {(s.turn_number, s.seat): s for s in submissions}
+
+    def submit(self, batch: CurrentBatch, submission: Submission) -> Submission:
+        """Commit `submission` with `batch`, replacing its seat's earlier one for the turn."""
+        writer, game_id = self._writes.writer, self._writes.game_id
+        self._writes.batch_with(
+            batch,
+            lambda raw: store(raw, writer, game_id, submission),
+            "cannot submit an action",
+        )
+        self._by_turn_and_seat[(submission.turn_number, submission.seat)] = submission
+        return submission
+
+    def of_turn(self, turn_number: int | None = None) -> list[Submission]:
+        """The moves not yet resolved (of one turn), by turn then seat."""
+        return [
+            s
+            for key, s in sorted(self._by_turn_and_seat.items())
+            if turn_number is None or key[0] == turn_number
+        ]
+
+    def resolved(self, batch: CurrentBatch, turn_number: int) -> None:
+        """Commit `batch` (which holds the resolved turn) and delete the turn's moves with it."""
+        writer, game_id = self._writes.writer, self._writes.game_id
+        self._writes.batch_with(
+            batch,
+            lambda raw: clear(raw, writer, game_id, turn_number),
+            "cannot resolve a turn",
+        )
+        for key in [key for key in self._by_turn_and_seat if key[0] == turn_number]:
+            del self._by_turn_and_seat[key]
 
 
 def _marks(writer: Writer, count: int) -> str:

@@ -2,10 +2,10 @@
 
 A `GameRecorder` keeps the rows of the current batch (turns, player actions, LLM calls,
 snapshots) in memory as plain tuples already in the driver's format (its base, `GameBuffer` in
-`arenadb.recording.buffer`, appends them), and writes a batch in one
-write transaction with the driver's bulk path (`arenadb.db.writer`): `executemany` on SQLite,
-`COPY` on PostgreSQL. No ORM object is built per row and no generated id is read back: turns are
-keyed by the recorder's own running number (game_id, seq), which child rows reference.
+`arenadb.recording.buffer`, appends them), and writes a batch in one write transaction
+(`arenadb.recording.writes`) with the driver's bulk path (`arenadb.db.writer`): `executemany` on
+SQLite, `COPY` on PostgreSQL. No ORM object is built per row and no generated id is read back:
+turns are keyed by the recorder's own running number (game_id, seq), which child rows reference.
 
 Batches are atomic: a process killed mid-game leaves the game at its last committed batch. The
 buffer is written when the next turn starts and it already holds `batch_turns` turns (default
@@ -30,22 +30,16 @@ The recorder knows its Arena only through a `RecorderContext`; starting and resu
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from arenadb.db.errors import translate_error
-from arenadb.db.writer import Batch
-from arenadb.errors import ArenaDBError, ConflictError, InvalidDataError
-from arenadb.recording import pending
+from arenadb.errors import ConflictError, InvalidDataError
 from arenadb.recording.buffer import GameBuffer, locked
 from arenadb.recording.context import RecorderContext
-from arenadb.recording.finish import (
-    ResultsArg,
-    finish_in_transaction,
-    finish_rows,
-    finish_values,
-)
-from arenadb.recording.pending import Submission
+from arenadb.recording.finish import ResultsArg, finish_values
+from arenadb.recording.pending import PendingMoves, Submission, as_player_actions
+from arenadb.recording.types import RecorderStats
+from arenadb.recording.writes import GameWrites
 
 log = logging.getLogger("arenadb.recording")
 
@@ -73,36 +67,43 @@ class GameRecorder(GameBuffer):
         then asks the database. `pending`: submitted actions of unresolved turns (resume)."""
         super().__init__(context, **position)
         self.rated = rated
-        self._writer = context.writer
+        self._writes = GameWrites(context, self.game_id)
+        self._flusher = context.flusher
         if self._flusher is not None:
             self._flusher.register(self)
-        self._pending: dict[tuple[int, int], Submission] = {
-            (s.turn_number, s.seat): s for s in pending
-        }
+        self._moves = PendingMoves(self._writes, pending)
 
     def __repr__(self) -> str:
-        return f"<GameRecorder game={self.game_id} next_seq={self._next_seq}>"
+        return f"<GameRecorder game={self.game_id} next_seq={self.next_seq}>"
+
+    @property
+    def pending_rows(self) -> int:
+        return self._batch.rows
+
+    @property
+    def stats(self) -> RecorderStats:
+        """What this recorder has written so far."""
+        return self._batch.written
+
+    @property
+    def batch_turns(self) -> int:
+        return self._batch.batch_turns
+
+    @property
+    def flush_seconds(self) -> float:
+        return self._batch.flush_seconds
 
     # -- writing ----------------------------------------------------------------------------
 
     @locked
     def flush(self) -> int:
         """Write the buffered rows in one transaction; returns how many rows were written."""
-        batch = self._batch
-        if not batch:
-            return 0
-        try:
-            self.context.batch_connection().run(lambda raw: self._writer.write_batch(raw, batch))
-        except Exception as exc:
-            raise self._translate(exc, "cannot write a batch") from exc
-        return self.buffer_committed()
+        return self._writes.batch(self._batch) if self._batch else 0
 
     def flush_due_in(self) -> float | None:
         """Seconds until the buffer is due to be written (<= 0: now); None: nothing buffered.
         Read without the lock: the flusher re-checks under it (`flush_if_due`)."""
-        if self.closed or not self._batch:
-            return None
-        return self.flush_seconds - (self._clock() - self._last_flush)
+        return None if self.closed else self._batch.due_in()
 
     @locked
     def flush_if_due(self) -> int:
@@ -112,24 +113,16 @@ class GameRecorder(GameBuffer):
 
     def postpone_flush(self) -> None:
         """A background write failed: try again in flush_seconds, not at once."""
-        self._last_flush = self._clock()
+        self._batch.postpone()
 
     def write_buffer(self, raw: Any) -> None:
         """Write the buffered rows on the DBAPI connection `raw`, in the caller's transaction
         (starting a game stores its initial snapshot so); `buffer_committed()` after its commit."""
-        self._writer.write_batch(raw, self._batch)
+        self._writes.writer.write_batch(raw, self._batch)
 
     def buffer_committed(self) -> int:
         """Count the buffered rows as written and start a new batch; returns how many."""
-        batch = self._batch
-        stats = self.stats
-        stats.batches += 1
-        stats.rows += batch.rows
-        stats.turns += len(batch.turns)
-        stats.snapshots += len(batch.snapshots)
-        self._batch = Batch()
-        self._last_flush = self._clock()
-        return batch.rows
+        return self._batch.committed()
 
     # -- simultaneous moves (arenadb.recording.pending) ----------------------------------------
 
@@ -150,22 +143,12 @@ class GameRecorder(GameBuffer):
             raise ConflictError(f"game {self.game_id} is closed: cannot submit actions")
         if seat not in self.seat_sides:
             raise InvalidDataError(f"game {self.game_id} has no seat {seat}")
-        number = self._next_seq if turn_number is None else turn_number
-        submission = Submission(number, seat, action, payload)
-        self._commit_with(
-            lambda raw: pending.store(raw, self._writer, self.game_id, submission),
-            "cannot submit an action",
-        )
-        self._pending[(number, seat)] = submission
-        return submission
+        number = self.next_seq if turn_number is None else turn_number
+        return self._moves.submit(self._batch, Submission(number, seat, action, payload))
 
     def pending_actions(self, turn_number: int | None = None) -> list[Submission]:
         """The submitted actions not yet resolved (of one turn), by turn then seat."""
-        return [
-            s
-            for key, s in sorted(self._pending.items())
-            if turn_number is None or key[0] == turn_number
-        ]
+        return self._moves.of_turn(turn_number)
 
     def resolve_turn(self, *, turn_number: int | None = None, **turn: Any) -> int:
         """Record the turn with its submitted actions (as player actions of type "submitted",
@@ -173,39 +156,14 @@ class GameRecorder(GameBuffer):
 
         The other keywords are `record_turn`'s.
         """
-        number = self._next_seq if turn_number is None else turn_number
-        submitted = self.pending_actions(number)
-        actions = [*pending.as_player_actions(submitted), *(turn.pop("actions", None) or ())]
+        number = self.next_seq if turn_number is None else turn_number
+        submitted = self._moves.of_turn(number)
+        actions = [*as_player_actions(submitted), *(turn.pop("actions", None) or ())]
         seq = self.record_turn(turn_number=number, actions=actions, **turn)
-        self._commit_with(
-            lambda raw: pending.clear(raw, self._writer, self.game_id, number),
-            "cannot resolve a turn",
-        )
-        for s in submitted:
-            self._pending.pop((s.turn_number, s.seat), None)
+        self._moves.resolved(self._batch, number)
         return seq
 
-    def _commit_with(self, work: Callable[[Any], None], what: str) -> None:
-        """Write the buffered rows and `work(raw)` in one durable transaction."""
-        batch = self._batch
-
-        def both(raw: Any) -> None:
-            if batch:
-                self._writer.write_batch(raw, batch)
-            work(raw)
-
-        try:
-            self.context.batch_connection().run(both, durable=True)
-        except Exception as exc:
-            raise self._translate(exc, what) from exc
-        if batch:
-            self.buffer_committed()
-
-    def _translate(self, exc: BaseException, what: str) -> BaseException:
-        if isinstance(exc, ArenaDBError):
-            return exc
-        label = f"{what} of game {self.game_id}"
-        return translate_error(exc, self.context.settings, doing=label) or exc
+    # -- closing ----------------------------------------------------------------------------
 
     @locked
     def finish(
@@ -243,23 +201,7 @@ class GameRecorder(GameBuffer):
         )
         if final_state is not None:
             self.snapshot(final_state, kind="final")
-        connection = self.context.batch_connection()
-        writer, game_id, batch = self._writer, self.game_id, self._batch
-        try:
-            if self.rated is False:
-                # Nothing to rate: no ORM session is needed, only the rows (the hot path of
-                # runs that record without rating, e.g. evaluations and replays).
-                connection.run(
-                    lambda raw: finish_rows(raw, writer, game_id, batch, values), durable=True
-                )
-            else:
-                connection.run_session(
-                    lambda session: finish_in_transaction(session, writer, game_id, batch, values),
-                    durable=True,
-                )
-        except Exception as exc:
-            raise self._translate(exc, "cannot finish") from exc
-        self.buffer_committed()
+        self._writes.finish(self._batch, values, rated=self.rated)
         self.closed = True
         if self._flusher is not None:
             self._flusher.unregister(self)
@@ -271,7 +213,7 @@ class GameRecorder(GameBuffer):
         With `keep_buffered=False` the rows not yet written are dropped instead.
         """
         if not keep_buffered:
-            self._batch = Batch()
+            self._batch.clear()
         self.finish(status="aborted", end_reason=reason, outcome="no_contest")
 
     def fail(self, error: str, *, environment_crashed: bool = False) -> None:
