@@ -10,17 +10,13 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "arenadb"
-MAX_LINES = 600
+MAX_LINES = 500  # issue 14: "no module over about 500 lines"
 # Modules over MAX_LINES today, each being split by someone: shrink this list, never grow it.
 OVER_MAX_LINES: set[str] = set()
 # A class holds one idea (issue 14: "no class over about 200 lines"), decorators included.
 MAX_CLASS_LINES = 220
-# Classes over MAX_CLASS_LINES today: being split (issue 14). Shrink this list, never grow it.
-OVER_MAX_CLASS_LINES: set[str] = {
-    "arenadb/integrations/textarena/env.py:RecordedEnv",
-    "arenadb/arena.py:Arena",
-    "arenadb/seeding/seeder.py:_Seeder",
-}
+# Classes over MAX_CLASS_LINES today (none since issue 14): keep it empty.
+OVER_MAX_CLASS_LINES: set[str] = set()
 # Import cycles known today, each being broken by someone: shrink this list, never grow it.
 # (cli.common imports AppContext from cli.app, whose command table imports the commands.)
 KNOWN_CYCLES: list[list[str]] = []
