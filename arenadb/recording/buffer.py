@@ -96,6 +96,8 @@ class GameBuffer:
         self._snapshot_due = False
         # model argument -> (model id, input price, output price) per million tokens
         self._models: dict[Any, tuple[int, PriceHistory]] = {}
+        # False only inside buffer_turn: a due batch is left to the next write.
+        self._writes_due_batches = True
 
     # -- properties -------------------------------------------------------------------------
 
@@ -115,6 +117,18 @@ class GameBuffer:
     def flush(self) -> int:
         """Write the buffered rows (`GameRecorder` does); returns how many were written."""
         raise NotImplementedError
+
+    def next_turn_flushes(self) -> bool:
+        """Whether `record_turn` writes the buffer before appending its turn: it holds
+        `batch_turns` turns, or the last write is `flush_seconds` old."""
+        pending = len(self._batch.turns)
+        return bool(pending) and (
+            pending >= self.batch_turns or self._clock() - self._last_flush >= self.flush_seconds
+        )
+
+    def knows_model(self, model: Any) -> bool:
+        """Whether an LLM call naming `model` is priced from memory (no lookup to make)."""
+        return model is None or _model_key(model) in self._models
 
     # -- recording --------------------------------------------------------------------------
 
@@ -157,10 +171,7 @@ class GameBuffer:
             visibility, recipients_text = self._visibility(visibility, recipients)
         if invalid_reason is not None and valid is None:
             valid = False
-        pending = len(self._batch.turns)
-        if pending and (
-            pending >= self.batch_turns or self._clock() - self._last_flush >= self.flush_seconds
-        ):
+        if self._writes_due_batches and self.next_turn_flushes():
             self.flush()
         seq = self._next_seq
         batch = self._batch
@@ -206,6 +217,17 @@ class GameBuffer:
             self._action_counts.pop(seq, None)
             raise
         return seq
+
+    @locked
+    def buffer_turn(self, **turn: Any) -> int:
+        """`record_turn` without the write a full or old buffer triggers: memory work only (the
+        async recorder's path on the event loop). The due batch is written by the next write,
+        or by the flusher."""
+        self._writes_due_batches = False
+        try:
+            return self.record_turn(**turn)
+        finally:
+            self._writes_due_batches = True
 
     def _visibility(self, visibility: str | None, recipients: Iterable[int] | None) -> tuple:
         """(visibility, recipients as JSON text) of a turn, checked against the game's seats."""
@@ -330,7 +352,7 @@ class GameBuffer:
         if model is None:
             model_id = None
         else:
-            key = model.id if isinstance(model, LLMModel) else model
+            key = _model_key(model)
             pricing = self._models.get(key)
             if pricing is None:
                 model_id = self.context.model_id(model)
@@ -424,6 +446,11 @@ class GameBuffer:
         if turns and turns[-1][1] == self._next_seq - 1 and turns[-1][8] is None:
             turns[-1] = (*turns[-1][:8], digest, *turns[-1][9:])
         return digest
+
+
+def _model_key(model: Any) -> Any:
+    """What a model argument is cached by: its id for an LLMModel, else the argument."""
+    return model.id if isinstance(model, LLMModel) else model
 
 
 # record_turn already holds the lock: it appends its calls and actions without taking it again.

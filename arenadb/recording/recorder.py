@@ -260,6 +260,9 @@ class GameRecorder(GameBuffer):
         except Exception as exc:
             raise self._translate(exc, "cannot finish") from exc
         self.buffer_committed()
+        self._stop_recording()
+
+    def _stop_recording(self) -> None:
         self.closed = True
         if self._flusher is not None:
             self._flusher.unregister(self)
@@ -282,6 +285,15 @@ class GameRecorder(GameBuffer):
             outcome="no_contest",
             environment_crashed=environment_crashed,
         )
+
+    @locked
+    def close(self) -> None:
+        """Write what is buffered and stop recording, leaving the game running: `Arena.resume`
+        continues it (e.g. a runner shutting down between turns)."""
+        if self.closed:
+            return
+        self.flush()
+        self._stop_recording()
 
     def __enter__(self) -> GameRecorder:
         return self
