@@ -1,0 +1,324 @@
+"""Benchmark: 64 games recorded concurrently in one event loop (`arenadb.connect_async`) against
+the sync recorder, and how long the loop stalls while batches are written.
+
+Workload: benchmarks/record.py's generator (default 64 games of 6 seats x 20 rounds, one LLM
+call per turn, ~3.6 KB per turn, a snapshot every 10 turns, a finished game with results), the
+inputs built before timing and shared by every method. Each measurement gets a fresh database
+migrated to head (SQLite always, PostgreSQL when ARENADB_BENCH_POSTGRES_URL is set: throwaway
+`arenadb_bench_*` databases), and its row counts are checked afterwards.
+
+Methods:
+- sync:    record.py's `run_api`: `arenadb.connect()`, the games one after the other;
+- async:   `arenadb.connect_async()`, the 64 games as 64 tasks of one loop, each awaiting
+           `record_turn` and then `asyncio.sleep(0)` (its LLM call, answered at once) so the
+           games interleave; default batch policy (1000 turns or 1 s). Throughput: rows/s
+           against sync's, best of --repeat, interleaved;
+- paced:   the same async games with an LLM call of ~--pace-ms each (a jittered sleep), so the
+           loop has idle time as in a real runner and the batches (the flusher's every second,
+           and each finish) are written while the other games play. A probe task sleeps 1 ms in
+           a loop and records how late it wakes: the loop's stalls. `paced_sync` is the same
+           with the sync recorder called from the loop, the stall arenadb.connect() causes
+           there. Printed: p50 / p99 / max lateness.
+
+The last line is:
+    sqlite_async_vs_sync=X sqlite_loop_lag_p99_ms=Y postgresql_async_vs_sync=.. ...
+
+    python benchmarks/record_async.py
+    ARENADB_BENCH_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
+        python benchmarks/record_async.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from record import (
+    PG_ENV,
+    Databases,
+    GameInput,
+    Turn,
+    Workload,
+    make_workload,
+    measure,
+    register,
+    run_api,
+    verify,
+)
+
+import arenadb
+from arenadb.config import Settings
+
+PROBE_SECONDS = 0.001
+
+
+def _turn_keywords(t: Turn, model_id: int) -> dict[str, Any]:
+    """What run_api passes to record_turn, for the same rows."""
+    return {
+        "seat": t.seat,
+        "turn_number": t.round,
+        "observation": t.observation,
+        "action": t.action,
+        "valid": True,
+        "state": t.state,
+        "llm_calls": [
+            {
+                "model": model_id,
+                "request_model": "bench-model",
+                "request": t.request,
+                "response": t.response,
+                "input_tokens": t.input_tokens,
+                "output_tokens": t.output_tokens,
+                "started_at": t.started_at,
+                "finished_at": t.finished_at,
+                "finish_reason": "stop",
+            }
+        ],
+    }
+
+
+def _finish_keywords(game: GameInput) -> dict[str, Any]:
+    return {
+        "outcome": "win",
+        "winning_side": game.winning_side,
+        "results": {s: arenadb.SeatResult(reward=r) for s, r in enumerate(game.rewards)},
+    }
+
+
+def _seats(game: GameInput, agents: list[int]) -> list[arenadb.Seat]:
+    return [arenadb.Seat(agents[s], side=side) for s, side in enumerate(game.sides)]
+
+
+class LoopLagProbe:
+    """A task that sleeps PROBE_SECONDS in a loop and records how late each wake-up is."""
+
+    def __init__(self) -> None:
+        self.lateness: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        clock = time.perf_counter
+        while True:
+            asked = clock()
+            await asyncio.sleep(PROBE_SECONDS)
+            self.lateness.append(clock() - asked - PROBE_SECONDS)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    def percentile_ms(self, q: float) -> float:
+        ordered = sorted(self.lateness)
+        return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _play_async(
+    arena: arenadb.AsyncArena,
+    game: GameInput,
+    ids: tuple[int, int, list[int]],
+    snapshot_every: int,
+    llm_call: Callable[[], Awaitable[None]],
+) -> int:
+    model_id, type_id, agents = ids
+    recorder = await arena.start_game(
+        type_id, _seats(game, agents), seed=game.seed, snapshot_every=snapshot_every, rated=False
+    )
+    for t in game.turns:
+        await llm_call()
+        await recorder.record_turn(**_turn_keywords(t, model_id))
+    await recorder.finish(**_finish_keywords(game))
+    return recorder.stats.rows + 1 + len(game.sides)
+
+
+async def _play_sync_in_loop(
+    arena: arenadb.Arena,
+    game: GameInput,
+    ids: tuple[int, int, list[int]],
+    snapshot_every: int,
+    llm_call: Callable[[], Awaitable[None]],
+) -> int:
+    """The same game through the sync recorder called from the loop: its writes block it."""
+    model_id, type_id, agents = ids
+    recorder = arena.start_game(
+        type_id, _seats(game, agents), seed=game.seed, snapshot_every=snapshot_every, rated=False
+    )
+    for t in game.turns:
+        await llm_call()
+        recorder.record_turn(**_turn_keywords(t, model_id))
+    recorder.finish(**_finish_keywords(game))
+    return recorder.stats.rows + 1 + len(game.sides)
+
+
+def _llm_call(pace: float, seed: int) -> Callable[[], Awaitable[None]]:
+    if not pace:
+        return lambda: asyncio.sleep(0)
+    rng = random.Random(seed)
+    return lambda: asyncio.sleep(pace * rng.uniform(0.5, 1.5))
+
+
+def run_async(
+    settings: Settings,
+    work: Workload,
+    ids: tuple[int, int, list[int]],
+    *,
+    pace: float = 0.0,
+    sync_in_loop: bool = False,
+    probe: LoopLagProbe | None = None,
+) -> int:
+    async def main() -> int:
+        if probe is not None:
+            probe.start()
+        if sync_in_loop:
+            with arenadb.connect(settings=settings) as arena:
+                arena.model_id(ids[0])
+                rows = await asyncio.gather(
+                    *(
+                        _play_sync_in_loop(
+                            arena, g, ids, work.snapshot_every, _llm_call(pace, g.seed)
+                        )
+                        for g in work.games
+                    )
+                )
+        else:
+            async with arenadb.connect_async(settings=settings) as arena:
+                await arena.model_id(ids[0])
+                rows = await asyncio.gather(
+                    *(
+                        _play_async(arena, g, ids, work.snapshot_every, _llm_call(pace, g.seed))
+                        for g in work.games
+                    )
+                )
+        if probe is not None:
+            await probe.stop()
+        return sum(rows)
+
+    return asyncio.run(main())
+
+
+def bench_backend(
+    dbs: Databases, backend: str, work: Workload, repeat: int, pace: float
+) -> dict[str, Any]:
+    seats = len(work.games[0].sides)
+
+    def fresh() -> tuple[Settings, tuple[int, int, list[int]]]:
+        settings = dbs.fresh(backend)
+        os.sync()  # no dirty pages of the previous measurement billed to this one
+        return settings, register(settings, seats)
+
+    def done(settings: Settings) -> None:
+        verify(settings, len(work.games), work.rows_per_game)
+        dbs.drop(settings)
+
+    best: dict[str, float] = {"sync": 0.0, "async": 0.0}
+    for _ in range(repeat):
+        for name, fn in (("sync", run_api), ("async", run_async)):
+            settings, ids = fresh()
+            rows, wall, _cpu = measure(fn, settings, work, ids)
+            done(settings)
+            best[name] = max(best[name], rows / wall)
+            print(
+                f"  {backend:<10} {name:<11} {len(work.games):>3} games {rows:>7} rows "
+                f"{wall:6.2f} s {rows / wall:>9,.0f} rows/s",
+                file=sys.stderr,
+            )
+    lags: dict[str, LoopLagProbe] = {}
+    for name, sync_in_loop in (("paced", False), ("paced_sync", True)):
+        settings, ids = fresh()
+        probe = LoopLagProbe()
+        started = time.perf_counter()
+        run_async(settings, work, ids, pace=pace, sync_in_loop=sync_in_loop, probe=probe)
+        wall = time.perf_counter() - started
+        done(settings)
+        lags[name] = probe
+        print(
+            f"  {backend:<10} {name:<11} {wall:6.2f} s, {len(probe.lateness)} probe wake-ups, "
+            f"late p50 {probe.percentile_ms(0.5):.2f} ms p99 {probe.percentile_ms(0.99):.2f} ms "
+            f"max {1000 * max(probe.lateness):.1f} ms "
+            f"(mean {1000 * statistics.fmean(probe.lateness):.2f} ms)",
+            file=sys.stderr,
+        )
+    return {"throughput": best, "lags": lags}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--games", type=int, default=64)
+    parser.add_argument("--seats", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=20, help="turns per seat")
+    parser.add_argument("--snapshot-every", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3, help="best of N for sync and async")
+    parser.add_argument(
+        "--pace-ms", type=float, default=20.0, help="mean LLM call of the paced runs"
+    )
+    parser.add_argument(
+        "--switch-interval-ms",
+        type=float,
+        default=None,
+        help="sys.setswitchinterval for the run (default: Python's, 5 ms)",
+    )
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args(argv)
+    if args.switch_interval_ms is not None:
+        sys.setswitchinterval(args.switch_interval_ms / 1000)
+
+    work = make_workload(args.games, args.seats, args.rounds, args.snapshot_every)
+    # The inputs live through the run: out of the collector's sight, its full collections
+    # (tens of ms over them) are not billed to the loop as stalls.
+    gc.freeze()
+    pg_url = os.environ.get(PG_ENV) or None
+    backends = [b for b in args.backends.split(",") if b]
+    if "postgresql" in backends and pg_url is None:
+        print(f"PostgreSQL skipped: set {PG_ENV} to a server URL to measure it", file=sys.stderr)
+        backends.remove("postgresql")
+    print(
+        f"workload: {args.games} concurrent games x {args.seats} seats x {args.rounds} rounds, "
+        f"{work.rows_per_game} rows per game; paced LLM calls ~{args.pace_ms:g} ms; "
+        f"GIL switch interval {sys.getswitchinterval() * 1000:g} ms",
+        file=sys.stderr,
+    )
+    dbs = Databases(pg_url)
+    table: dict[str, dict[str, Any]] = {}
+    try:
+        for backend in backends:
+            table[backend] = bench_backend(dbs, backend, work, args.repeat, args.pace_ms / 1000)
+    finally:
+        dbs.close()
+
+    print(f"\n{'backend':<12}{'sync rows/s':>13}{'async rows/s':>14}{'ratio':>7}", end="")
+    print(f"{'lag p99 ms':>12}{'lag max ms':>12}{'sync-in-loop p99 / max ms':>27}")
+    summary = []
+    for backend, result in table.items():
+        sync, asynchronous = result["throughput"]["sync"], result["throughput"]["async"]
+        paced, paced_sync = result["lags"]["paced"], result["lags"]["paced_sync"]
+        p99 = paced.percentile_ms(0.99)
+        print(
+            f"{backend:<12}{sync:>13,.0f}{asynchronous:>14,.0f}{asynchronous / sync:>7.2f}"
+            f"{p99:>12.2f}{1000 * max(paced.lateness):>12.1f}"
+            f"{paced_sync.percentile_ms(0.99):>15.2f} / {1000 * max(paced_sync.lateness):.1f}"
+        )
+        summary.append(
+            f"{backend}_async_vs_sync={asynchronous / sync:.2f} {backend}_loop_lag_p99_ms={p99:.2f}"
+        )
+    print(" ".join(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
