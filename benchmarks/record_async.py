@@ -18,7 +18,8 @@ Methods:
            and each finish) are written while the other games play. A probe task sleeps 1 ms in
            a loop and records how late it wakes: the loop's stalls. `paced_sync` is the same
            with the sync recorder called from the loop, the stall arenadb.connect() causes
-           there. Printed: p50 / p99 / max lateness.
+           there; `paced_bare` the same games recording nothing, the lateness this machine
+           and the loop's own work cause without arenadb. Printed: p50 / p99 / max lateness.
 
 The last line is:
     sqlite_async_vs_sync=X sqlite_loop_lag_p99_ms=Y postgresql_async_vs_sync=.. ...
@@ -32,11 +33,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import gc
 import os
 import random
-import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -60,6 +61,7 @@ from record import (
 
 import arenadb
 from arenadb.config import Settings
+from arenadb.db.batch_connection import BatchConnection
 
 PROBE_SECONDS = 0.001
 
@@ -101,11 +103,30 @@ def _seats(game: GameInput, agents: list[int]) -> list[arenadb.Seat]:
     return [arenadb.Seat(agents[s], side=side) for s, side in enumerate(game.sides)]
 
 
+# (start, end) of every batch transaction, by time.perf_counter, from whichever thread ran it.
+WRITES: list[tuple[float, float]] = []
+
+
+def time_the_writes() -> None:
+    """Note when each batch transaction runs (BatchConnection.run / run_session)."""
+    for name in ("run", "run_session"):
+        original = getattr(BatchConnection, name)
+
+        def timed(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return _original(self, *args, **kwargs)
+            finally:
+                WRITES.append((start, time.perf_counter()))
+
+        setattr(BatchConnection, name, timed)
+
+
 class LoopLagProbe:
     """A task that sleeps PROBE_SECONDS in a loop and records how late each wake-up is."""
 
     def __init__(self) -> None:
-        self.lateness: list[float] = []
+        self.wakes: list[tuple[float, float]] = []  # (asked to sleep, woke)
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
@@ -113,7 +134,7 @@ class LoopLagProbe:
         while True:
             asked = clock()
             await asyncio.sleep(PROBE_SECONDS)
-            self.lateness.append(clock() - asked - PROBE_SECONDS)
+            self.wakes.append((asked, clock()))
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -124,9 +145,38 @@ class LoopLagProbe:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
 
-    def percentile_ms(self, q: float) -> float:
-        ordered = sorted(self.lateness)
-        return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    def lateness(self, *, during: list[tuple[float, float]] | None = None) -> list[float]:
+        """Seconds late of every wake-up, or of those whose sleep overlapped an interval of
+        `during` (the batch writes), sorted."""
+        wakes = self.wakes
+        if during is not None:
+            starts, ends = _merged(during)
+            wakes = [
+                (asked, woke)
+                for asked, woke in wakes
+                if (i := bisect.bisect_left(starts, woke) - 1) >= 0 and ends[i] > asked
+            ]
+        return sorted(woke - asked - PROBE_SECONDS for asked, woke in wakes)
+
+
+def _merged(intervals: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
+    """Disjoint sorted intervals covering `intervals`, as (starts, ends)."""
+    starts: list[float] = []
+    ends: list[float] = []
+    for start, end in sorted(intervals):
+        if ends and start <= ends[-1]:
+            ends[-1] = max(ends[-1], end)
+        else:
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
+
+
+def _ms(lateness: list[float], q: float) -> float:
+    """The q quantile of sorted `lateness`, in ms (0 when empty)."""
+    if not lateness:
+        return 0.0
+    return 1000 * lateness[min(len(lateness) - 1, int(q * len(lateness)))]
 
 
 async def _play_async(
@@ -166,6 +216,21 @@ async def _play_sync_in_loop(
     return recorder.stats.rows + 1 + len(game.sides)
 
 
+async def _play_unrecorded(
+    arena: None,
+    game: GameInput,
+    ids: tuple[int, int, list[int]],
+    snapshot_every: int,
+    llm_call: Callable[[], Awaitable[None]],
+) -> int:
+    """The same game's LLM calls and record_turn arguments, recording nothing: the loop's
+    lateness without arenadb (this machine's load, the probe's own cost)."""
+    for t in game.turns:
+        await llm_call()
+        _turn_keywords(t, ids[0])
+    return 0
+
+
 def _llm_call(pace: float, seed: int) -> Callable[[], Awaitable[None]]:
     if not pace:
         return lambda: asyncio.sleep(0)
@@ -179,13 +244,20 @@ def run_async(
     ids: tuple[int, int, list[int]],
     *,
     pace: float = 0.0,
-    sync_in_loop: bool = False,
+    recorder: str = "async",
     probe: LoopLagProbe | None = None,
 ) -> int:
     async def main() -> int:
         if probe is not None:
             probe.start()
-        if sync_in_loop:
+        if recorder == "none":
+            rows = await asyncio.gather(
+                *(
+                    _play_unrecorded(None, g, ids, work.snapshot_every, _llm_call(pace, g.seed))
+                    for g in work.games
+                )
+            )
+        elif recorder == "sync":
             with arenadb.connect(settings=settings) as arena:
                 arena.model_id(ids[0])
                 rows = await asyncio.gather(
@@ -238,20 +310,26 @@ def bench_backend(
                 f"{wall:6.2f} s {rows / wall:>9,.0f} rows/s",
                 file=sys.stderr,
             )
-    lags: dict[str, LoopLagProbe] = {}
-    for name, sync_in_loop in (("paced", False), ("paced_sync", True)):
+    lags: dict[str, list[float]] = {}
+    for name, recorder in (("paced_bare", "none"), ("paced", "async"), ("paced_sync", "sync")):
         settings, ids = fresh()
         probe = LoopLagProbe()
+        WRITES.clear()
         started = time.perf_counter()
-        run_async(settings, work, ids, pace=pace, sync_in_loop=sync_in_loop, probe=probe)
+        run_async(settings, work, ids, pace=pace, recorder=recorder, probe=probe)
         wall = time.perf_counter() - started
-        done(settings)
-        lags[name] = probe
+        if recorder == "none":
+            dbs.drop(settings)
+            late = lags[name] = probe.lateness()
+        else:
+            done(settings)
+            late = lags[name] = probe.lateness(during=WRITES)
         print(
-            f"  {backend:<10} {name:<11} {wall:6.2f} s, {len(probe.lateness)} probe wake-ups, "
-            f"late p50 {probe.percentile_ms(0.5):.2f} ms p99 {probe.percentile_ms(0.99):.2f} ms "
-            f"max {1000 * max(probe.lateness):.1f} ms "
-            f"(mean {1000 * statistics.fmean(probe.lateness):.2f} ms)",
+            f"  {backend:<10} {name:<11} {wall:6.2f} s, {len(WRITES):>4} batches, "
+            f"{len(late):>5} of {len(probe.wakes)} probe wake-ups "
+            + ("" if recorder == "none" else "during a batch ")
+            + f"late p50 {_ms(late, 0.5):.2f} ms p99 {_ms(late, 0.99):.2f} ms "
+            f"max {_ms(late, 1):.1f} ms",
             file=sys.stderr,
         )
     return {"throughput": best, "lags": lags}
@@ -265,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--snapshot-every", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3, help="best of N for sync and async")
     parser.add_argument(
-        "--pace-ms", type=float, default=20.0, help="mean LLM call of the paced runs"
+        "--pace-ms", type=float, default=100.0, help="mean LLM call of the paced runs"
     )
     parser.add_argument(
         "--switch-interval-ms",
@@ -282,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     # The inputs live through the run: out of the collector's sight, its full collections
     # (tens of ms over them) are not billed to the loop as stalls.
     gc.freeze()
+    time_the_writes()
     pg_url = os.environ.get(PG_ENV) or None
     backends = [b for b in args.backends.split(",") if b]
     if "postgresql" in backends and pg_url is None:
@@ -301,20 +380,25 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         dbs.close()
 
-    print(f"\n{'backend':<12}{'sync rows/s':>13}{'async rows/s':>14}{'ratio':>7}", end="")
-    print(f"{'lag p99 ms':>12}{'lag max ms':>12}{'sync-in-loop p99 / max ms':>27}")
+    print(
+        f"\n{'backend':<12}{'sync rows/s':>13}{'async rows/s':>14}{'ratio':>7}"
+        f"   loop lateness p99 / max ms: {'no recording':>14}"
+        f"{'async, during batches':>24}{'sync in loop, during batches':>31}"
+    )
     summary = []
     for backend, result in table.items():
         sync, asynchronous = result["throughput"]["sync"], result["throughput"]["async"]
-        paced, paced_sync = result["lags"]["paced"], result["lags"]["paced_sync"]
-        p99 = paced.percentile_ms(0.99)
+        lags = result["lags"]
         print(
             f"{backend:<12}{sync:>13,.0f}{asynchronous:>14,.0f}{asynchronous / sync:>7.2f}"
-            f"{p99:>12.2f}{1000 * max(paced.lateness):>12.1f}"
-            f"{paced_sync.percentile_ms(0.99):>15.2f} / {1000 * max(paced_sync.lateness):.1f}"
+            f"{'':>31}{_ms(lags['paced_bare'], 0.99):>8.2f} / {_ms(lags['paced_bare'], 1):<5.0f}"
+            f"{_ms(lags['paced'], 0.99):>16.2f} / {_ms(lags['paced'], 1):<5.0f}"
+            f"{_ms(lags['paced_sync'], 0.99):>23.2f} / {_ms(lags['paced_sync'], 1):<5.0f}"
         )
         summary.append(
-            f"{backend}_async_vs_sync={asynchronous / sync:.2f} {backend}_loop_lag_p99_ms={p99:.2f}"
+            f"{backend}_async_vs_sync={asynchronous / sync:.2f} "
+            f"{backend}_loop_lag_p99_ms={_ms(lags['paced'], 0.99):.2f} "
+            f"{backend}_bare_loop_lag_p99_ms={_ms(lags['paced_bare'], 0.99):.2f}"
         )
     print(" ".join(summary))
     return 0
