@@ -324,12 +324,14 @@ def bench_backend(
         else:
             done(settings)
             late = lags[name] = probe.lateness(during=WRITES)
+        batches = sorted(end - start for start, end in WRITES)
         print(
-            f"  {backend:<10} {name:<11} {wall:6.2f} s, {len(WRITES):>4} batches, "
+            f"  {backend:<10} {name:<11} {wall:6.2f} s, {len(batches):>4} batches taking "
+            f"p50 {_ms(batches, 0.5):.2f} ms p99 {_ms(batches, 0.99):.2f} ms; "
             f"{len(late):>5} of {len(probe.wakes)} probe wake-ups "
             + ("" if recorder == "none" else "during a batch ")
             + f"late p50 {_ms(late, 0.5):.2f} ms p99 {_ms(late, 0.99):.2f} ms "
-            f"max {_ms(late, 1):.1f} ms",
+            f"max {_ms(late, 1):.1f} ms (all wake-ups: p99 {_ms(probe.lateness(), 0.99):.2f} ms)",
             file=sys.stderr,
         )
     return {"throughput": best, "lags": lags}
