@@ -64,6 +64,7 @@ from arenadb.config import Settings
 from arenadb.db.batch_connection import BatchConnection
 
 PROBE_SECONDS = 0.001
+THREADS = 4  # connect_async(threads=...), --threads
 
 
 def _turn_keywords(t: Turn, model_id: int) -> dict[str, Any]:
@@ -269,7 +270,7 @@ def run_async(
                     )
                 )
         else:
-            async with arenadb.connect_async(settings=settings) as arena:
+            async with arenadb.connect_async(settings=settings, threads=THREADS) as arena:
                 await arena.model_id(ids[0])
                 rows = await asyncio.gather(
                     *(
@@ -353,8 +354,10 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="sys.setswitchinterval for the run (default: Python's, 5 ms)",
     )
+    parser.add_argument("--threads", type=int, default=THREADS, help="connect_async(threads=)")
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args(argv)
+    globals()["THREADS"] = args.threads
     if args.switch_interval_ms is not None:
         sys.setswitchinterval(args.switch_interval_ms / 1000)
 
