@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import bisect
 import contextlib
+import functools
 import gc
 import os
 import random
@@ -64,7 +65,6 @@ from arenadb.config import Settings
 from arenadb.db.batch_connection import BatchConnection
 
 PROBE_SECONDS = 0.001
-THREADS = 4  # connect_async(threads=...), --threads
 
 
 def _turn_keywords(t: Turn, model_id: int) -> dict[str, Any]:
@@ -247,6 +247,7 @@ def run_async(
     pace: float = 0.0,
     recorder: str = "async",
     probe: LoopLagProbe | None = None,
+    threads: int = 4,
 ) -> int:
     async def main() -> int:
         if probe is not None:
@@ -270,7 +271,7 @@ def run_async(
                     )
                 )
         else:
-            async with arenadb.connect_async(settings=settings, threads=THREADS) as arena:
+            async with arenadb.connect_async(settings=settings, threads=threads) as arena:
                 await arena.model_id(ids[0])
                 rows = await asyncio.gather(
                     *(
@@ -286,7 +287,7 @@ def run_async(
 
 
 def bench_backend(
-    dbs: Databases, backend: str, work: Workload, repeat: int, pace: float
+    dbs: Databases, backend: str, work: Workload, repeat: int, pace: float, threads: int
 ) -> dict[str, Any]:
     seats = len(work.games[0].sides)
 
@@ -301,7 +302,10 @@ def bench_backend(
 
     best: dict[str, float] = {"sync": 0.0, "async": 0.0}
     for _ in range(repeat):
-        for name, fn in (("sync", run_api), ("async", run_async)):
+        for name, fn in (
+            ("sync", run_api),
+            ("async", functools.partial(run_async, threads=threads)),
+        ):
             settings, ids = fresh()
             rows, wall, _cpu = measure(fn, settings, work, ids)
             done(settings)
@@ -317,7 +321,7 @@ def bench_backend(
         probe = LoopLagProbe()
         WRITES.clear()
         started = time.perf_counter()
-        run_async(settings, work, ids, pace=pace, recorder=recorder, probe=probe)
+        run_async(settings, work, ids, pace=pace, recorder=recorder, probe=probe, threads=threads)
         wall = time.perf_counter() - started
         if recorder == "none":
             dbs.drop(settings)
@@ -354,10 +358,9 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="sys.setswitchinterval for the run (default: Python's, 5 ms)",
     )
-    parser.add_argument("--threads", type=int, default=THREADS, help="connect_async(threads=)")
+    parser.add_argument("--threads", type=int, default=4, help="connect_async(threads=...)")
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args(argv)
-    globals()["THREADS"] = args.threads
     if args.switch_interval_ms is not None:
         sys.setswitchinterval(args.switch_interval_ms / 1000)
 
@@ -381,7 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     table: dict[str, dict[str, Any]] = {}
     try:
         for backend in backends:
-            table[backend] = bench_backend(dbs, backend, work, args.repeat, args.pace_ms / 1000)
+            table[backend] = bench_backend(
+                dbs, backend, work, args.repeat, args.pace_ms / 1000, args.threads
+            )
     finally:
         dbs.close()
 
