@@ -147,15 +147,16 @@ class LoopLagProbe:
             await self._task
 
     def lateness(self, *, during: list[tuple[float, float]] | None = None) -> list[float]:
-        """Seconds late of every wake-up, or of those whose sleep overlapped an interval of
-        `during` (the batch writes), sorted."""
+        """Seconds late of every wake-up, or of those whose sleep began inside an interval of
+        `during` (a batch being written), sorted. Selected by where the sleep began, not by
+        overlap: a late wake-up overlaps more batches, which would bias the sample."""
         wakes = self.wakes
         if during is not None:
             starts, ends = _merged(during)
             wakes = [
                 (asked, woke)
                 for asked, woke in wakes
-                if (i := bisect.bisect_left(starts, woke) - 1) >= 0 and ends[i] > asked
+                if (i := bisect.bisect_right(starts, asked) - 1) >= 0 and ends[i] > asked
             ]
         return sorted(woke - asked - PROBE_SECONDS for asked, woke in wakes)
 
