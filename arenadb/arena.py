@@ -263,7 +263,7 @@ class Arena(ReadSide):
         batch_turns: int | None = None,
         flush_seconds: float | None = None,
         snapshot_every: int | None = None,
-    ) -> ResumePoint:
+    ) -> ResumePoint[GameRecorder]:
         """Restart recovery for a running game: the last verified snapshot, the turns after it,
         and (`.recorder`) a recorder that continues after the last recorded turn."""
         with self.session() as session:

@@ -95,6 +95,8 @@ class GameBuffer:
         self._cursor = TurnCursor(
             game_id, next_seq=next_seq, last_seat=last_turn_seat, action_counts=action_counts
         )
+        # False only inside buffer_turn: a due batch is left to the next write.
+        self._writes_due_batches = True
 
     # -- properties -------------------------------------------------------------------------
 
@@ -114,6 +116,15 @@ class GameBuffer:
     def flush(self) -> int:
         """Write the buffered rows (`GameRecorder` does); returns how many were written."""
         raise NotImplementedError
+
+    def next_turn_flushes(self) -> bool:
+        """Whether `record_turn` writes the buffer before appending its turn: it holds
+        `batch_turns` turns, or the last write is `flush_seconds` old."""
+        return self._batch.due()
+
+    def knows_model(self, model: Any) -> bool:
+        """Whether an LLM call naming `model` is priced from memory (no lookup to make)."""
+        return self._llm_call_rows.knows(model)
 
     # -- recording --------------------------------------------------------------------------
 
@@ -159,7 +170,7 @@ class GameBuffer:
         if invalid_reason is not None and valid is None:
             valid = False
         batch = self._batch
-        if batch.due():
+        if self._writes_due_batches and batch.due():
             self.flush()
         cursor = self._cursor
         seq, last_seat = cursor.next_seq, cursor.last_seat
@@ -197,6 +208,17 @@ class GameBuffer:
             cursor.back_to(seq, last_seat)
             raise
         return seq
+
+    @locked
+    def buffer_turn(self, **turn: Any) -> int:
+        """`record_turn` without the write a full or old buffer triggers: memory work only (the
+        async recorder's path on the event loop). The due batch is written by the next write,
+        or by the flusher."""
+        self._writes_due_batches = False
+        try:
+            return self.record_turn(**turn)
+        finally:
+            self._writes_due_batches = True
 
     @locked
     def record_action(

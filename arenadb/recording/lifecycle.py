@@ -14,7 +14,7 @@ import uuid as uuid_module
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -39,9 +39,12 @@ from arenadb.recording.types import SeatsArg, seat_list
 _UTC = timezone.utc
 log = logging.getLogger("arenadb.recording")
 
+# The recorder a resume point hands back: a GameRecorder, or the async one wrapping it.
+RecorderT = TypeVar("RecorderT")
+
 
 @dataclass
-class ResumePoint:
+class ResumePoint(Generic[RecorderT]):
     """Where to restart a running game: its last verified snapshot and the turns after it.
 
     `state` is None (and `snapshot_turn` 0) when no snapshot verifies: replay every turn.
@@ -59,7 +62,7 @@ class ResumePoint:
     turns: list[GameTurn]
     next_seq: int
     warnings: list[str] = field(default_factory=list)
-    recorder: GameRecorder | None = field(default=None, repr=False)
+    recorder: RecorderT | None = field(default=None, repr=False)
     # Actions submitted for turns that had not resolved (simultaneous moves), by turn and seat.
     pending_actions: list[Submission] = field(default_factory=list)
 
@@ -187,7 +190,9 @@ def check_seats(raw: Any, writer: Any, game_type_id: int, seated: list[tuple[int
                 )
 
 
-def load_resume_point(session: Session, game: int | str | uuid_module.UUID) -> ResumePoint:
+def load_resume_point(
+    session: Session, game: int | str | uuid_module.UUID
+) -> ResumePoint[GameRecorder]:
     """The last snapshot of a running game whose hash verifies, and every turn after it.
 
     A snapshot whose stored state does not hash to its recorded sha256 is reported (in
@@ -240,7 +245,7 @@ def load_resume_point(session: Session, game: int | str | uuid_module.UUID) -> R
 def recorder_for_running_game(
     context: RecorderContext,
     session: Session,
-    point: ResumePoint,
+    point: ResumePoint[GameRecorder],
     *,
     batch_turns: int | None = None,
     flush_seconds: float | None = None,

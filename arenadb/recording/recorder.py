@@ -202,6 +202,9 @@ class GameRecorder(GameBuffer):
         if final_state is not None:
             self.snapshot(final_state, kind="final")
         self._writes.finish(self._batch, values, rated=self.rated)
+        self._stop_recording()
+
+    def _stop_recording(self) -> None:
         self.closed = True
         if self._flusher is not None:
             self._flusher.unregister(self)
@@ -224,6 +227,15 @@ class GameRecorder(GameBuffer):
             outcome="no_contest",
             environment_crashed=environment_crashed,
         )
+
+    @locked
+    def close(self) -> None:
+        """Write what is buffered and stop recording, leaving the game running: `Arena.resume`
+        continues it (e.g. a runner shutting down between turns)."""
+        if self.closed:
+            return
+        self.flush()
+        self._stop_recording()
 
     def __enter__(self) -> GameRecorder:
         return self
