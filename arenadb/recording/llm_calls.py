@@ -145,9 +145,13 @@ class LLMCallRows:
         values["game_id"] = self.game_id
         return _ROW(values)
 
+    def knows(self, model: Any) -> bool:
+        """Whether a call naming `model` is priced from memory (no lookup to make)."""
+        return model is None or _model_key(model) in self._models
+
     def _pricing(self, model: Any) -> tuple[int, PriceHistory]:
         """(model id, its prices) of a model argument, looked up on its first call only."""
-        key = model.id if isinstance(model, LLMModel) else model
+        key = _model_key(model)
         pricing = self._models.get(key)
         if pricing is None:
             model_id = self._model_id(model)
@@ -168,3 +172,8 @@ class LLMCallRows:
                 return request_text, prefix + compact_json(response_json(response))
         except (TypeError, ValueError) as exc:
             raise InvalidDataError(f"LLM request or response is not JSON: {exc}") from None
+
+
+def _model_key(model: Any) -> Any:
+    """What a model argument is cached by: its id for an LLMModel, else the argument."""
+    return model.id if isinstance(model, LLMModel) else model
