@@ -32,6 +32,7 @@ from arenadb.db.bulk import insert_rows, is_json, select_json_as_text
 from arenadb.db.engine import SQLITE_BEGIN, create_engine
 from arenadb.db.identity import same_database
 from arenadb.db.json import checked_json_text
+from arenadb.db.statistics import refresh_statistics
 from arenadb.errors import (
     DatabaseMissingError,
     IntegrityCheckError,
@@ -159,6 +160,7 @@ def copy_database(
                 raise IntegrityCheckError(
                     f"row counts differ after the copy ({listed}); rolled back"
                 )
+        refresh_statistics(target_engine, [t.name for t in tables])
     finally:
         source_engine.dispose()
         target_engine.dispose()

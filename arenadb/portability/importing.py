@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 from arenadb.db.bulk import insert_rows, text_json_table
 from arenadb.db.engine import write_transaction
 from arenadb.db.rollups import add_calls
+from arenadb.db.statistics import refresh_statistics
 from arenadb.errors import ConflictError, InvalidArgumentError, InvalidDataError
 from arenadb.models import Agent, AgentKind, GameType, LLMModel, Prompt
 from arenadb.models.catalog import config_hash
@@ -311,6 +312,8 @@ def import_games(
             raise InvalidDataError(f"{name}: empty file, not an arenadb export")
     if pending:
         _write_chunk(engine, pending, resolver, result)
+    if result.imported:
+        refresh_statistics(engine)
     if progress is not None:
         progress("bytes", size, size)
     result.created = dict(resolver.created)

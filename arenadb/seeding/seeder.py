@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from arenadb.config import Settings
 from arenadb.db.engine import SQLITE_BEGIN, create_engine
+from arenadb.db.statistics import refresh_statistics
 from arenadb.errors import ArenaDBError, InvalidDataError
 from arenadb.models import ArenaMeta, metadata
 from arenadb.models.base import clock_fixed_at
@@ -181,6 +182,7 @@ def seed_database(
                     result = _write_seed(session, data, reset=reset, progress=progress)
                 finally:
                     session.close()
+        refresh_statistics(engine)
     finally:
         engine.dispose()
     return result
