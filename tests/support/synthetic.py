@@ -29,6 +29,7 @@ from arenadb.db.bulk import insert_dicts, is_json
 from arenadb.db.engine import write_transaction
 from arenadb.db.json import canonical_json, json_text, state_hash
 from arenadb.db.rollups import add_call_dicts
+from arenadb.db.statistics import refresh_statistics
 from arenadb.models import (
     Agent,
     AgentKind,
@@ -147,6 +148,7 @@ def build_arena(
                         f"(SELECT coalesce(max(id), 1) FROM {table}))"
                     )
                 )
+    refresh_statistics(engine)  # as arenadb's own bulk loads do (import, copy, seed)
     return summary
 
 
