@@ -26,9 +26,7 @@ class StoredBoard(Base):
     __tablename__ = "stored_boards"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    game_type_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey(GameType.id, ondelete="CASCADE")
-    )
+    game_type_id: Mapped[int | None] = mapped_column(sa.ForeignKey(GameType.id, ondelete="CASCADE"))
     rounds: Mapped[int]
     seed: Mapped[int] = mapped_column(sa.BigInteger)
     provisional_games: Mapped[int]
