@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from arenadb.cli import app
+from arenadb.db import create_engine
+from arenadb.portability.copy import copy_database
+from arenadb.portability.export import export_games
+from arenadb.portability.importing import import_games
+from arenadb.portability.upkeep import clean_database
 from arenadb.ratings.board import bradley_terry_boards
 from arenadb.ratings.book import rebuild_ratings
 from arenadb.ratings.store import store_boards
 from arenadb.ratings.unified import unified_board
+from arenadb.schema.lifecycle import reset_database
+from tests.conftest import settings_for
 from tests.support.skill_arena import duel_arena, team_arena
 
 runner = CliRunner()
@@ -146,3 +154,44 @@ def test_cli_stores_boards_and_agents_top_says_it_reads_one(db_settings, cli_env
     assert report.exit_code == 0, report.output
     (board,) = json.loads(report.stdout)["boards"]
     assert board["game_type"] == "Duel-v0" and board["rounds"] == 5
+
+
+def test_import_of_a_missing_game_invalidates_the_board(engine, db_settings, tmp_path):
+    _arena(db_settings)
+    exported = tmp_path / "games.jsonl"
+    export_games(engine, exported)
+    with engine.begin() as conn:
+        conn.execute(sa.text("delete from games where id = (select max(id) from games)"))
+    store_boards(engine, rounds=ROUNDS)
+    import_games(engine, exported)  # the deleted game comes back, under a new id
+    assert _stored_at(engine, "Teams-v0") is None
+    assert _stored_at(engine) is not None  # its Duel-v0 games were all there: skipped
+
+
+def test_clean_keeps_what_a_board_reads_and_a_reset_drops_the_boards(engine, db_settings):
+    _arena(db_settings)
+    store_boards(engine, rounds=ROUNDS)
+    # Retention nulls LLM payloads, deletes logs, events, snapshots: a board reads none of them.
+    clean_database(engine, before=datetime.now(timezone.utc) + timedelta(days=1), what=["all"])
+    assert _stored_at(engine) is not None
+    engine.dispose()
+    reset_database(db_settings)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from stored_boards")).scalar_one() == 0
+
+
+def test_a_copied_database_reads_the_copied_boards(engine, db_settings, tmp_path):
+    _arena(db_settings)
+    store_boards(engine, rounds=ROUNDS)
+    source = bradley_terry_boards(engine, rounds=ROUNDS)
+    copied_to = settings_for(f"sqlite:///{tmp_path / 'copy.db'}")  # from either backend
+    copy_database(db_settings, copied_to)
+    target = create_engine(copied_to)
+    try:
+        copied = bradley_terry_boards(target, rounds=ROUNDS)
+        assert all(b.stored_at is not None for b in copied)
+        assert copied == source
+        duel_arena(copied_to, [1.0, 0.0, -1.0, 0.5], 1, seed=9, prefix="s")
+        assert _stored_at(target) is None
+    finally:
+        target.dispose()
