@@ -181,9 +181,10 @@ def bradley_terry_boards(
             settings = board_settings(
                 mark.config, rounds, seed, provisional_games, interval_games, min_games, limit
             )
-            stored = find_board(conn, board_key(mark.game_type_id, settings), mark.watermark)
+            key = board_key(mark.game_type_id, settings)
+            stored = find_board(conn, key, mark.watermark, min_games=min_games, limit=limit)
             if stored is not None:
-                boards.append(shown(conn, stored, settings))
+                boards.append(shown(conn, stored))
                 continue
             pool = load_pool(conn, mark.game_type_id, mark.env_id, mark.config)
             boards.append(pool_board(conn, pool, settings))
@@ -220,14 +221,14 @@ def board_key(game_type_id: int | None, settings: BoardSettings) -> BoardKey:
     )
 
 
-def shown(conn: Connection, stored: Board, settings: BoardSettings) -> Board:
-    """A stored (untrimmed) board trimmed as `settings` say, with its agents' current names (a
-    rename changes no rating)."""
-    rows = trimmed(stored.rows, settings)
-    names = agent_names(conn, [r.agent_id for r in rows])
+def shown(conn: Connection, stored: Board) -> Board:
+    """A stored board with its agents' current names (a rename changes no rating)."""
+    names = agent_names(conn, [r.agent_id for r in stored.rows])
     return replace(
         stored,
-        rows=[replace(r, alias=names[r.agent_id][0], model=names[r.agent_id][1]) for r in rows],
+        rows=[
+            replace(r, alias=names[r.agent_id][0], model=names[r.agent_id][1]) for r in stored.rows
+        ],
     )
 
 

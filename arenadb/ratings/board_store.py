@@ -15,6 +15,7 @@ it read, so the order is kept. One grouped query over an index: a few millisecon
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -89,17 +90,48 @@ def unified_watermark(marks: Sequence[PoolMark]) -> str:
     return "; ".join(f"{m.env_id} ({m.game_type_id}): {m.watermark}" for m in marks)
 
 
-def find_board(conn: Connection, key: BoardKey, watermark: str) -> Board | None:
-    """The stored board of `key` if it was computed at `watermark` (else None: recompute)."""
+def find_board(
+    conn: Connection, key: BoardKey, watermark: str, *, min_games: int, limit: int | None
+) -> Board | None:
+    """The stored board of `key` if it was computed at `watermark` (else None: recompute), with
+    the rows `min_games` and `limit` leave. The rows are sliced in SQL: at 900 agents a board's
+    JSON is a few hundred kilobytes, and decoding all of it in Python would take longer than
+    every other part of the read."""
     table = STORED_BOARDS
+    dialect = conn.dialect.name
     row = conn.execute(
-        sa.select(table.c.board, table.c.computed_at).where(
+        sa.select(table.c.id, table.c.computed_at, sa.text(HEADER[dialect])).where(
             _key_clause(key), table.c.watermark == watermark
         )
     ).first()
     if row is None:
         return None
-    return replace(board_from_plain(row.board), stored_at=row.computed_at)
+    header = row.header if isinstance(row.header, dict) else json.loads(row.header)
+    rows = conn.execute(
+        sa.text(ROWS[dialect]),
+        {"id": row.id, "min_games": min_games, "limit": -1 if limit is None else limit}
+        if dialect == "sqlite"
+        else {"id": row.id, "min_games": min_games, "limit": limit},
+    ).scalars()
+    plain = {**header, "rows": [r if isinstance(r, dict) else json.loads(r) for r in rows]}
+    return replace(board_from_plain(plain), stored_at=row.computed_at)
+
+
+# The board without its rows, and its rows in order with at least :min_games games, at most
+# :limit of them (SQLite: -1 for all; PostgreSQL: NULL).
+HEADER = {
+    "sqlite": "json_remove(stored_boards.board, '$.rows') AS header",
+    "postgresql": "stored_boards.board - 'rows' AS header",
+}
+ROWS = {
+    "sqlite": "SELECT j.value FROM stored_boards AS s, json_each(s.board, '$.rows') AS j "
+    "WHERE s.id = :id AND json_extract(j.value, '$.games') >= :min_games "
+    "ORDER BY j.key LIMIT :limit",
+    "postgresql": "SELECT r.value FROM stored_boards AS s CROSS JOIN LATERAL "
+    "jsonb_array_elements(s.board -> 'rows') WITH ORDINALITY AS r(value, n) "
+    "WHERE s.id = :id AND (r.value ->> 'games')::int >= :min_games "
+    "ORDER BY r.n LIMIT :limit",
+}
 
 
 def save_board(

@@ -67,9 +67,10 @@ def unified_board(
     settings = unified_settings(rounds, seed, provisional_games, interval_games, min_games, limit)
     with engine.connect() as conn:
         watermark = unified_watermark(pool_marks(conn, None))
-        stored = find_board(conn, board_key(None, settings), watermark)
+        key = board_key(None, settings)
+        stored = find_board(conn, key, watermark, min_games=min_games, limit=limit)
         if stored is not None:
-            return shown(conn, stored, settings)
+            return shown(conn, stored)
         return unified_from_pools(conn, [p for p in load_pools(conn, None) if p.games], settings)
 
 

@@ -64,7 +64,14 @@ def upgrade() -> None:
         postgresql_where=sa.text("game_type_id IS NULL"),
     )
 
+    op.create_index(
+        "ix_games_board_watermark",
+        "games",
+        ["status", "game_type_id", "rated", "environment_crashed", "outcome", "id"],
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_games_board_watermark", table_name="games")
     op.drop_index("uq_stored_boards_unified", table_name="stored_boards")
     op.drop_table("stored_boards")
