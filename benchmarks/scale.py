@@ -48,6 +48,7 @@ from arenadb.portability import upkeep
 from arenadb.portability.export import export_games
 from arenadb.ratings.board import bradley_terry_boards
 from arenadb.ratings.leaderboard import agent_profile, top_agents
+from arenadb.ratings.store import store_boards
 from arenadb.schema.migrations import upgrade
 from arenadb.urls import parse_url
 from tests.support.synthetic import START, build_arena
@@ -59,6 +60,9 @@ GOAL_MS = 10.0
 GOAL_RATIO = 1.5
 GOAL_COLD = 1.3
 BT_ROUNDS = 100  # bootstrap rounds of the Bradley-Terry board (the CLI's default is 1,000)
+# The stored boards (`ratings boards`) get their own seed, so that "agents top (bt)" with the
+# default seed still measures the live computation.
+STORED_SEED = 18
 ONCE = ("export one day", "clean one month")  # write work: timed once
 INFO_ONLY = ("models stats --exact", "baseline: SELECT 1")
 DAY = START + timedelta(days=10)
@@ -139,6 +143,10 @@ def operations(engine: sa.Engine, folder: Path) -> dict[str, tuple[Callable[[], 
             lambda: bradley_terry_boards(engine, rounds=BT_ROUNDS, limit=20),
             ["agents", "top", "--method", "bt", "--rounds", str(BT_ROUNDS)],
         ),
+        "agents top (bt, stored)": (
+            lambda: bradley_terry_boards(engine, rounds=BT_ROUNDS, seed=STORED_SEED, limit=20),
+            ["agents", "top", "--rounds", str(BT_ROUNDS), "--seed", str(STORED_SEED)],
+        ),
         "agents top (trueskill)": (
             lambda: top_agents(engine, system="trueskill"),
             ["agents", "top", "--method", "trueskill"],
@@ -216,6 +224,12 @@ def measure(
 ):
     engine = build(settings, games, payload)
     try:
+        stored = store_boards(engine, rounds=BT_ROUNDS, seed=STORED_SEED)
+        print(
+            f"  ratings boards: {len(stored.boards)} boards stored in {stored.seconds:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
         ops = operations(engine, folder)
         times = warm(ops, args.runs)
         url = settings.database_url

@@ -330,7 +330,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ratings": (
         "arenadb.cli.commands.ratings",
         "app",
-        "Ratings: rebuild them, compare two agents, the pairwise matrix.",
+        "Ratings: rebuild them, store the bt boards, compare two agents, the pairwise matrix.",
     ),
     "models": (
         "arenadb.cli.commands.models",

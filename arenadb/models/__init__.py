@@ -1,6 +1,7 @@
 """The ORM models, every one re-exported here so that Alembic's autogenerate sees them all."""
 
 from arenadb.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
+from arenadb.models.board import StoredBoard
 from arenadb.models.catalog import (
     PRICE_KINDS,
     PRICES_BEGINNING,
@@ -107,6 +108,7 @@ __all__ = [
     "RatingEvent",
     "ScenarioRun",
     "ScenarioTemplate",
+    "StoredBoard",
     "SystemLog",
     "UTCDateTime",
     "User",

@@ -78,6 +78,17 @@ class Game(Base):
         ),
         # Newest games, optionally by status: the first question of every inspection.
         sa.Index("ix_games_status_id", "status", "id"),
+        # The watermark of the stored boards (arenadb.ratings.board_store): the games that
+        # count for ratings, per game type, read from the index alone.
+        sa.Index(
+            "ix_games_board_watermark",
+            "status",
+            "game_type_id",
+            "rated",
+            "environment_crashed",
+            "outcome",
+            "id",
+        ),
         never_reused_ids(),
     )
 

@@ -12,7 +12,7 @@ never meet are never put on one scale: every board is one game type.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import sqlalchemy as sa
@@ -22,6 +22,8 @@ from arenadb.catalog.refs import resolve_game_type_id
 from arenadb.errors import InvalidArgumentError
 from arenadb.models import Agent, GamePlayer, GameType, LLMCall, LLMModel
 from arenadb.ratings import bradley_terry as bt
+from arenadb.ratings.board_model import Board, BoardRow, Sides, SideTerm
+from arenadb.ratings.board_store import BoardKey, find_board, pool_marks
 from arenadb.ratings.replay import RatedGame, load_rated_history, repeated_agents
 from arenadb.ratings.systems import build_match, shared_first_setting
 
@@ -124,89 +126,23 @@ def load_pools(conn: Connection, game_type: str | int | None) -> list[Pool]:
         history = load_rated_history(conn, game_type_id=type_id)
         if not history and game_type_id is None:
             continue
-        comparisons, records, game_ids = reduce_games(history, shared_first_setting(config))
-        pools.append(
-            Pool(type_id, env_id, config or {}, len(game_ids), comparisons, records, game_ids)
-        )
+        pools.append(_pool(type_id, env_id, config, history))
     return pools
 
 
-@dataclass(frozen=True)
-class BoardRow:
-    """One agent on a Bradley-Terry board (Elo scale, 95% bootstrap interval, tier rank).
-
-    `ci_low`/`ci_high` are None when the interval is unknown (fewer than the board's
-    `interval_games`, or a degenerate bootstrap); such an agent has no tier (`rank` None), is
-    provisional, and is listed after the ranked agents.
-    """
-
-    rank: int | None
-    agent_id: int
-    alias: str | None
-    model: str
-    rating: float
-    ci_low: float | None
-    ci_high: float | None
-    games: int
-    wins: int
-    draws: int
-    losses: int
-    win_rate: float | None  # draws count half
-    provisional: bool
-    # The known cost of its LLM calls in these games; None: unknown (no call priced). When
-    # `cost_complete` is false it is a lower bound (unpriced calls, or games without calls).
-    cost: float | None
-    cost_complete: bool
-    cost_per_game: float | None
-    cost_per_win: float | None
+def load_pool(
+    conn: Connection, game_type_id: int, env_id: str, config: dict[str, object] | None
+) -> Pool:
+    """One game type's pool, whether it has rated games or not."""
+    history = load_rated_history(conn, game_type_id=game_type_id)
+    return _pool(game_type_id, env_id, config, history)
 
 
-@dataclass(frozen=True)
-class SideTerm:
-    """A side's (or seat's) advantage over its reference side, with equal agents; the interval
-    is None when it cannot be estimated (either side in fewer than `interval_games` games, or
-    a degenerate bootstrap)."""
-
-    side: str
-    reference: str
-    rating: float  # Elo points over the reference side
-    ci_low: float | None
-    ci_high: float | None
-    win_probability: float  # P(this side's agent beats the reference side's, equal skill)
-
-
-@dataclass(frozen=True)
-class Sides:
-    reference: str | None  # None on a unified board: every game type has its own reference
-    terms: list[SideTerm] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class TypeWeight:
-    """A game type on a unified board: its games, and the weight each of its games gets."""
-
-    game_type: str
-    games: int
-    weight: float
-
-
-@dataclass(frozen=True)
-class Board:
-    game_type: str  # env id; "unified" on the cross-game board
-    game_type_id: int | None  # None on the unified board
-    method: str
-    games: int
-    rounds: int
-    seed: int
-    bootstrap: str  # "refit" (every round refitted) or "linearised" (one Newton step a round)
-    provisional_games: int
-    interval_games: int
-    shared_first: str
-    sides: Sides
-    rows: list[BoardRow]
-    unified: bool = False
-    label: str = ""  # what the board is, in words (set on the unified board)
-    game_types: list[TypeWeight] = field(default_factory=list)  # the unified board's types
+def _pool(
+    type_id: int, env_id: str, config: dict[str, object] | None, history: Sequence[RatedGame]
+) -> Pool:
+    comparisons, records, game_ids = reduce_games(history, shared_first_setting(config))
+    return Pool(type_id, env_id, config or {}, len(game_ids), comparisons, records, game_ids)
 
 
 def type_setting(config: Mapping[str, object], key: str, default: int, override: int | None) -> int:
@@ -234,25 +170,71 @@ def bradley_terry_boards(
     Ranks are statistical tiers over every agent of the pool with a known interval: 1 + the
     number of agents whose interval lies wholly above this agent's. An interval is unknown
     below `interval_games` games (default: the type's `interval_games` setting, else 5) or when
-    the bootstrap is degenerate. `min_games` and `limit` only trim what is shown.
+    the bootstrap is degenerate. `min_games` and `limit` only trim what is shown. A board
+    stored by `arenadb ratings boards` with the same settings is returned (its `stored_at`
+    set) while the games it was computed from are unchanged; otherwise it is computed now.
     """
     check_rounds(rounds)
     with engine.connect() as conn:
-        pools = load_pools(conn, game_type)
         boards = []
-        for pool in pools:
-            settings = BoardSettings(
-                rounds,
-                seed,
-                type_setting(
-                    pool.config, PROVISIONAL_KEY, DEFAULT_PROVISIONAL_GAMES, provisional_games
-                ),
-                type_setting(pool.config, INTERVAL_KEY, DEFAULT_INTERVAL_GAMES, interval_games),
-                min_games,
-                limit,
+        for mark in pool_marks(conn, resolve_game_type(conn, game_type)):
+            settings = board_settings(
+                mark.config, rounds, seed, provisional_games, interval_games, min_games, limit
             )
+            key = board_key(mark.game_type_id, settings)
+            stored = find_board(conn, key, mark.watermark, min_games=min_games, limit=limit)
+            if stored is not None:
+                boards.append(shown(conn, stored))
+                continue
+            pool = load_pool(conn, mark.game_type_id, mark.env_id, mark.config)
             boards.append(pool_board(conn, pool, settings))
     return boards
+
+
+def board_settings(
+    config: Mapping[str, object],
+    rounds: int,
+    seed: int,
+    provisional_games: int | None,
+    interval_games: int | None,
+    min_games: int = 0,
+    limit: int | None = None,
+) -> BoardSettings:
+    """A game type's board settings: the call's overrides, else the type's config."""
+    return BoardSettings(
+        rounds,
+        seed,
+        type_setting(config, PROVISIONAL_KEY, DEFAULT_PROVISIONAL_GAMES, provisional_games),
+        type_setting(config, INTERVAL_KEY, DEFAULT_INTERVAL_GAMES, interval_games),
+        min_games,
+        limit,
+    )
+
+
+def board_key(game_type_id: int | None, settings: BoardSettings) -> BoardKey:
+    return BoardKey(
+        game_type_id,
+        settings.rounds,
+        settings.seed,
+        settings.provisional_games,
+        settings.interval_games,
+    )
+
+
+def shown(conn: Connection, stored: Board) -> Board:
+    """A stored board with its agents' current names (a rename changes no rating)."""
+    names = agent_names(conn, [r.agent_id for r in stored.rows])
+    return replace(
+        stored,
+        rows=[
+            replace(r, alias=names[r.agent_id][0], model=names[r.agent_id][1]) for r in stored.rows
+        ],
+    )
+
+
+def trimmed(rows: Sequence[BoardRow], settings: BoardSettings) -> list[BoardRow]:
+    """What `min_games` and `limit` leave shown of a board's rows."""
+    return [r for r in rows if r.games >= settings.min_games][: settings.limit]
 
 
 def check_rounds(rounds: int) -> None:
@@ -345,7 +327,7 @@ def pool_board(
         empty,
         bootstrap="refit" if result.refit else "linearised",
         sides=Sides(reference, terms),
-        rows=[r for r in rows if r.games >= settings.min_games][: settings.limit],
+        rows=trimmed(rows, settings),
     )
 
 

@@ -171,6 +171,17 @@ def repeated_agents(seats: Sequence[Seat]) -> set[int]:
     return repeated
 
 
+def counts_for_ratings(games: sa.Table) -> list[sa.ColumnElement[bool]]:
+    """The conditions a game meets to count for ratings and boards: completed, rated, the
+    environment did not crash, and it has a winner or is a draw."""
+    return [
+        games.c.status == "completed",
+        games.c.rated,
+        sa.not_(games.c.environment_crashed),
+        games.c.outcome.in_(("win", "draw")),
+    ]
+
+
 def load_rated_history(
     conn: Connection | Session, *, game_type_id: int | None = None
 ) -> list[RatedGame]:
@@ -202,12 +213,7 @@ def load_rated_history(
             players.c.reward,
         )
         .select_from(games.join(players, players.c.game_id == games.c.id))
-        .where(
-            games.c.status == "completed",
-            games.c.rated,
-            sa.not_(games.c.environment_crashed),
-            games.c.outcome.in_(("win", "draw")),
-        )
+        .where(*counts_for_ratings(games))
         .order_by(games.c.id, players.c.seat)
     )
     if game_type_id is not None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from arenadb.errors import RefusedError
 from arenadb.ratings import bradley_terry as bt
@@ -33,11 +33,14 @@ from arenadb.ratings.board import (
     Board,
     BoardSettings,
     Pool,
-    TypeWeight,
+    board_key,
     check_rounds,
     load_pools,
     pool_board,
+    shown,
 )
+from arenadb.ratings.board_model import TypeWeight
+from arenadb.ratings.board_store import find_board, pool_marks, unified_watermark
 
 UNIFIED = "unified"
 LABEL = (
@@ -58,9 +61,29 @@ def unified_board(
 ) -> Board:
     """One Bradley-Terry board over every game type with rated games, each type weighted
     equally (Kaggle Game Arena's unified leaderboard). Raises RefusedError when the types'
-    agents never meet."""
+    agents never meet. Read from `stored_boards` while its games are unchanged, as
+    `bradley_terry_boards` does."""
     check_rounds(rounds)
-    settings = BoardSettings(
+    settings = unified_settings(rounds, seed, provisional_games, interval_games, min_games, limit)
+    with engine.connect() as conn:
+        watermark = unified_watermark(pool_marks(conn, None))
+        key = board_key(None, settings)
+        stored = find_board(conn, key, watermark, min_games=min_games, limit=limit)
+        if stored is not None:
+            return shown(conn, stored)
+        return unified_from_pools(conn, [p for p in load_pools(conn, None) if p.games], settings)
+
+
+def unified_settings(
+    rounds: int,
+    seed: int,
+    provisional_games: int | None,
+    interval_games: int | None,
+    min_games: int = 0,
+    limit: int | None = None,
+) -> BoardSettings:
+    """The unified board's settings: the call's, else the defaults (not one type's config)."""
+    return BoardSettings(
         rounds,
         seed,
         DEFAULT_PROVISIONAL_GAMES if provisional_games is None else provisional_games,
@@ -68,15 +91,17 @@ def unified_board(
         min_games,
         limit,
     )
-    with engine.connect() as conn:
-        pools = [p for p in load_pools(conn, None) if p.games]
-        merged, strata, weights = merge_pools(pools)
-        _check_connected(merged)
-        groups = [
-            sorted({f"{p.env_id}: {side}" for c in p.comparisons for side in (c.side_a, c.side_b)})
-            for p in pools
-        ]
-        board = pool_board(conn, merged, settings, strata=strata, side_groups=groups)
+
+
+def unified_from_pools(conn: Connection, pools: list[Pool], settings: BoardSettings) -> Board:
+    """The unified board of `pools` (each with games), computed now."""
+    merged, strata, weights = merge_pools(pools)
+    _check_connected(merged)
+    groups = [
+        sorted({f"{p.env_id}: {side}" for c in p.comparisons for side in (c.side_a, c.side_b)})
+        for p in pools
+    ]
+    board = pool_board(conn, merged, settings, strata=strata, side_groups=groups)
     return replace(
         board,
         game_type=UNIFIED,

@@ -223,6 +223,11 @@ def _render_boards(boards: Sequence[Any], fmt: str, *, one: bool) -> None:
             f"games; ? = interval unknown (< {board.interval_games} games or a degenerate "
             "bootstrap): no tier, listed after the ranked agents"
         )
+        if board.stored_at is not None:
+            typer.echo(
+                f"stored board of {board.stored_at:%Y-%m-%d %H:%M:%S} UTC (its games are "
+                "unchanged since); stored again by `arenadb ratings boards`"
+            )
 
 
 def _interval(low: float | None, high: float | None, number: str) -> str:

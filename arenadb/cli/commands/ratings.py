@@ -1,4 +1,5 @@
-"""`arenadb ratings ...`: rebuild the online ratings; compare two agents; the pairwise matrix."""
+"""`arenadb ratings ...`: rebuild the online ratings; store the bt boards; compare two agents;
+the pairwise matrix."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from arenadb.cli.options import (
 from arenadb.cli.render.output import output_format, print_json
 
 app = typer.Typer(
-    help="Ratings: rebuild them, compare two agents, the pairwise matrix.", no_args_is_help=True
+    help="Ratings: rebuild them, store the bt boards, compare two agents, the pairwise matrix.",
+    no_args_is_help=True,
 )
 
 SystemsOption = Annotated[
@@ -72,6 +74,46 @@ def rebuild(
         f"{result.ratings} ratings, {result.events} rating events in {result.seconds:.2f}s",
         err=True,
     )
+
+
+@app.command("boards")
+def boards(
+    ctx: typer.Context,
+    game_type: Annotated[
+        str | None,
+        typer.Option(
+            "--game-type",
+            "-g",
+            help="Only this game type's board (id, env id or name); default: every game "
+            "type's, and the unified board.",
+            show_default=False,
+        ),
+    ] = None,
+    rounds: Annotated[
+        int,
+        count_option("--rounds", least=1, most=BOOTSTRAP_ROUNDS_MAX, help="Bootstrap rounds."),
+    ] = 1000,
+    seed: Annotated[int, seed_option("--seed", help="Bootstrap seed (reproducible).")] = 17,
+    json_output: JsonOption = False,
+) -> None:
+    """Compute the Bradley-Terry boards and store them: `agents top --method bt` with the same
+    rounds and seed reads them back until a game changes."""
+    from arenadb.db import engine_scope
+    from arenadb.ratings.store import store_boards
+
+    with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
+        report = store_boards(engine, game_type=game_type, rounds=rounds, seed=seed)
+    if output_format(ctx, json_output) == "json":
+        print_json(report)
+        return
+    for board in report.boards:
+        typer.echo(
+            f"stored {board.game_type}: {board.games} games, {board.agents} agents, "
+            f"{board.rounds} rounds, seed {board.seed}, in {board.seconds:.2f}s"
+        )
+    if report.unified_skipped:
+        typer.echo(f"unified board not stored: {report.unified_skipped}")
+    typer.echo(f"{len(report.boards)} boards stored in {report.seconds:.2f}s", err=True)
 
 
 @app.command("compare")
