@@ -204,3 +204,23 @@ def test_init_and_db_create_still_create(backend, fresh_settings: Settings):
     assert database_exists(fresh_settings)
     assert create_database(fresh_settings, if_not_exists=True) is False
     assert invoke("init", env=env).exit_code == 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_read_url_that_is_not_the_primarys_database_is_said(db_settings: Settings, _templates):
+    """A read URL naming another database (a restored copy, a typo, another cluster) used to
+    serve its rows with no word: a hot standby shares its primary's system identifier and
+    database name, and anything else is said on stderr."""
+    from arenadb.db import drop_database
+
+    stranger = _templates.postgresql()
+    try:
+        for read_url, warned in ((stranger.database_url, True), (db_settings.database_url, False)):
+            args = ["--database-url", db_settings.database_url, "--read-url", read_url]
+            result = runner.invoke(app, [*args, "games", "list"], env=CLEAN)
+            assert result.exit_code == 0, result.output
+            assert ("not a copy of the primary's database" in result.stderr) is warned, (
+                result.stderr
+            )
+    finally:
+        drop_database(stranger, missing_ok=True, any_database=True)
