@@ -224,3 +224,22 @@ def test_a_read_url_that_is_not_the_primarys_database_is_said(db_settings: Setti
             )
     finally:
         drop_database(stranger, missing_ok=True, any_database=True)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [c for c in READ_COMMANDS if c[0] not in ("db", "migrate", "backup", "seed", "import")]
+    + [("events", "stats"), ("engines", "list"), ("search", "word")],
+    ids=lambda c: " ".join(c[:2]),
+)
+def test_read_commands_on_a_database_never_initialised_say_what_to_run(
+    backend, fresh_settings: Settings, tmp_path, command
+):
+    """A database that exists without arenadb's tables: the answer names the step not taken,
+    not a driver's 'relation "games" does not exist LINE 6: FROM games JOIN ...'."""
+    create_database(fresh_settings)
+    args = [part.replace("{tmp}", str(tmp_path)) for part in command]
+    result = invoke(*args, env={"ARENADB_DATABASE_URL": fresh_settings.database_url})
+    line = one_line_error(result)
+    assert "arenadb init" in line, line
+    assert "LINE" not in line and "relation" not in line and "FROM" not in line, line
