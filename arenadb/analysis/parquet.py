@@ -46,6 +46,7 @@ from arenadb.progress import Progress
 MANIFEST = "manifest.json"
 FORMAT = "arenadb-parquet"
 FORMAT_VERSION = 1
+_ENTRY_KEYS = frozenset({"path", "bytes", "sha256", "rows"})
 
 
 @dataclass
@@ -186,7 +187,8 @@ def export_parquet(
 
 
 def _files(root: Path, name: str) -> list[Path]:
-    return sorted((root / name).rglob("*.parquet"))
+    """Every file of a table's folder, Parquet or not: a stranger among them is a difference."""
+    return sorted(path for path in (root / name).rglob("*") if not path.is_dir())
 
 
 def _sha256(path: Path) -> str:
@@ -238,9 +240,10 @@ def verify_dataset(directory: str | Path) -> dict[str, Any]:
         manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IntegrityCheckError(f"{root}: no readable {MANIFEST} ({exc})") from None
-    if manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise IntegrityCheckError(f"{root}: not an arenadb Parquet dataset")
-    for name, table in manifest["tables"].items():
+    tables = _listed_tables(root, manifest)
+    for name, table in tables.items():
         listed = {entry["path"]: entry for entry in table["files"]}
         found = {path.relative_to(root).as_posix(): path for path in _files(root, name)}
         _same_files(root, name, listed, found)
@@ -262,6 +265,33 @@ def verify_dataset(directory: str | Path) -> dict[str, Any]:
                 f"{table['rows']}"
             )
     return dict(manifest)
+
+
+def _listed_tables(root: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's tables, checked to be every table of a dataset, each with well-formed
+    file entries, and the only folders in `root`: a manifest that drops a table (and its folder)
+    or lists none at all describes a dataset that lost data, not a smaller valid one."""
+    tables = manifest.get("tables")
+    if not isinstance(tables, dict) or set(tables) != set(TABLES):
+        listed = sorted(tables) if isinstance(tables, dict) else []
+        missing = sorted(set(TABLES) - set(listed)) or sorted(set(listed) - set(TABLES))
+        raise IntegrityCheckError(
+            f"{root}: the manifest does not list the dataset's tables ({', '.join(missing)})"
+        )
+    for name, table in tables.items():
+        files = table.get("files") if isinstance(table, dict) else None
+        if not (
+            isinstance(files, list)
+            and isinstance(table.get("rows"), int)
+            and all(isinstance(f, dict) and f.keys() >= _ENTRY_KEYS for f in files)
+        ):
+            raise IntegrityCheckError(f"{root}: the manifest's entry for {name} is malformed")
+    strangers = sorted(
+        p.name for p in root.iterdir() if p.name != MANIFEST and p.name not in TABLES
+    )
+    if strangers:
+        raise IntegrityCheckError(f"{root}: {strangers[0]} is not part of the dataset")
+    return tables
 
 
 def _same_files(root: Path, name: str, listed: Iterable[str], found: Iterable[str]) -> None:

@@ -9,6 +9,7 @@ both: a violated constraint is a conflict, anything else means the database cann
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from arenadb.errors import ArenaDBError, ConflictError, DatabaseUnavailableError
@@ -58,5 +59,23 @@ def translate_error(
         doing = opening.format(target=target)
     elif settings is not None:
         doing = f"{doing} on {settings.masked_url}"
+    missing = _missing_table(driver_error, detail)
+    if missing is not None:
+        # Not a database problem to debug but a step not taken: say which.
+        detail = (
+            f"it has no table {missing}: it is not initialised, or older than this arenadb "
+            "(run `arenadb init`, or `arenadb migrate up`)"
+        )
     message = f"{doing}: {detail}"
     return error_class(settings.mask(message) if settings is not None else message)
+
+
+# A query on a table that is not there, in each driver's words (psycopg: SQLSTATE 42P01).
+_NO_SUCH_TABLE = re.compile(r'^(?:no such table: (\S+)|relation "([^"]+)" does not exist)')
+
+
+def _missing_table(driver_error: BaseException, detail: str) -> str | None:
+    if getattr(driver_error, "sqlstate", None) not in (None, "42P01"):  # sqlite3 has none
+        return None
+    found = _NO_SUCH_TABLE.match(detail)
+    return next((name for name in found.groups() if name), None) if found else None

@@ -34,9 +34,19 @@ class ReplicaLag:
     in_recovery: bool  # a hot standby (False: a primary named as replica, or SQLite)
     behind_bytes: int | None  # WAL the standby has not replayed yet; None: primary unknown
     behind_seconds: float | None  # since the last replayed transaction, when behind
+    # Whether the replica is the primary's database (its cluster's system identifier, which a
+    # standby shares with its primary, and the same database name); None: the primary is down.
+    same_database: bool | None = None
 
     def message(self, limit_s: float) -> str | None:
-        """A warning when the replica is more than `limit_s` behind, else None."""
+        """A warning when the replica is not the primary's database, or is more than `limit_s`
+        behind it; else None."""
+        if self.same_database is False:
+            return (
+                "the read replica is not a copy of the primary's database (another PostgreSQL "
+                "cluster or database): what it shows is not the primary's data, and how far "
+                "behind it is cannot be measured"
+            )
         if not self.behind_bytes or self.behind_seconds is None:
             return None
         if self.behind_seconds <= limit_s:
@@ -60,25 +70,38 @@ def replica_lag(settings: Settings, replica: Engine, primary: Engine | None) -> 
     `settings` are the primary's (with `read_url`): they mask both URLs in messages."""
     try:
         with replica.connect() as conn:
-            in_recovery, replayed, age = conn.execute(
+            in_recovery, replayed, age, identity = conn.execute(
                 sa.text(
                     "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text, "
-                    "extract(epoch FROM now() - pg_last_xact_replay_timestamp())"
+                    "extract(epoch FROM now() - pg_last_xact_replay_timestamp()), "
+                    f"{_IDENTITY}"
                 )
             ).one()
     except sa.exc.DBAPIError as exc:
         raise unreachable(settings, exc) from None
     behind: int | None = None
-    if primary is not None and in_recovery:
+    same_database: bool | None = None
+    if primary is not None:
         try:
             with primary.connect() as conn:
-                current = conn.execute(sa.text("SELECT pg_current_wal_lsn()::text")).scalar()
+                current, primary_identity = conn.execute(
+                    sa.text(
+                        "SELECT CASE WHEN pg_is_in_recovery() THEN NULL "
+                        f"ELSE pg_current_wal_lsn()::text END, {_IDENTITY}"
+                    )
+                ).one()
+            same_database = identity == primary_identity
         except sa.exc.DBAPIError:
             current = None  # the primary being down does not stop reads from the replica
         now, done = _lsn(current), _lsn(replayed)
-        if now is not None and done is not None:
+        if in_recovery and now is not None and done is not None:
             behind = max(0, now - done)
-    return ReplicaLag(bool(in_recovery), behind, None if age is None else float(age))
+    return ReplicaLag(bool(in_recovery), behind, None if age is None else float(age), same_database)
+
+
+# What a hot standby shares with its primary and nothing else does: the cluster's system
+# identifier (kept by pg_basebackup) and, within it, the database's name.
+_IDENTITY = "(SELECT system_identifier FROM pg_control_system())::text || '/' || current_database()"
 
 
 def unreachable(settings: Settings, exc: BaseException) -> DatabaseUnavailableError:

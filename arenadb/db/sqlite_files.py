@@ -21,6 +21,16 @@ def existing_sqlite_uri(path: str | os.PathLike[str], *, mode: str = "rw") -> st
 
 
 def connect_existing_sqlite(path: str | os.PathLike[str], **kwargs: Any) -> sqlite3.Connection:
-    """A raw sqlite3 connection to an existing file (sqlite3.OperationalError if it is gone):
-    for the places that need the driver itself (online backup, the WAL checkpointer)."""
-    return sqlite3.connect(existing_sqlite_uri(path), uri=True, **kwargs)
+    """A raw sqlite3 connection to an existing database (sqlite3.OperationalError if it is gone,
+    or a 0-byte file, which the engines do not take for a database either: SQLite would open it
+    as an empty one): for the places that need the driver itself (online backup, the WAL
+    checkpointer)."""
+    connection = sqlite3.connect(existing_sqlite_uri(path), uri=True, **kwargs)
+    try:
+        empty = os.stat(path).st_size == 0
+    except OSError:
+        empty = True  # removed since the open
+    if empty:
+        connection.close()
+        raise sqlite3.OperationalError(f"{path} is an empty file, not a database")
+    return connection

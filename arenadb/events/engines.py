@@ -51,8 +51,10 @@ def _engine_info(
 ) -> EngineInfo:
     beat = row["last_heartbeat"]
     age = (now - aware(beat)).total_seconds() if beat is not None else None
+    # A heartbeat further ahead than `stale_after` (a clock that runs fast) is no sign of life:
+    # taken at its word, the engine would look alive until that date, dead or not.
     stale = row["status"] == "stale" or (
-        row["status"] == "active" and (age is None or age > stale_after)
+        row["status"] == "active" and (age is None or abs(age) > stale_after)
     )
     return EngineInfo(
         id=row["id"],
@@ -157,10 +159,16 @@ def mark_stale_engines(
     with writing_connection(bind) as conn:
         now = resolve_now(conn, now)
         cutoff = now - timedelta(seconds=older_than)
+        ahead = now + timedelta(seconds=older_than)  # a fast clock's beat: see _engine_info
         stmt = (
             sa.update(engines_table)
             .where(
-                c.status == "active", sa.or_(c.last_heartbeat.is_(None), c.last_heartbeat < cutoff)
+                c.status == "active",
+                sa.or_(
+                    c.last_heartbeat.is_(None),
+                    c.last_heartbeat < cutoff,
+                    c.last_heartbeat > ahead,
+                ),
             )
             .values(status="stale")
             .returning(c.id)

@@ -9,7 +9,7 @@
 
 The format (version 1), one JSON object per line, gzip when the file name ends in `.gz`:
 - line 1, `{"type": "header", "format": "arenadb-export", "version": 1, "arenadb": ...,
-  "exported_at": ..., "filters": {...}}`;
+  "exported_at": ..., "filters": {...}, "end_record": true}`;
 - catalog records, each written once, before the first game that needs it:
   `game_type` (by `env_id`), `model` (by `name`), `agent_kind` (by `name`), `prompt` (by `name` +
   `sha256`, with its `content` and the natural key of the prompt it was `forked_from`), `agent`
@@ -18,7 +18,9 @@ The format (version 1), one JSON object per line, gzip when the file name ends i
   (each with the agent's natural key), `turns`, `actions`, `llm_calls` (with the model's name) and
   `snapshots`. Database ids are not exported: the game's UUID is its identity, and a game gets a
   new id in the database it is imported into. Ratings are not exported (they are derived: run
-  `arenadb ratings rebuild` after an import).
+  `arenadb ratings rebuild` after an import);
+- last, `{"type": "end", "games": N}`: a file whose header says `end_record` and that lacks it
+  is truncated (files written before the end record existed have neither).
 
 Export streams in constant memory: games are read by keyset pagination on the id, a chunk at a
 time, with one query per child table per chunk.
@@ -214,7 +216,20 @@ def export_records(
         "arenadb": __version__,
         "exported_at": datetime.now(timezone.utc).isoformat(),
         "filters": filters.describe(),
+        "end_record": True,
     }
+    games = 0
+    for record in _body_records(engine, filters, chunk_games):
+        games += record["type"] == "game"
+        yield record
+    # Without it, a file cut at a line boundary (a full disk, a partial download, `head`) would
+    # read as a complete export of fewer games.
+    yield {"type": "end", "games": games}
+
+
+def _body_records(
+    engine: Engine, filters: GameFilter, chunk_games: int
+) -> Iterator[dict[str, Any]]:
     with _read_snapshot(engine) as conn:
         matching = _filtered(conn, filters)
         catalog = _CatalogEmitter(conn)
@@ -315,7 +330,7 @@ def export_games(
                 result.rows += 1 + sum(len(record[key]) for key in CHILDREN)
                 if progress is not None and (result.games % 100 == 0 or result.games == total):
                     progress("games", result.games, total)
-            elif kind != "header":
+            elif kind not in ("header", "end"):
                 result.catalog += 1
     if progress is not None:
         progress("games", result.games, max(total, result.games))

@@ -260,14 +260,17 @@ def import_games(
     definitions = CatalogDefinitions()
     resolver = CatalogResolver(definitions)
     pending: list[PendingGame] = []
+    ending = _Ending()
     with _input(path) as (text, raw):
         header_seen = False
+        number = 0
         for number, line in enumerate(_lines(text), 1):
             if isinstance(line, _Damage):
                 # Truncated or corrupt: the complete records before it are imported.
                 if not header_seen:
                     raise InvalidDataError(f"{name}:{number}: {line.reason}")
                 result.problems.append(ImportProblem(name, number, line.reason))
+                ending.damaged = True
                 break
             if not line.strip():
                 continue
@@ -278,8 +281,11 @@ def import_games(
                 problem = f"not valid JSON: {exc.msg} at column {exc.colno}"
             if not header_seen:
                 _check_header(record, name, number)
+                ending.expected = record.get("end_record") is True
                 header_seen = True
                 continue
+            if record is None:
+                ending.damaged = True  # a cut line: already the problem that says so
             if record is None or not isinstance(record, dict):
                 result.problems.append(
                     ImportProblem(
@@ -289,6 +295,12 @@ def import_games(
                     )
                 )
                 result.rejected += 1
+                continue
+            wrong_ending = ending.problem(record)
+            if wrong_ending is not None:
+                result.problems.append(ImportProblem(name, number, wrong_ending))
+                continue
+            if record.get("type") == "end":
                 continue
             try:
                 kind = record.get("type")
@@ -310,6 +322,15 @@ def import_games(
                     progress("bytes", raw.tell(), size)
         if not header_seen:
             raise InvalidDataError(f"{name}: empty file, not an arenadb export")
+        if ending.missing:
+            result.problems.append(
+                ImportProblem(
+                    name,
+                    number + 1,
+                    "the file ends before its end record: it is truncated (the complete games "
+                    "before this line are imported)",
+                )
+            )
     if pending:
         _write_chunk(engine, pending, resolver, result)
     if result.imported:
@@ -348,6 +369,36 @@ def _lines(text: IO[str]) -> Iterator[str | _Damage]:
         yield _Damage("the file is damaged here (not UTF-8 text)")
     except OSError as exc:
         yield _Damage(f"the file cannot be read past here ({exc.strerror})")
+
+
+@dataclass
+class _Ending:
+    """The `end` record a header promises (`end_record`): it must come last, once, and count
+    the file's games; a file that stops before it was cut."""
+
+    expected: bool = False
+    games: int = 0
+    seen: bool = False
+    damaged: bool = False  # the file is reported damaged already: no second problem for it
+
+    @property
+    def missing(self) -> bool:
+        return self.expected and not self.seen and not self.damaged
+
+    def problem(self, record: dict[str, Any]) -> str | None:
+        """What is wrong with this record's place in the file, if anything."""
+        if self.seen:
+            return "a record after the end record"
+        if record.get("type") == "game":
+            self.games += 1
+        elif record.get("type") == "end":
+            self.seen = True
+            if record.get("games") != self.games:
+                return (
+                    f"the end record counts {record.get('games')!r} games, the file holds "
+                    f"{self.games}: records are missing"
+                )
+        return None
 
 
 def _check_header(record: Any, name: str, number: int) -> None:

@@ -20,6 +20,7 @@ here by name instead, so a database without them is drift and one with them is c
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -33,6 +34,31 @@ from arenadb.db import fulltext
 EXPECTED_TRIGGERS: frozenset[tuple[str, str]] = frozenset(
     {("prompts", "prompts_immutable"), ("agents", "agents_leave_access_lists")}
 )
+# What each of those triggers must be, as live_triggers() reads it from a database migrated to
+# head: a short sha256 of its normalised definition. A migration that changes a trigger changes
+# its digest here (tests/db/schema/test_compare.py prints the new values).
+TRIGGER_DIGESTS: dict[str, dict[tuple[str, str], str]] = {
+    "postgresql": {
+        ("agents", "agents_leave_access_lists"): "96b66bd28d3fb975",
+        ("prompts", "prompts_immutable"): "506b0dd60e1a498e",
+    },
+    "sqlite": {
+        ("agents", "agents_leave_access_lists"): "8b6b8fc82dcf62c2",
+        ("game_turns", "search_turns_delete"): "d857a238a903efae",
+        ("game_turns", "search_turns_insert"): "ae3f0d0613e6718d",
+        ("game_turns", "search_turns_update"): "aa986a82b87837dc",
+        ("knowledge_chunks", "search_knowledge_delete"): "e68d248eece6a6f5",
+        ("knowledge_chunks", "search_knowledge_insert"): "930dbe8816393687",
+        ("knowledge_chunks", "search_knowledge_update"): "48a947dd5181761f",
+        ("llm_calls", "search_llm_calls_delete"): "346ba06e79c9b7b2",
+        ("llm_calls", "search_llm_calls_insert"): "4c873357136a0573",
+        ("llm_calls", "search_llm_calls_update"): "ee8297e3b4899390",
+        ("messages", "search_messages_delete"): "df6457c8605a9e63",
+        ("messages", "search_messages_insert"): "a1dda08bb0484597",
+        ("messages", "search_messages_update"): "11e1078ff1075247",
+        ("prompts", "prompts_immutable"): "a3c94874b3197b91",
+    },
+}
 
 _SPACES = re.compile(r"\s+")
 
@@ -246,21 +272,29 @@ def _live_checks(conn: Connection) -> dict[tuple[str, str], str]:
     return out
 
 
-def live_triggers(conn: Connection) -> set[tuple[str, str]]:
-    """(table, trigger) pairs the database has, leaving out PostgreSQL's internal ones."""
+def live_triggers(conn: Connection) -> dict[tuple[str, str], str]:
+    """(table, trigger) pairs the database has, leaving out PostgreSQL's internal ones, each with
+    the sha256 of its normalised definition (on PostgreSQL with its function's body, which is
+    where such a trigger does its work; the schema's name left out)."""
     if conn.dialect.name == "postgresql":
         rows = conn.execute(
             sa.text(
-                "select c.relname, t.tgname from pg_trigger t "
-                "join pg_class c on c.oid = t.tgrelid "
+                "select c.relname, t.tgname, replace(pg_get_triggerdef(t.oid), "
+                "' ON ' || quote_ident(n.nspname) || '.', ' ON ') || ' ' || p.prosrc "
+                "from pg_trigger t join pg_class c on c.oid = t.tgrelid "
+                "join pg_namespace n on n.oid = c.relnamespace "
+                "join pg_proc p on p.oid = t.tgfoid "
                 "where not t.tgisinternal and c.relnamespace = current_schema()::regnamespace"
             )
         ).all()
     else:
         rows = conn.exec_driver_sql(
-            "select tbl_name, name from sqlite_master where type = 'trigger'"
+            "select tbl_name, name, sql from sqlite_master where type = 'trigger'"
         ).all()
-    return {(str(table), str(name)) for table, name in rows}
+    return {
+        (str(table), str(name)): hashlib.sha256(normalise_sql(str(sql)).encode()).hexdigest()[:16]
+        for table, name, sql in rows
+    }
 
 
 def expected_triggers(conn: Connection) -> frozenset[tuple[str, str]]:
@@ -274,15 +308,22 @@ def trigger_differences(conn: Connection) -> list[str]:
     live = live_triggers(conn)
     tables = _live_tables(conn)
     expected = expected_triggers(conn)
+    digests = TRIGGER_DIGESTS[conn.dialect.name]
     out = [
         f"missing trigger {table}.{name}"
-        for table, name in sorted(expected - live)
+        for table, name in sorted(expected - live.keys())
         if table in tables
     ]
     out += [
         f"unexpected trigger {table}.{name}"
-        for table, name in sorted(live - expected)
+        for table, name in sorted(live.keys() - expected)
         if table in _model_tables()
+    ]
+    # A trigger of the right name can still do nothing (a body replaced, a WHEN that never holds).
+    out += [
+        f"trigger {table}.{name}: its definition differs from the migrations'"
+        for table, name in sorted(live.keys() & expected)
+        if live[(table, name)] != digests.get((table, name))
     ]
     return out
 
@@ -308,7 +349,7 @@ def autoincrement_differences(conn: Connection) -> list[str]:
 
 
 def search_index_differences(conn: Connection) -> list[str]:
-    """The full-text index's tables (SQLite) or indexes (PostgreSQL) that are missing."""
+    """The full-text index's tables and views (SQLite) or indexes (PostgreSQL) that are missing."""
     tables = _live_tables(conn)
     if conn.dialect.name == "postgresql":
         live = {
@@ -326,8 +367,9 @@ def search_index_differences(conn: Connection) -> list[str]:
             if table in tables
         ]
     sources = {source.fts: source.table for source in fulltext.SOURCES.values()}
+    views = set(sa.inspect(conn).get_view_names())
     return [
         f"missing search table {fts} (of {table})"
         for fts, table in sorted(sources.items())
         if table in tables and fts not in tables
-    ]
+    ] + [f"missing search view {view}" for view in sorted(fulltext.SQLITE_VIEWS - views)]

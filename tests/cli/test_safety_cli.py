@@ -204,3 +204,42 @@ def test_init_and_db_create_still_create(backend, fresh_settings: Settings):
     assert database_exists(fresh_settings)
     assert create_database(fresh_settings, if_not_exists=True) is False
     assert invoke("init", env=env).exit_code == 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_read_url_that_is_not_the_primarys_database_is_said(db_settings: Settings, _templates):
+    """A read URL naming another database (a restored copy, a typo, another cluster) used to
+    serve its rows with no word: a hot standby shares its primary's system identifier and
+    database name, and anything else is said on stderr."""
+    from arenadb.db import drop_database
+
+    stranger = _templates.postgresql()
+    try:
+        for read_url, warned in ((stranger.database_url, True), (db_settings.database_url, False)):
+            args = ["--database-url", db_settings.database_url, "--read-url", read_url]
+            result = runner.invoke(app, [*args, "games", "list"], env=CLEAN)
+            assert result.exit_code == 0, result.output
+            assert ("not a copy of the primary's database" in result.stderr) is warned, (
+                result.stderr
+            )
+    finally:
+        drop_database(stranger, missing_ok=True, any_database=True)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [c for c in READ_COMMANDS if c[0] not in ("db", "migrate", "backup", "seed", "import")]
+    + [("events", "stats"), ("engines", "list"), ("search", "word")],
+    ids=lambda c: " ".join(c[:2]),
+)
+def test_read_commands_on_a_database_never_initialised_say_what_to_run(
+    backend, fresh_settings: Settings, tmp_path, command
+):
+    """A database that exists without arenadb's tables: the answer names the step not taken,
+    not a driver's 'relation "games" does not exist LINE 6: FROM games JOIN ...'."""
+    create_database(fresh_settings)
+    args = [part.replace("{tmp}", str(tmp_path)) for part in command]
+    result = invoke(*args, env={"ARENADB_DATABASE_URL": fresh_settings.database_url})
+    line = one_line_error(result)
+    assert "arenadb init" in line, line
+    assert "LINE" not in line and "relation" not in line and "FROM" not in line, line

@@ -94,6 +94,64 @@ def test_a_filter_exports_only_its_games_and_a_damaged_dataset_fails_verificatio
         verify_dataset(root)
 
 
+def _rewrite_manifest(root: Path, change) -> None:
+    manifest = json.loads((root / "manifest.json").read_text())
+    (root / "manifest.json").write_text(json.dumps(change(manifest)))
+
+
+def test_a_dataset_that_lost_a_table_or_gained_a_stranger_fails_verification(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The manifest is checked against the tables a dataset has, not only against itself: a
+    table dropped from both the manifest and the folder, or a manifest listing no table at all,
+    is a dataset that lost data."""
+    import shutil
+
+    build_arena(engine, games=5)
+    original = tmp_path / "original"
+    export_parquet(engine, original)
+
+    def damaged(name: str) -> Path:
+        root = tmp_path / name
+        shutil.copytree(original, root)
+        return root
+
+    root = damaged("lost-a-table")
+    _rewrite_manifest(
+        root, lambda m: {**m, "tables": {k: v for k, v in m["tables"].items() if k != "turns"}}
+    )
+    shutil.rmtree(root / "turns")
+    with pytest.raises(IntegrityCheckError, match="turns"):
+        verify_dataset(root)
+
+    root = damaged("lost-everything")
+    _rewrite_manifest(root, lambda m: {**m, "tables": {}})
+    for table in TABLES:
+        shutil.rmtree(root / table)
+    with pytest.raises(IntegrityCheckError, match="tables"):
+        verify_dataset(root)
+
+    for label, change in (
+        ("no-tables", lambda m: {k: v for k, v in m.items() if k != "tables"}),
+        ("a-list", lambda m: []),
+        ("bad-files", lambda m: {**m, "tables": {**m["tables"], "turns": {"files": "x"}}}),
+    ):
+        root = damaged(label)
+        _rewrite_manifest(root, change)
+        with pytest.raises(IntegrityCheckError):
+            verify_dataset(root)
+
+    root = damaged("stranger-file")
+    (root / "turns" / "notes.txt").write_text("x")
+    with pytest.raises(IntegrityCheckError, match="notes"):
+        verify_dataset(root)
+    root = damaged("stranger-folder")
+    shutil.copytree(root / "turns", root / "turns-old")
+    with pytest.raises(IntegrityCheckError, match="turns-old"):
+        verify_dataset(root)
+    assert verify_dataset(original)["format"] == "arenadb-parquet"
+
+
 def test_an_export_with_no_matching_games_still_has_every_table_and_its_columns(
     engine: Engine, tmp_path: Path
 ) -> None:

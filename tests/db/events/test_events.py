@@ -312,6 +312,16 @@ def test_an_age_that_would_mark_every_engine_stale_is_refused(queue, age):
     assert [e.id for e in ev.list_engines(queue, status="active", now=at(1))] == [engine_id]
 
 
+def test_a_heartbeat_from_the_future_is_no_sign_of_life(queue):
+    """An engine whose clock runs a day fast looked alive (negative age) until that day came."""
+    fast = ev.register_engine(queue, "actor", name="fast", now=T0).id
+    ev.heartbeat(queue, fast, now=at(86_400))
+    near = ev.register_engine(queue, "actor", name="near", now=at(130)).id  # 30 s ahead: fine
+    listed = {e.id: e for e in ev.list_engines(queue, stale_after=60, now=at(100))}
+    assert listed[fast].stale and not listed[near].stale
+    assert ev.mark_stale_engines(queue, older_than=60, now=at(100)) == [fast]
+
+
 def test_engines_register_heartbeat_go_stale_and_stop(queue):
     old = ev.register_engine(queue, "actor", name="old", static_config={"max": 5}, now=T0).id
     new = ev.register_engine(queue, "narrator", now=at(90)).id

@@ -269,6 +269,46 @@ def test_a_truncated_gzip_imports_the_records_before_the_damage_and_names_the_li
     assert _count(other_engine, GameTurn.__table__) == expected_turns
 
 
+def test_an_export_cut_at_a_line_boundary_is_reported_as_truncated(
+    engine: Engine, other_engine: Engine, tmp_path: Path
+) -> None:
+    """Whole lines gone (a full disk, a partial download, `head -n`) used to import as a
+    complete export of fewer games, exit 0: the end record counts the games and closes the file."""
+    build_arena(engine, games=12)
+    whole = tmp_path / "games.jsonl"
+    export_games(engine, whole)
+    lines = whole.read_text().splitlines(keepends=True)
+    assert json.loads(lines[0])["end_record"] is True
+    assert json.loads(lines[-1]) == {"type": "end", "games": 12}
+    games = [n for n, line in enumerate(lines) if json.loads(line)["type"] == "game"]
+
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("".join(lines[: games[6]]))  # ends with the sixth game, no end record
+    result = import_games(other_engine, cut)
+    assert result.imported == 6
+    assert [p.line for p in result.problems] == [games[6] + 1]
+    assert "truncated" in result.problems[0].message
+
+    holed = tmp_path / "holed.jsonl"
+    holed.write_text("".join(line for n, line in enumerate(lines) if n != games[8]))
+    result = import_games(other_engine, holed)
+    assert result.imported == 5 and result.rejected == 0  # the 6 of `cut` are already there
+    assert ["records are missing" in p.message for p in result.problems] == [True]
+
+    after = tmp_path / "after.jsonl"
+    after.write_text("".join(lines) + lines[games[0]])
+    result = import_games(other_engine, after)
+    assert result.imported == 1 and "after the end record" in result.problems[0].message
+
+    # A file written before the end record existed has neither the promise nor the record.
+    header = json.loads(lines[0])
+    del header["end_record"]
+    old = tmp_path / "old.jsonl"
+    old.write_text(json.dumps(header) + "\n" + "".join(lines[1 : games[2]]))
+    result = import_games(other_engine, old)
+    assert result.problems == [] and result.skipped == 2
+
+
 def test_import_into_an_unmigrated_database_is_one_clear_error(
     engine: Engine, backend: str, tmp_path: Path
 ) -> None:
@@ -367,8 +407,8 @@ def test_cli_export_import_round_trip(
     assert f"{games} games imported" in imported.stderr
 
     with gzip.open(path, "rt") as text:
-        lines = text.read().splitlines()
-    lines[-1] = lines[-1][:40]  # a truncated last line
+        lines = text.read().splitlines()[:-1]  # cut before the end record
+    lines[-1] = lines[-1][:40]  # and in the middle of the last game
     broken = tmp_path / "broken.jsonl"
     broken.write_text("\n".join(lines) + "\n")
     failed = runner.invoke(

@@ -43,6 +43,30 @@ def test_an_empty_file_stays_empty(fresh_settings: Settings):
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_an_empty_file_is_not_backed_up_as_a_database(fresh_settings: Settings, tmp_path):
+    """The raw connections (backup, checkpointer) take a 0-byte file for no database, as the
+    engines do: `backup` used to report an empty backup of it as a success."""
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from arenadb.cli import app
+    from arenadb.db.sqlite_files import connect_existing_sqlite
+
+    path = fresh_settings.url.sqlite_path
+    assert path is not None
+    path.touch()
+    with pytest.raises(sqlite3.OperationalError, match="empty"):
+        connect_existing_sqlite(path)
+    target = tmp_path / "backup.db"
+    result = CliRunner().invoke(
+        app, ["--database-url", fresh_settings.database_url, "backup", str(target)]
+    )
+    assert result.exit_code == 1 and "does not exist" in result.stderr, result.output
+    assert not target.exists() and path.stat().st_size == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_the_wal_checkpointer_never_recreates_a_removed_database(db_settings: Settings):
     from arenadb.db.checkpoint import WalCheckpointer
 

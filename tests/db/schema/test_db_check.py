@@ -130,6 +130,49 @@ def test_an_extra_trigger_is_drift(backend, db_settings):
     assert failed_report(db_settings)["differences"] == ["unexpected trigger games.stray"]
 
 
+def test_a_trigger_of_the_right_name_that_does_nothing_is_drift(backend, db_settings):
+    """Triggers are compared by definition too: a same-named trigger that never fires (or, on
+    PostgreSQL, whose function's body was replaced) is as good as a missing one."""
+    if backend == "postgresql":
+        execute(
+            db_settings,
+            "CREATE OR REPLACE FUNCTION arenadb_prompts_immutable() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$",
+        )
+    else:
+        execute(
+            db_settings,
+            "DROP TRIGGER prompts_immutable",
+            "CREATE TRIGGER prompts_immutable BEFORE UPDATE ON prompts FOR EACH ROW WHEN 0 "
+            "BEGIN SELECT 1; END",
+        )
+    assert failed_report(db_settings)["differences"] == [
+        "trigger prompts.prompts_immutable: its definition differs from the migrations'"
+    ]
+
+
+def test_the_trigger_digests_are_those_of_a_database_at_head(backend, db_settings):
+    from arenadb.schema.compare import TRIGGER_DIGESTS, expected_triggers, live_triggers
+
+    engine = create_engine(db_settings, pooled=False)
+    try:
+        with engine.connect() as conn:
+            live, expected = live_triggers(conn), expected_triggers(conn)
+    finally:
+        engine.dispose()
+    assert live.keys() == expected
+    # A migration that changes a trigger: paste these into TRIGGER_DIGESTS.
+    assert TRIGGER_DIGESTS[backend] == live, sorted(live.items())
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_missing_search_view_is_drift(db_settings):
+    execute(db_settings, "DROP VIEW search_llm_calls_text")
+    assert failed_report(db_settings)["differences"] == [
+        "missing search view search_llm_calls_text"
+    ]
+
+
 def test_a_changed_check_constraint_is_drift(backend, db_settings):
     if backend == "postgresql":
         execute(
