@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from arenadb.catalog.refs import GameRef, game_candidates_limit, game_condition, one_game
+from arenadb.inspection.usage import Usage
 from arenadb.models import (
     Agent,
     Game,
@@ -98,8 +99,11 @@ def fetch_game(conn: Connection, ref: GameRef, *, turn_counts: bool = False) -> 
     return one_game(rows, label)
 
 
-def read_seats(conn: Connection, game_id: int, system: str) -> list[SeatInfo]:
-    """The seats of a game with agent, model and overall rating change in `system`."""
+def read_seats(
+    conn: Connection, game_id: int, system: str, usage: dict[int, Usage]
+) -> list[SeatInfo]:
+    """The seats of a game with agent, model, overall rating change in `system`, and the LLM
+    usage of each seat (`usage`, from `game_usage`): every view of a game shows a seat whole."""
     events = RatingEvent.__table__
     rows = conn.execute(
         sa.select(
@@ -140,9 +144,23 @@ def read_seats(conn: Connection, game_id: int, system: str) -> list[SeatInfo]:
             invalid_moves=r.invalid_moves,
             rating_change=None if r.rating_change is None else float(r.rating_change),
             info=r.info,
+            **_seat_usage(usage.get(r.seat)),
         )
         for r in rows
     ]
+
+
+def _seat_usage(usage: Usage | None) -> dict[str, Any]:
+    """A seat's usage fields; a seat without a call keeps SeatInfo's defaults (cost unknown)."""
+    if usage is None:
+        return {}
+    return {
+        "llm_calls": usage.calls,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cost": usage.cost,
+        "cost_complete": usage.cost_complete,
+    }
 
 
 def read_turns(

@@ -1,0 +1,135 @@
+"""Commands agree: the same concept reads the same in every command that shows it.
+
+Tables, so that a new command is one row: a concept, the commands showing it, and how to read
+the value out of each one's `--json`. All run on the demo arena (`arenadb seed --env demo`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from arenadb.cli import app
+from arenadb.config import Settings
+from tests.conftest import _skip_without_pg
+
+runner = CliRunner()
+BACKEND_PARAMS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+
+
+@pytest.fixture(scope="module", params=BACKEND_PARAMS)
+def demo(request: pytest.FixtureRequest, tmp_path_factory: Any, _templates: Any) -> Iterator[Any]:
+    """`arenadb --json ...` on a database of each backend holding the demo seed."""
+    from arenadb.db import drop_database
+    from arenadb.seeding.seeder import seed_database
+
+    if request.param == "postgresql":
+        _skip_without_pg()
+        settings: Settings = _templates.postgresql()
+    else:
+        settings = _templates.sqlite(tmp_path_factory.mktemp("agree") / "demo.db")
+    seed_database(settings, "demo")
+
+    def read(*args: str) -> Any:
+        result = runner.invoke(
+            app, [*args, "--json"], env={"ARENADB_DATABASE_URL": settings.database_url}
+        )
+        assert result.exit_code == 0, (args, result.output)
+        return json.loads(result.stdout)
+
+    try:
+        yield read
+    finally:
+        if request.param == "postgresql":
+            drop_database(settings, missing_ok=True, any_database=True)
+
+
+def _busiest_game(read: Callable[..., Any]) -> int:
+    """A finished game of the type with the most seats, and of those the longest."""
+    games = read("games", "list", "--status", "completed", "--limit", "200")
+    return int(max(games, key=lambda g: (g["seats"], g["turns"]))["id"])
+
+
+def _row(rows: list[dict[str, Any]], key: str, wanted: int) -> dict[str, Any]:
+    return next(r for r in rows if r[key] == wanted)
+
+
+def _seat_usage(seats: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    fields = ("seat", "llm_calls", "input_tokens", "output_tokens", "cost", "cost_complete")
+    return [tuple(s[f] for f in fields) for s in seats]
+
+
+def _seat_results(seats: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    fields = ("seat", "agent_id", "reward", "rank", "rating_change")
+    return [tuple(s[f] for f in fields) for s in seats]
+
+
+Reader = Callable[[Any, int], Any]  # (a command's JSON, the game or agent id) -> the value
+
+# concept -> [(a command about game {id}, how to read the concept from its JSON)]
+GAME_CONCEPTS: dict[str, list[tuple[list[str], Reader]]] = {
+    "turns of the game": [
+        (["game", "info", "{id}"], lambda v, _: v["turns"]),
+        (["game", "replay", "{id}"], lambda v, _: len(v["turns"])),
+        (["games", "list", "--limit", "10000"], lambda v, id: _row(v, "id", id)["turns"]),
+    ],
+    "usage of each seat": [
+        (["game", "info", "{id}"], lambda v, _: _seat_usage(v["seats"])),
+        (["game", "replay", "{id}"], lambda v, _: _seat_usage(v["seats"])),
+    ],
+    "result of each seat": [
+        (["game", "info", "{id}"], lambda v, _: _seat_results(v["seats"])),
+        (["game", "replay", "{id}"], lambda v, _: _seat_results(v["seats"])),
+    ],
+    "status and times": [
+        (["game", "info", "{id}"], lambda v, _: (v["status"], v["started_at"], v["finished_at"])),
+        (["game", "replay", "{id}"], lambda v, _: (v["status"], v["started_at"], v["finished_at"])),
+        (
+            ["games", "list", "--limit", "10000"],
+            lambda v, id: (lambda r: (r["status"], r["started_at"], r["finished_at"]))(
+                _row(v, "id", id)
+            ),
+        ),
+    ],
+}
+
+
+def _overall_games(ratings: list[dict[str, Any]]) -> int:
+    return next(r["games"] for r in ratings if r["system"] == "trueskill" and not r["game_type"])
+
+
+# concept -> [(a command showing agent {id}, how to read the concept from its JSON)]
+AGENT_CONCEPTS: dict[str, list[tuple[list[str], Reader]]] = {
+    "rated games of the agent": [
+        (["agents", "list", "--limit", "1000"], lambda v, id: _row(v, "id", id)["rated_games"]),
+        (["agent", "info", "{id}"], lambda v, _: _overall_games(v["ratings"])),
+        (
+            ["agents", "top", "--method", "trueskill", "--limit", "1000"],
+            lambda v, id: _row(v, "agent_id", id)["games"],
+        ),
+    ],
+}
+
+
+def _agree(read: Callable[..., Any], table: dict[str, Any], concept: str, id: int) -> None:
+    values = {
+        " ".join(command): reader(read(*[a.format(id=id) for a in command]), id)
+        for command, reader in table[concept]
+    }
+    assert len({json.dumps(v) for v in values.values()}) == 1, (concept, id, values)
+
+
+@pytest.mark.parametrize("concept", list(GAME_CONCEPTS))
+def test_every_command_about_a_game_agrees(demo, concept):
+    _agree(demo, GAME_CONCEPTS, concept, _busiest_game(demo))
+
+
+@pytest.mark.parametrize("concept", list(AGENT_CONCEPTS))
+def test_every_command_about_an_agent_agrees(demo, concept):
+    agents = demo("agents", "list", "--limit", "1000")
+    for agent in (a for a in agents if a["rated_games"]):
+        _agree(demo, AGENT_CONCEPTS, concept, agent["id"])
