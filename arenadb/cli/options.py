@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from arenadb.errors import UsageError
+from arenadb.limits import MAX_LIMIT
 
 
 def _click_exceptions() -> Any:
@@ -92,9 +93,12 @@ CsvOption = Annotated[
 ]
 # Bounded, so a 30-digit count is a usage error here instead of an overflow in the database.
 COUNT_MAX = 1_000_000_000
+# A page holds at most MAX_LIMIT rows in every list (arenadb.limits): the parser refuses more
+# in the same words for every command, instead of each library read in its own.
 LimitOption = Annotated[
-    int, typer.Option("--limit", "-n", min=1, max=COUNT_MAX, help="At most this many rows.")
+    int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="At most this many rows.")
 ]
+# Not a page: `export --limit` counts the games written, which may be any number.
 OptionalLimitOption = Annotated[
     int | None,
     typer.Option(

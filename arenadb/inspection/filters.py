@@ -32,7 +32,6 @@ from arenadb.errors import InvalidArgumentError
 from arenadb.models import GAME_STATUSES, Agent, Game, GamePlayer
 
 DEFAULT_RATING_SYSTEM = "trueskill"
-MAX_LIMIT = 10_000
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$", re.ASCII)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _FORMS = "use ISO 8601 (2026-03-01, 2026-03-01T12:00) or an age such as 90m, 12h, 7d, 2w"
@@ -70,14 +69,6 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
 
 def _shown(text: str) -> str:
     return repr(text if len(text) <= 60 else text[:59] + "…")
-
-
-def check_page(limit: int, offset: int) -> None:
-    """A page of a list: 1 to MAX_LIMIT rows, from a non-negative offset."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidArgumentError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
-    if offset < 0:
-        raise InvalidArgumentError(f"offset cannot be negative, not {offset}")
 
 
 @dataclass

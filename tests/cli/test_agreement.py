@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from arenadb.cli import app
 from arenadb.config import Settings
+from arenadb.errors import InvalidArgumentError
 from tests.conftest import _skip_without_pg
 
 runner = CliRunner()
@@ -133,3 +134,85 @@ def test_every_command_about_an_agent_agrees(demo, concept):
     agents = demo("agents", "list", "--limit", "1000")
     for agent in (a for a in agents if a["rated_games"]):
         _agree(demo, AGENT_CONCEPTS, concept, agent["id"])
+
+
+# ------------------------------------------------------------------------------------ paging
+
+
+def _limited() -> list[Any]:
+    from tests.support.cli_tree import leaves
+
+    return [
+        pytest.param(leaf, id=leaf.name)
+        for leaf in leaves()
+        if any("--limit" in p.opts for p in leaf.params) and leaf.name != "export"
+    ]
+
+
+@pytest.mark.parametrize("leaf", _limited())
+def test_every_page_is_bounded_by_the_one_page_rule(leaf):
+    """A list's --limit stops at MAX_LIMIT in every command, refused by the parser in one way
+    (not accepted by one command, exit 1 in another, exit 2 in a third)."""
+    from arenadb.limits import MAX_LIMIT
+
+    limit = next(p for p in leaf.params if "--limit" in p.opts)
+    assert (limit.min, limit.max) == (1, MAX_LIMIT)
+    result = runner.invoke(app, leaf.args_with(limit, str(MAX_LIMIT + 1)))
+    assert result.exit_code == 2, result.output
+    assert f"less than or equal to {MAX_LIMIT}" in result.stderr
+
+
+def test_the_library_pages_refuse_in_one_way():
+    """`paged` (the social reads) and `check_page` (games, agents, logs, search) are one rule."""
+    import sqlalchemy as sa
+
+    from arenadb.db.paging import paged
+    from arenadb.errors import InvalidArgumentError
+    from arenadb.limits import check_page
+
+    for limit, offset in ((0, 0), (10_001, 0), (5, -1)):
+        messages = []
+        for check in (check_page, lambda lim, off: paged(sa.select(1), lim, off)):
+            with pytest.raises(InvalidArgumentError) as error:
+                check(limit, offset)
+            messages.append(str(error.value))
+        assert messages[0] == messages[1]
+
+
+def _default(command: list[str], flag: str) -> Any:
+    from tests.support.cli_tree import leaves
+
+    leaf = next(leaf for leaf in leaves() if list(leaf.path) == command)
+    return next(p for p in leaf.params if flag in p.opts).default
+
+
+def _web_queries() -> Any:
+    pytest.importorskip("starlette")
+    from arenadb.web import data
+
+    return data
+
+
+# query-string field of a web page -> the CLI command and option it stands for
+WEB_TWINS = [
+    ("GamesQuery", "limit", ["games", "list"], "--limit"),
+    ("GamesQuery", "offset", ["games", "list"], "--offset"),
+    ("BoardQuery", "limit", ["agents", "top"], "--limit"),
+    ("BoardQuery", "min_games", ["agents", "top"], "--min-games"),
+    ("BoardQuery", "rounds", ["agents", "top"], "--rounds"),
+    ("BoardQuery", "seed", ["agents", "top"], "--seed"),
+    ("BoardQuery", "provisional_games", ["agents", "top"], "--provisional-games"),
+]
+
+
+@pytest.mark.parametrize(("query", "field", "command", "flag"), WEB_TWINS)
+def test_the_web_query_defaults_and_bounds_are_the_cli_options(query, field, command, flag):
+    from tests.support.cli_tree import leaves
+
+    parse = getattr(_web_queries(), query).parse
+    assert getattr(parse({}), field) == _default(command, flag)
+    leaf = next(leaf for leaf in leaves() if list(leaf.path) == command)
+    option = next(p for p in leaf.params if flag in p.opts)
+    for refused in (option.min - 1, option.max + 1):  # what the CLI refuses, the web refuses
+        with pytest.raises(InvalidArgumentError, match=field):
+            parse({field: str(refused)})
