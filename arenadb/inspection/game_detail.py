@@ -94,8 +94,8 @@ def game_info(
     """
     with engine.connect() as conn:
         game = fetch_game(conn, ref, turn_counts=True)
-        usage, per_seat = game_usage(conn, game.id)
-        seats = read_seats(conn, game.id, system, per_seat)
+        seats = read_seats(conn, game.id, system)
+        usage = game_usage(conn, game.id)
         snapshots = [
             SnapshotInfo(
                 id=r.id,

@@ -11,7 +11,6 @@ from arenadb.catalog.refs import GameRef
 from arenadb.errors import NotFoundError
 from arenadb.inspection.filters import DEFAULT_RATING_SYSTEM
 from arenadb.inspection.game_parts import SeatInfo, TurnInfo, fetch_game, read_seats, read_turns
-from arenadb.inspection.usage import game_usage
 
 
 def seen_by(turn: TurnInfo, seat: int) -> bool:
@@ -70,8 +69,7 @@ def game_replay(
     """
     with engine.connect() as conn:
         game = fetch_game(conn, ref)
-        _total, per_seat = game_usage(conn, game.id)
-        seats = read_seats(conn, game.id, DEFAULT_RATING_SYSTEM, per_seat)
+        seats = read_seats(conn, game.id, DEFAULT_RATING_SYSTEM)
         turns = read_turns(conn, game.id, seats, observations=observations, actions=True)
     if as_seat is not None:
         if as_seat not in {s.seat for s in seats}:

@@ -86,18 +86,16 @@ class Usage:
                 self.last_error_id, self.last_error = call.id, call.error
 
 
-def game_usage(conn: Connection, game_id: int) -> tuple[Usage, dict[int, Usage]]:
-    """LLM usage of a game, in total and per seat, from one read of its calls.
+def game_usage(conn: Connection, game_id: int) -> Usage:
+    """LLM usage of a game, from one read of its calls (per seat: `game_parts.read_seats`).
 
     Summed in Python rather than by three GROUP BY / percentile / last-error queries: one round
     trip instead of three, and a game has at most a few thousand calls.
     """
     total = Usage()
-    per_seat: dict[int, Usage] = {}
     calls = conn.execute(
         sa.select(
             LLMCall.id,
-            LLMCall.seat,
             LLMCall.status,
             LLMCall.latency_ms,
             LLMCall.input_tokens,
@@ -111,10 +109,8 @@ def game_usage(conn: Connection, game_id: int) -> tuple[Usage, dict[int, Usage]]
     )
     for call in calls:
         total.add(call)
-        if call.seat is not None:
-            per_seat.setdefault(call.seat, Usage()).add(call)
     total.latencies.sort()
-    return total, per_seat
+    return total
 
 
 # --------------------------------------------------------------------------- models
