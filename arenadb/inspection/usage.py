@@ -66,7 +66,9 @@ class Usage:
 
     @property
     def cost_complete(self) -> bool:
-        return self.priced_calls == self.calls
+        # No call logged is an unknown cost, not a complete $0 (as for a seat, or an agent on
+        # the leaderboard).
+        return self.calls > 0 and self.priced_calls == self.calls
 
     def add(self, call: Any) -> None:
         self.calls += 1

@@ -216,3 +216,21 @@ def test_the_web_query_defaults_and_bounds_are_the_cli_options(query, field, com
     for refused in (option.min - 1, option.max + 1):  # what the CLI refuses, the web refuses
         with pytest.raises(InvalidArgumentError, match=field):
             parse({field: str(refused)})
+
+
+# ------------------------------------------------------------------------- unknown cost
+
+
+def test_a_game_without_llm_calls_has_an_unknown_cost_everywhere(engine, cli_env):
+    """No call logged: the cost is unknown, never complete, for the game as for its seats
+    (the rule of SeatInfo and of the leaderboard's agent cost)."""
+    from tests.support.arena_factory import ArenaFactory
+
+    factory = ArenaFactory(engine)
+    game = factory.game(factory.game_type(), [factory.agent(), factory.agent()])
+    result = runner.invoke(app, ["game", "info", str(game), "--json"], env=cli_env)
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    costs = {(info["cost"], info["cost_complete"])}
+    costs |= {(s["cost"], s["cost_complete"]) for s in info["seats"]}
+    assert costs == {(None, False)}
