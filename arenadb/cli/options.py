@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
+from arenadb.ages import AGE_EXAMPLES, parse_age
 from arenadb.errors import UsageError
 from arenadb.limits import MAX_LIMIT
 
@@ -177,9 +178,36 @@ def number_option(*flags: str, low: float, high: float, help: str, **options: An
     )
 
 
+def seconds_parser(low: float, high: float) -> Callable[[str | float], float]:
+    """A duration: seconds (`90`, `0.5`) or an age as `--since` reads one (`15m`, `2h`, `7d`),
+    in seconds, bounded to [low, high] as `number_parser` bounds it."""
+    number = number_parser(low, high)
+
+    def parse(text: str | float) -> float:
+        if isinstance(text, str):
+            try:
+                age = parse_age(text)
+            except OverflowError:
+                raise click_exceptions.BadParameter(
+                    f"{text[:40]!r} is longer than any duration"
+                ) from None
+            if age is not None:
+                return number(repr(age.total_seconds()))
+        return number(text)
+
+    return parse
+
+
 def seconds_option(*flags: str, help: str) -> Any:
-    """A duration in seconds: SECONDS_MIN to SECONDS_MAX (so never nan, inf or negative)."""
-    return number_option(*flags, low=SECONDS_MIN, high=SECONDS_MAX, help=help)
+    """A duration in seconds, or an age (`15m`): SECONDS_MIN to SECONDS_MAX seconds (so never
+    nan, inf or negative)."""
+    return typer.Option(
+        *flags,
+        min=SECONDS_MIN,
+        max=SECONDS_MAX,
+        parser=seconds_parser(SECONDS_MIN, SECONDS_MAX),
+        help=f"{help} Seconds, or an age: {AGE_EXAMPLES}.",
+    )
 
 
 def check_time(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:

@@ -234,3 +234,40 @@ def test_a_game_without_llm_calls_has_an_unknown_cost_everywhere(engine, cli_env
     costs = {(info["cost"], info["cost_complete"])}
     costs |= {(s["cost"], s["cost_complete"]) for s in info["seats"]}
     assert costs == {(None, False)}
+
+
+# ------------------------------------------------------------------------------ time options
+
+AGES = ["90s", "15m", "12h", "7d", "2w", " 3D "]
+
+
+def _time_parameters(*kinds: str) -> list[Any]:
+    from tests.support.cli_tree import kind_of, leaves
+
+    return [
+        pytest.param(leaf, param, id=f"{leaf.name} {param.name}")
+        for leaf in leaves()
+        for param in leaf.params
+        if kind_of(leaf, param) in kinds
+    ]
+
+
+@pytest.mark.parametrize(("leaf", "param"), _time_parameters("time", "float"))
+def test_every_time_and_duration_option_reads_the_same_ages(leaf, param):
+    """`--since 7d`, `clean --before 90d` and `engines mark-stale --older-than 15m` are one
+    spelling (arenadb.ages), whether the option is a point in time or a duration."""
+    if leaf.name.startswith("models prices"):  # dollars, not a duration
+        pytest.skip("a price")
+    for age in AGES:
+        args = leaf.args_with(param, age)[len(leaf.path) :]
+        parsed = leaf.command.make_context(leaf.name, args).params[param.name]
+        assert parsed is not None, (leaf.name, param.name, age)
+
+
+def test_every_command_with_a_start_time_has_an_end_time():
+    from tests.support.cli_tree import leaves
+
+    for leaf in leaves():
+        flags = {flag for p in leaf.params for flag in p.opts}
+        if "--since" in flags:
+            assert "--until" in flags, leaf.name

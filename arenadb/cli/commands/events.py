@@ -37,7 +37,7 @@ engines_app = typer.Typer(help="Inspect the engines that process events.", no_ar
 StaleAfterOption = Annotated[
     float,
     seconds_option(
-        "--stale-after", help="Seconds without a heartbeat after which an engine is stale."
+        "--stale-after", help="Time without a heartbeat after which an engine is stale."
     ),
 ]
 
@@ -245,7 +245,7 @@ def engines_list(
 def engines_mark_stale(
     ctx: typer.Context,
     older_than: Annotated[
-        float, seconds_option("--older-than", help="Seconds without a heartbeat.")
+        float, seconds_option("--older-than", help="Time without a heartbeat.")
     ] = 90.0,
     json_output: JsonOption = False,
 ) -> None:
