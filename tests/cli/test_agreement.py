@@ -271,3 +271,37 @@ def test_every_command_with_a_start_time_has_an_end_time():
         flags = {flag for p in leaf.params for flag in p.opts}
         if "--since" in flags:
             assert "--until" in flags, leaf.name
+
+
+# ---------------------------------------------------------------------------- output formats
+
+# Every command that prints a list of rows: each offers --json and --csv (arenadb.cli.options).
+LISTS = [
+    "games list",
+    "game replay",
+    "search",
+    "agents list",
+    "agents top",
+    "ratings matrix",
+    "models stats",
+    "conversations list",
+    "conversation show",
+    "knowledge list",
+    "events list",
+    "engines list",
+    "logs system",
+    "logs execution",
+    "db stats",
+    "migrate history",
+]
+
+
+def test_every_list_offers_json_and_csv():
+    from arenadb.cli.options import formats_of
+    from tests.support.cli_tree import leaves
+
+    by_name = {leaf.name: leaf for leaf in leaves()}
+    for name in LISTS:
+        assert formats_of(by_name[name].command) == {"json", "csv"}, name
+    paged = {n for n, leaf in by_name.items() if any("--limit" in p.opts for p in leaf.params)}
+    assert paged - {"export"} <= set(LISTS), "a command with --limit prints a list: add it"
