@@ -305,3 +305,42 @@ def test_every_list_offers_json_and_csv():
         assert formats_of(by_name[name].command) == {"json", "csv"}, name
     paged = {n for n, leaf in by_name.items() if any("--limit" in p.opts for p in leaf.params)}
     assert paged - {"export"} <= set(LISTS), "a command with --limit prints a list: add it"
+
+
+# A board's top N is not a list one pages through (its web page has no offset either).
+UNPAGED = {"agents top", "export"}
+
+
+def test_every_paged_list_takes_limit_and_offset():
+    from tests.support.cli_tree import leaves
+
+    for leaf in leaves():
+        flags = {flag for p in leaf.params for flag in p.opts}
+        if "--limit" in flags and leaf.name not in UNPAGED:
+            assert "--offset" in flags, leaf.name
+
+
+# list -> how to read its rows from its JSON
+PAGED_LISTS: list[tuple[list[str], Callable[[Any], list[Any]]]] = [
+    (["games", "list"], lambda v: v),
+    (["agents", "list"], lambda v: v),
+    (["search", "the"], lambda v: v),
+    (["conversations", "list"], lambda v: v),
+    (["conversation", "show", "1"], lambda v: v["messages"]),
+    (["knowledge", "list"], lambda v: v),
+    (["events", "list"], lambda v: v),
+    (["logs", "system"], lambda v: v),
+    (["logs", "execution"], lambda v: v),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "rows"), PAGED_LISTS, ids=[" ".join(c) for c, _ in PAGED_LISTS]
+)
+def test_pages_of_every_list_follow_each_other(demo, command, rows):
+    """--limit/--offset cut one order into pages: two pages of 2 are the first 4 rows."""
+    first_four = rows(demo(*command, "--limit", "4"))
+    pages = rows(demo(*command, "--limit", "2")) + rows(
+        demo(*command, "--limit", "2", "--offset", "2")
+    )
+    assert pages == first_four

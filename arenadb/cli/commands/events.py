@@ -14,6 +14,7 @@ from arenadb.cli.options import (
     CsvOption,
     JsonOption,
     LimitOption,
+    OffsetOption,
     id_argument,
     id_option,
     seconds_option,
@@ -88,6 +89,7 @@ def list_(
         str | None, typer.Option("--game", help="Game id, UUID or unique UUID prefix.")
     ] = None,
     limit: LimitOption = 50,
+    offset: OffsetOption = 0,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
 ) -> None:
@@ -104,6 +106,7 @@ def list_(
             scenario_run_id=run,
             game_id=game,
             limit=limit,
+            offset=offset,
         )
     plain = [asdict(r) for r in rows]
     if fmt == "table":
