@@ -230,6 +230,18 @@ def time_option(*flags: str, help: str) -> Any:
     return typer.Option(*flags, help=help, callback=check_time, show_default=False)
 
 
+def game_type_option(help: str) -> Any:
+    """A game type, spelled alike in every command (`--game-type`, `--type`, `-g`) and read by
+    the one resolver, whose spellings the help names."""
+    return typer.Option(
+        "--game-type",
+        "--type",
+        "-g",
+        help=f"{help}: id, env id (SecretMafia-v0) or name.",
+        show_default=False,
+    )
+
+
 YesOption = Annotated[
     bool, typer.Option("--yes", "-y", help="Do it without asking (needed without a terminal).")
 ]

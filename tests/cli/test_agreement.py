@@ -344,3 +344,14 @@ def test_pages_of_every_list_follow_each_other(demo, command, rows):
         demo(*command, "--limit", "2", "--offset", "2")
     )
     assert pages == first_four
+
+
+def test_every_game_type_option_is_spelled_alike():
+    """`games list --type X`, `agents top -g X` and `ratings matrix --game-type X` all work."""
+    from tests.support.cli_tree import leaves
+
+    spellings = {
+        leaf.name: set(p.opts) for leaf in leaves() for p in leaf.params if p.name == "game_type"
+    }
+    assert len(spellings) >= 6, spellings
+    assert all(opts == {"--game-type", "--type", "-g"} for opts in spellings.values()), spellings
