@@ -355,3 +355,27 @@ def test_every_game_type_option_is_spelled_alike():
     }
     assert len(spellings) >= 6, spellings
     assert all(opts == {"--game-type", "--type", "-g"} for opts in spellings.values()), spellings
+
+
+# ------------------------------------------------------------------------------------ costs
+
+
+def test_cost_agrees_between_game_info_models_stats_and_the_leaderboard(demo):
+    """The cost of the same calls, summed three ways: per model (`models stats`), per seat of
+    each game (`game info`) and per agent over a board's games (`agents top`)."""
+    import collections
+
+    games = demo("games", "list", "--limit", "10000")
+    by_model: dict[str, float] = collections.defaultdict(float)
+    by_board: dict[tuple[str, int], float] = collections.defaultdict(float)
+    for game in games:
+        for seat in demo("game", "info", str(game["id"]))["seats"]:
+            by_model[seat["model"]] += seat["cost"] or 0.0
+            if game["rated"] and game["status"] == "completed":
+                by_board[(game["type"], seat["agent_id"])] += seat["cost"] or 0.0
+    for model in demo("models", "stats"):
+        assert (model["cost"] or 0.0) == pytest.approx(by_model[model["model"]]), model["model"]
+    for board in demo("agents", "top", "--rounds", "5", "--limit", "1000"):
+        for row in board["rows"]:
+            expected = by_board[(board["game_type"], row["agent_id"])]
+            assert (row["cost"] or 0.0) == pytest.approx(expected), (board["game_type"], row)
