@@ -379,3 +379,20 @@ def test_cost_agrees_between_game_info_models_stats_and_the_leaderboard(demo):
         for row in board["rows"]:
             expected = by_board[(board["game_type"], row["agent_id"])]
             assert (row["cost"] or 0.0) == pytest.approx(expected), (board["game_type"], row)
+
+
+# ----------------------------------------------------------------------------------- order
+
+# Lists of records (things that happen) are newest first; catalogues (agents, knowledge) go by id.
+NEWEST_FIRST = [
+    ["games", "list"],
+    ["conversations", "list"],
+    ["events", "list"],
+    ["logs", "system"],
+]
+
+
+@pytest.mark.parametrize("command", NEWEST_FIRST, ids=[" ".join(c) for c in NEWEST_FIRST])
+def test_every_list_of_records_is_newest_first(demo, command):
+    ids = [row["id"] for row in demo(*command, "--limit", "100")]
+    assert ids == sorted(ids, reverse=True)
