@@ -19,7 +19,9 @@ from typing import Annotated, Any
 
 import typer
 
+from arenadb.ages import AGE_EXAMPLES, parse_age
 from arenadb.errors import UsageError
+from arenadb.limits import MAX_LIMIT
 
 
 def _click_exceptions() -> Any:
@@ -92,9 +94,12 @@ CsvOption = Annotated[
 ]
 # Bounded, so a 30-digit count is a usage error here instead of an overflow in the database.
 COUNT_MAX = 1_000_000_000
+# A page holds at most MAX_LIMIT rows in every list (arenadb.limits): the parser refuses more
+# in the same words for every command, instead of each library read in its own.
 LimitOption = Annotated[
-    int, typer.Option("--limit", "-n", min=1, max=COUNT_MAX, help="At most this many rows.")
+    int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="At most this many rows.")
 ]
+# Not a page: `export --limit` counts the games written, which may be any number.
 OptionalLimitOption = Annotated[
     int | None,
     typer.Option(
@@ -173,9 +178,36 @@ def number_option(*flags: str, low: float, high: float, help: str, **options: An
     )
 
 
+def seconds_parser(low: float, high: float) -> Callable[[str | float], float]:
+    """A duration: seconds (`90`, `0.5`) or an age as `--since` reads one (`15m`, `2h`, `7d`),
+    in seconds, bounded to [low, high] as `number_parser` bounds it."""
+    number = number_parser(low, high)
+
+    def parse(text: str | float) -> float:
+        if isinstance(text, str):
+            try:
+                age = parse_age(text)
+            except OverflowError:
+                raise click_exceptions.BadParameter(
+                    f"{text[:40]!r} is longer than any duration"
+                ) from None
+            if age is not None:
+                return number(repr(age.total_seconds()))
+        return number(text)
+
+    return parse
+
+
 def seconds_option(*flags: str, help: str) -> Any:
-    """A duration in seconds: SECONDS_MIN to SECONDS_MAX (so never nan, inf or negative)."""
-    return number_option(*flags, low=SECONDS_MIN, high=SECONDS_MAX, help=help)
+    """A duration in seconds, or an age (`15m`): SECONDS_MIN to SECONDS_MAX seconds (so never
+    nan, inf or negative)."""
+    return typer.Option(
+        *flags,
+        min=SECONDS_MIN,
+        max=SECONDS_MAX,
+        parser=seconds_parser(SECONDS_MIN, SECONDS_MAX),
+        help=f"{help} Seconds, or an age: {AGE_EXAMPLES}.",
+    )
 
 
 def check_time(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:
@@ -196,6 +228,18 @@ def check_time(ctx: typer.Context, param: typer.CallbackParam, value: str | None
 def time_option(*flags: str, help: str) -> Any:
     """A point in time: ISO 8601 or an age (`7d`); checked by `check_time`."""
     return typer.Option(*flags, help=help, callback=check_time, show_default=False)
+
+
+def game_type_option(help: str) -> Any:
+    """A game type, spelled alike in every command (`--game-type`, `--type`, `-g`) and read by
+    the one resolver, whose spellings the help names."""
+    return typer.Option(
+        "--game-type",
+        "--type",
+        "-g",
+        help=f"{help}: id, env id (SecretMafia-v0) or name.",
+        show_default=False,
+    )
 
 
 YesOption = Annotated[

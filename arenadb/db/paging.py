@@ -8,20 +8,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from arenadb.errors import InvalidDataError, NotFoundError
+from arenadb.limits import check_page
 
 DEFAULT_LIMIT = 100
-MAX_LIMIT = 10_000
 
 S = TypeVar("S", bound=Any)
 M = TypeVar("M")
 
 
 def paged(stmt: S, limit: int, offset: int) -> S:
-    """`stmt` with LIMIT/OFFSET, after checking both are sane (InvalidDataError otherwise)."""
-    if limit < 1 or limit > MAX_LIMIT:
-        raise InvalidDataError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
-    if offset < 0:
-        raise InvalidDataError(f"offset must be 0 or more, not {offset}")
+    """`stmt` with LIMIT/OFFSET, after checking the page (`check_page`)."""
+    check_page(limit, offset)
     return stmt.limit(limit).offset(offset)
 
 

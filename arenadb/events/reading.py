@@ -21,6 +21,7 @@ from arenadb.events.base import (
     reading_connection,
     resolve_now,
 )
+from arenadb.limits import check_page
 from arenadb.models.events import (
     EVENT_STATUSES,
     LIVE_EVENTS_WHERE,
@@ -63,6 +64,7 @@ def list_events(
     scenario_run_id: int | None = None,
     game_id: GameRef | None = None,
     limit: int | None = 50,
+    offset: int = 0,
     event_ids: Sequence[int] | None = None,
 ) -> list[EventInfo]:
     """Events, newest first, filtered (`game_id`: a game id, UUID or unique UUID prefix)."""
@@ -85,7 +87,10 @@ def list_events(
     if event_ids is not None:
         stmt = stmt.where(e.id.in_(list(event_ids)))
     if limit is not None:
+        check_page(limit, offset)
         stmt = stmt.limit(limit)
+    if offset:
+        stmt = stmt.offset(offset)
     names = [f.name for f in EventInfo.__dataclass_fields__.values()]
     with reading_connection(bind) as conn:
         if game_id is not None:

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from arenadb.catalog.refs import ModelRef, resolve_model_id
-from arenadb.inspection.filters import DEFAULT_RATING_SYSTEM, check_page
+from arenadb.inspection.filters import DEFAULT_RATING_SYSTEM
+from arenadb.limits import check_page
 from arenadb.models import Agent, AgentKind, GamePlayer, LLMModel, Prompt, Rating
 
 

@@ -10,16 +10,16 @@ one function turns it into SQL conditions, resolving every reference through
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from arenadb.ages import AGE_EXAMPLES, parse_age
 from arenadb.catalog.refs import (
     AgentRef,
     GameTypeRef,
@@ -32,10 +32,7 @@ from arenadb.errors import InvalidArgumentError
 from arenadb.models import GAME_STATUSES, Agent, Game, GamePlayer
 
 DEFAULT_RATING_SYSTEM = "trueskill"
-MAX_LIMIT = 10_000
-_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$", re.ASCII)
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_FORMS = "use ISO 8601 (2026-03-01, 2026-03-01T12:00) or an age such as 90m, 12h, 7d, 2w"
+_FORMS = f"use ISO 8601 (2026-03-01, 2026-03-01T12:00) or an age such as {AGE_EXAMPLES}"
 
 
 def parse_when(text: str, *, now: datetime | None = None) -> datetime:
@@ -48,13 +45,10 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
     value = text.strip()
     if not value.isascii():
         raise InvalidArgumentError(f"cannot read time {_shown(text)}: {_FORMS}")
-    match = _RELATIVE.match(value.lower())
     try:
-        if match:
-            if len(match.group(1)) > 15:  # past any timedelta; int() of 5,000 digits fails
-                raise OverflowError
-            delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-            return (now or datetime.now(timezone.utc)) - delta
+        age = parse_age(value)
+        if age is not None:
+            return (now or datetime.now(timezone.utc)) - age
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
@@ -70,14 +64,6 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
 
 def _shown(text: str) -> str:
     return repr(text if len(text) <= 60 else text[:59] + "…")
-
-
-def check_page(limit: int, offset: int) -> None:
-    """A page of a list: 1 to MAX_LIMIT rows, from a non-negative offset."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidArgumentError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
-    if offset < 0:
-        raise InvalidArgumentError(f"offset cannot be negative, not {offset}")
 
 
 @dataclass

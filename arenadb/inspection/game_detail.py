@@ -95,7 +95,7 @@ def game_info(
     with engine.connect() as conn:
         game = fetch_game(conn, ref, turn_counts=True)
         seats = read_seats(conn, game.id, system)
-        usage, per_seat = game_usage(conn, game.id)
+        usage = game_usage(conn, game.id)
         snapshots = [
             SnapshotInfo(
                 id=r.id,
@@ -120,14 +120,6 @@ def game_info(
             )
         ]
         turn_list = read_turns(conn, game.id, seats) if with_turns else None
-    for seat in seats:
-        seat_usage = per_seat.get(seat.seat)
-        if seat_usage is not None:
-            seat.llm_calls = seat_usage.calls
-            seat.input_tokens = seat_usage.input_tokens
-            seat.output_tokens = seat_usage.output_tokens
-            seat.cost = seat_usage.cost
-            seat.cost_complete = seat_usage.cost_complete
     return GameDetail(
         id=game.id,
         uuid=str(game.uuid),

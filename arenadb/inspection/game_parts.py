@@ -20,6 +20,7 @@ from arenadb.models import (
     GamePlayer,
     GameTurn,
     GameType,
+    LLMCall,
     LLMModel,
     PlayerAction,
     RatingEvent,
@@ -99,14 +100,35 @@ def fetch_game(conn: Connection, ref: GameRef, *, turn_counts: bool = False) -> 
 
 
 def read_seats(conn: Connection, game_id: int, system: str) -> list[SeatInfo]:
-    """The seats of a game with agent, model and overall rating change in `system`."""
+    """The seats of a game with agent, model, overall rating change in `system` and LLM usage:
+    every view of a game (`game info`, `game replay`) shows a seat whole."""
     events = RatingEvent.__table__
+    # Per seat, as `Usage` sums a game's calls: the cost is the sum of the known costs (NULL
+    # when none is known), complete when every call has one.
+    usage = (
+        sa.select(
+            LLMCall.seat,
+            sa.func.count().label("llm_calls"),
+            sa.func.coalesce(sa.func.sum(LLMCall.input_tokens), 0).label("input_tokens"),
+            sa.func.coalesce(sa.func.sum(LLMCall.output_tokens), 0).label("output_tokens"),
+            sa.func.sum(LLMCall.cost).label("cost"),
+            (sa.func.count(LLMCall.cost) == sa.func.count()).label("cost_complete"),
+        )
+        .where(LLMCall.game_id == game_id)
+        .group_by(LLMCall.seat)
+        .subquery()
+    )
     rows = conn.execute(
         sa.select(
             GamePlayer.__table__,
             Agent.alias,
             LLMModel.name.label("model_name"),
             (events.c.mu_after - events.c.mu_before).label("rating_change"),
+            usage.c.llm_calls,
+            usage.c.input_tokens,
+            usage.c.output_tokens,
+            usage.c.cost,
+            usage.c.cost_complete,
         )
         .join(Agent.__table__, Agent.id == GamePlayer.agent_id)
         .join(LLMModel.__table__, LLMModel.id == Agent.model_id)
@@ -123,6 +145,7 @@ def read_seats(conn: Connection, game_id: int, system: str) -> list[SeatInfo]:
                 events.c.game_type_id.is_(None),
             ),
         )
+        .outerjoin(usage, usage.c.seat == GamePlayer.seat)
         .where(GamePlayer.game_id == game_id)
         .order_by(GamePlayer.seat)
     ).all()
@@ -140,6 +163,11 @@ def read_seats(conn: Connection, game_id: int, system: str) -> list[SeatInfo]:
             invalid_moves=r.invalid_moves,
             rating_change=None if r.rating_change is None else float(r.rating_change),
             info=r.info,
+            llm_calls=int(r.llm_calls or 0),
+            input_tokens=int(r.input_tokens or 0),
+            output_tokens=int(r.output_tokens or 0),
+            cost=None if r.cost is None else float(r.cost),
+            cost_complete=bool(r.cost_complete),
         )
         for r in rows
     ]

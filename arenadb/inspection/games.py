@@ -23,10 +23,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from arenadb.inspection.filters import GameFilter, check_page, game_conditions
+from arenadb.inspection.filters import GameFilter, game_conditions
 from arenadb.inspection.game_detail import GameDetail, SnapshotInfo, game_info
 from arenadb.inspection.game_parts import SeatInfo, TurnInfo, seconds_between
 from arenadb.inspection.winners import game_winners
+from arenadb.limits import check_page
 from arenadb.models import Game, GamePlayer, GameTurn, GameType
 
 # `game info` and the parts it shows are importable from here too, as the docs say.
@@ -172,7 +173,7 @@ _MOVED = {
     "parse_when": "arenadb.inspection.filters",
     "GameReplay": "arenadb.inspection.replay",
     "game_replay": "arenadb.inspection.replay",
-    "MAX_LIMIT": "arenadb.inspection.filters",
+    "MAX_LIMIT": "arenadb.limits",
 }
 
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from arenadb.catalog.refs import AgentRef, GameRef, resolve_agent_id, resolve_game_id
 from arenadb.errors import InvalidArgumentError
 from arenadb.events.base import Bind, reading_connection
-from arenadb.inspection.filters import check_page
+from arenadb.limits import check_page
 from arenadb.models import LOG_LEVELS, SystemLog
 from arenadb.models.events import ExecutionLog
 

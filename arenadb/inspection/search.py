@@ -24,7 +24,8 @@ from sqlalchemy.engine import Connection, Engine
 from arenadb.catalog.refs import GameRef, resolve_game_id
 from arenadb.db.fulltext import CONFIG, MARK, SNIPPET_WORDS, SOURCES, Source, fts5_query, pg_query
 from arenadb.errors import InvalidArgumentError
-from arenadb.inspection.filters import GameFilter, check_page, game_conditions
+from arenadb.inspection.filters import GameFilter, game_conditions
+from arenadb.limits import check_page
 from arenadb.models import Conversation, Game, GameTurn, KnowledgeChunk, LLMCall, Message
 
 SEARCH_SOURCES = tuple(SOURCES)  # turns, messages, llm, knowledge

@@ -66,7 +66,9 @@ class Usage:
 
     @property
     def cost_complete(self) -> bool:
-        return self.priced_calls == self.calls
+        # No call logged is an unknown cost, not a complete $0 (as for a seat, or an agent on
+        # the leaderboard).
+        return self.calls > 0 and self.priced_calls == self.calls
 
     def add(self, call: Any) -> None:
         self.calls += 1
@@ -86,18 +88,16 @@ class Usage:
                 self.last_error_id, self.last_error = call.id, call.error
 
 
-def game_usage(conn: Connection, game_id: int) -> tuple[Usage, dict[int, Usage]]:
-    """LLM usage of a game, in total and per seat, from one read of its calls.
+def game_usage(conn: Connection, game_id: int) -> Usage:
+    """LLM usage of a game, from one read of its calls (per seat: `game_parts.read_seats`).
 
     Summed in Python rather than by three GROUP BY / percentile / last-error queries: one round
     trip instead of three, and a game has at most a few thousand calls.
     """
     total = Usage()
-    per_seat: dict[int, Usage] = {}
     calls = conn.execute(
         sa.select(
             LLMCall.id,
-            LLMCall.seat,
             LLMCall.status,
             LLMCall.latency_ms,
             LLMCall.input_tokens,
@@ -111,10 +111,8 @@ def game_usage(conn: Connection, game_id: int) -> tuple[Usage, dict[int, Usage]]
     )
     for call in calls:
         total.add(call)
-        if call.seat is not None:
-            per_seat.setdefault(call.seat, Usage()).add(call)
     total.latencies.sort()
-    return total, per_seat
+    return total
 
 
 # --------------------------------------------------------------------------- models

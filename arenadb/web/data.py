@@ -20,12 +20,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from arenadb.cli.options import COUNT_MAX, SEED_MAX
 from arenadb.cli.render.json import to_plain
 from arenadb.errors import InvalidArgumentError
-from arenadb.inspection.filters import MAX_LIMIT, GameFilter, parse_when
+from arenadb.inspection.filters import GameFilter, parse_when
+from arenadb.limits import MAX_LIMIT
 from arenadb.models import Game, LLMCall, RatingEvent
 
-# The web caps what one request may make the server compute (the CLI's own default is 1,000).
+# The bounds of each query-string value are its CLI option's (arenadb.cli.options), except that
+# the web caps what one request may make the server compute (the CLI's own default is 1,000).
 MAX_ROUNDS = 5_000
 CACHE_ENTRIES = 64
 
@@ -136,7 +139,7 @@ class GamesQuery:
             since=_one(query, "since"),
             until=_one(query, "until"),
             limit=query_int(query, "limit", 50, low=1, high=MAX_LIMIT) or 50,
-            offset=query_int(query, "offset", 0) or 0,
+            offset=query_int(query, "offset", 0, high=COUNT_MAX) or 0,
         )
 
     def game_filter(self) -> GameFilter:
@@ -174,11 +177,11 @@ class BoardQuery:
     @classmethod
     def parse(cls, query: dict[str, str]) -> BoardQuery:
         return cls(
-            min_games=query_int(query, "min_games", 1) or 0,
+            min_games=query_int(query, "min_games", 1, high=COUNT_MAX) or 0,
             limit=query_int(query, "limit", 20, low=1, high=MAX_LIMIT) or 20,
             rounds=query_int(query, "rounds", 1000, low=1, high=MAX_ROUNDS) or 1000,
-            seed=query_int(query, "seed", 17, low=-(2**31)) or 0,
-            provisional_games=query_int(query, "provisional_games", None),
+            seed=query_int(query, "seed", 17, high=SEED_MAX) or 0,
+            provisional_games=query_int(query, "provisional_games", None, high=COUNT_MAX),
         )
 
 

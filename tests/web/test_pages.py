@@ -51,6 +51,15 @@ PAGES = [
     ("/games/{game}/replay?seat=0", ["game", "replay", "{game}", "--as-seat", "0"]),
     ("/agents/{agent}", ["agent", "info", "{agent}"]),
     ("/agents/{agent}?recent=3", ["agent", "info", "{agent}", "--recent", "3"]),
+    ("/agents/{agent}?system=openskill", ["agent", "info", "{agent}", "--system", "openskill"]),
+    (
+        "/leaderboard/{type}?rounds=30&provisional_games=3",
+        ["agents", "top", "-g", "{type}", "--rounds", "30", "--provisional-games", "3"],
+    ),
+    (
+        "/games?since=2026-10-02&until=2026-10-04",
+        ["games", "list", "--since", "2026-10-02", "--until", "2026-10-04"],
+    ),
     ("/models", ["models", "stats"]),
 ]
 
@@ -220,6 +229,36 @@ NOT_FOUND = [
     "/leaderboard/NoSuchGame-v0",
     "/no/such/page",
 ]
+
+
+# A missing thing on a page -> the CLI command missing it: the same words (and 404 / exit 1).
+NOT_FOUND_TWINS = [
+    ("/games/987654", ["game", "info", "987654"]),
+    ("/games/987654/replay", ["game", "replay", "987654"]),
+    ("/games/{game}/replay?seat=99", ["game", "replay", "{game}", "--as-seat", "99"]),
+    ("/agents/987654", ["agent", "info", "987654"]),
+    ("/agents/no-such-alias", ["agent", "info", "no-such-alias"]),
+    ("/leaderboard/NoSuchGame-v0", ["agents", "top", "-g", "NoSuchGame-v0"]),
+    ("/games?agent=987654", ["games", "list", "--agent", "987654"]),
+    ("/games?type=NoSuchGame-v0", ["games", "list", "--type", "NoSuchGame-v0"]),
+]
+
+
+@pytest.mark.parametrize(("path", "command"), NOT_FOUND_TWINS, ids=[p for p, _ in NOT_FOUND_TWINS])
+def test_not_found_reads_the_same_on_the_web_and_in_the_cli(
+    demo_settings, demo_client, path, command
+):
+    game = demo_client.get("/games.json?limit=1").json()[0]["id"]
+    path = path.format(game=game)
+    data = demo_client.get(twin(path))
+    assert data.status_code == 404, data.text
+    result = runner.invoke(
+        app,
+        [a.format(game=game) for a in command],
+        env={"ARENADB_DATABASE_URL": demo_settings.database_url},
+    )
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip() == f"error: {data.json()['error']}"
 
 
 @pytest.mark.parametrize("path", NOT_FOUND)

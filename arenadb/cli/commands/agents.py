@@ -15,6 +15,7 @@ from arenadb.cli.options import (
     JsonOption,
     LimitOption,
     count_option,
+    game_type_option,
     seed_option,
 )
 from arenadb.cli.render.output import field_names, output_format
@@ -46,12 +47,7 @@ def top(
     method: MethodOption = "bt",
     game_type: Annotated[
         str | None,
-        typer.Option(
-            "--game-type",
-            "-g",
-            help="One game type (id, env id or name); default: one board per game type.",
-            show_default=False,
-        ),
+        game_type_option("One game type (default: one board per game type)"),
     ] = None,
     min_games: Annotated[
         int, count_option("--min-games", help="Only agents with at least N rated games.")

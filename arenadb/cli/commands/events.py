@@ -14,6 +14,7 @@ from arenadb.cli.options import (
     CsvOption,
     JsonOption,
     LimitOption,
+    OffsetOption,
     id_argument,
     id_option,
     seconds_option,
@@ -37,7 +38,7 @@ engines_app = typer.Typer(help="Inspect the engines that process events.", no_ar
 StaleAfterOption = Annotated[
     float,
     seconds_option(
-        "--stale-after", help="Seconds without a heartbeat after which an engine is stale."
+        "--stale-after", help="Time without a heartbeat after which an engine is stale."
     ),
 ]
 
@@ -88,6 +89,7 @@ def list_(
         str | None, typer.Option("--game", help="Game id, UUID or unique UUID prefix.")
     ] = None,
     limit: LimitOption = 50,
+    offset: OffsetOption = 0,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
 ) -> None:
@@ -104,6 +106,7 @@ def list_(
             scenario_run_id=run,
             game_id=game,
             limit=limit,
+            offset=offset,
         )
     plain = [asdict(r) for r in rows]
     if fmt == "table":
@@ -245,7 +248,7 @@ def engines_list(
 def engines_mark_stale(
     ctx: typer.Context,
     older_than: Annotated[
-        float, seconds_option("--older-than", help="Seconds without a heartbeat.")
+        float, seconds_option("--older-than", help="Time without a heartbeat.")
     ] = 90.0,
     json_output: JsonOption = False,
 ) -> None:

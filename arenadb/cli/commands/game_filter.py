@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from arenadb.cli.options import time_option
+from arenadb.cli.options import game_type_option, time_option
 
 if TYPE_CHECKING:
     from arenadb.inspection.filters import GameFilter
@@ -15,15 +15,7 @@ StatusOption = Annotated[
     str | None,
     typer.Option(help="queued, running, completed, failed or aborted.", show_default=False),
 ]
-TypeOption = Annotated[
-    str | None,
-    typer.Option(
-        "--type",
-        "--game-type",
-        help="Game type: id, env id (SecretMafia-v0) or name.",
-        show_default=False,
-    ),
-]
+TypeOption = Annotated[str | None, game_type_option("Only games of this type")]
 AgentOption = Annotated[
     str | None, typer.Option(help="Games an agent (id or alias) played.", show_default=False)
 ]

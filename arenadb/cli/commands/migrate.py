@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from arenadb.cli.common import app_context, confirm_destructive
-from arenadb.cli.options import JsonOption, YesOption
+from arenadb.cli.options import CsvOption, JsonOption, YesOption
 from arenadb.cli.render.output import info, output_format, print_json, render_rows
 
 app = typer.Typer(help="Apply, inspect and check schema migrations.", no_args_is_help=True)
@@ -87,9 +87,12 @@ def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
 
 @app.command("history")
-def history(ctx: typer.Context, json_output: JsonOption = False) -> None:
+def history(
+    ctx: typer.Context, json_output: JsonOption = False, csv_output: CsvOption = False
+) -> None:
     """Every revision, oldest first, and whether the database has it."""
     from arenadb.db.admin import database_exists
+    from arenadb.schema.migrations import RevisionInfo
     from arenadb.schema.migrations import history as revision_history
 
     settings = app_context(ctx).settings()
@@ -97,8 +100,9 @@ def history(ctx: typer.Context, json_output: JsonOption = False) -> None:
     render_rows(
         rows,
         ["revision", "down_revision", "message", "is_head", "applied"],
-        output_format(ctx, json_output),
+        output_format(ctx, json_output, csv_output),
         title="migrations",
+        csv_fields=RevisionInfo,
     )
 
 

@@ -4,13 +4,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 
 from arenadb.cli.common import app_context
-from arenadb.cli.options import CsvOption, JsonOption, number_option
+from arenadb.cli.options import CsvOption, JsonOption, number_option, time_option
 from arenadb.cli.render.output import info, output_format, print_json, render_rows, to_plain
 from arenadb.cli.render.tables import money
 
@@ -157,8 +156,8 @@ def set_prices(
     ctx: typer.Context,
     model: Annotated[str, typer.Argument(help="The model (id or name).")],
     effective_from: Annotated[
-        datetime,
-        typer.Option("--from", formats=["%Y-%m-%d"], help="First day (UTC) the prices apply."),
+        str,
+        time_option("--from", help="First day (UTC) the prices apply: 2026-03-01, or an age: 7d."),
     ],
     input_price: Annotated[float | None, _price_option("--input", "input tokens")] = None,
     output_price: Annotated[float | None, _price_option("--output", "output tokens")] = None,
@@ -176,6 +175,7 @@ def set_prices(
     that day. Calls already recorded keep their cost."""
     from arenadb.catalog.prices import set_price
     from arenadb.db import engine_scope
+    from arenadb.inspection.filters import parse_when
 
     given = (input_price, output_price, cache_read, cache_write, reasoning)
     if all(v is None for v in given):
@@ -186,7 +186,7 @@ def set_prices(
         row = set_price(
             engine,
             model,
-            effective_from=effective_from.date(),
+            effective_from=parse_when(effective_from).date(),
             input=input_price,
             output=output_price,
             cache_read=cache_read,

@@ -14,6 +14,7 @@ from arenadb.cli.options import (
     JsonOption,
     YesOption,
     count_option,
+    game_type_option,
     seed_option,
 )
 from arenadb.cli.render.output import output_format, print_json
@@ -34,12 +35,7 @@ SystemsOption = Annotated[
 ]
 GameTypeOption = Annotated[
     str | None,
-    typer.Option(
-        "--game-type",
-        "-g",
-        help="Only this game type's ratings (id, env id or name); overall ratings are kept.",
-        show_default=False,
-    ),
+    game_type_option("Only this game type's ratings (overall ratings are kept)"),
 ]
 
 
@@ -123,12 +119,7 @@ def compare(
     agent_b: Annotated[str, typer.Argument(metavar="B", help="Agent id or alias (B).")],
     game_type: Annotated[
         str | None,
-        typer.Option(
-            "--game-type",
-            "-g",
-            help="Game type (env id or id); default: the one both agents played.",
-            show_default=False,
-        ),
+        game_type_option("Game type (default: the one both agents played)"),
     ] = None,
     rounds: Annotated[
         int,
@@ -176,12 +167,7 @@ def matrix(
     ctx: typer.Context,
     game_type: Annotated[
         str | None,
-        typer.Option(
-            "--game-type",
-            "-g",
-            help="One game type (env id or id); default: every game type.",
-            show_default=False,
-        ),
+        game_type_option("One game type (default: every game type)"),
     ] = None,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,

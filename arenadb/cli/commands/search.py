@@ -6,7 +6,13 @@ from typing import Annotated
 
 import typer
 
-from arenadb.cli.commands.game_filter import AgentOption, SinceOption, TypeOption, game_filter
+from arenadb.cli.commands.game_filter import (
+    AgentOption,
+    SinceOption,
+    TypeOption,
+    UntilOption,
+    game_filter,
+)
 from arenadb.cli.common import app_context
 from arenadb.cli.options import CsvOption, JsonOption, LimitOption, OffsetOption
 from arenadb.cli.render.output import output_format, render_rows
@@ -37,6 +43,7 @@ def search(
     game_type: TypeOption = None,
     agent: AgentOption = None,
     since: SinceOption = None,
+    until: UntilOption = None,
     limit: LimitOption = 20,
     offset: OffsetOption = 0,
     json_output: JsonOption = False,
@@ -49,7 +56,7 @@ def search(
 
     fmt = output_format(ctx, json_output, csv_output)
     filters = game_filter(
-        status=None, game_type=game_type, agent=agent, model=None, since=since, until=None
+        status=None, game_type=game_type, agent=agent, model=None, since=since, until=until
     )
     with engine_scope(app_context(ctx).settings()) as engine:
         hits = search_op(

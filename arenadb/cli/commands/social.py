@@ -108,6 +108,9 @@ def list_conversations(
     )
 
 
+MESSAGE_COLUMNS = ["id", "created_at", "sender", "message_type", "content"]
+
+
 @conversation_app.command("show")
 def show_conversation(
     ctx: typer.Context,
@@ -118,11 +121,13 @@ def show_conversation(
         SenderType | None, typer.Option("--sender-type", help="Only these messages.")
     ] = None,
     json_output: JsonOption = False,
+    csv_output: CsvOption = False,
 ) -> None:
-    """A conversation: what it is, who is in it, and its messages (oldest first)."""
-    from arenadb.social.conversation_views import conversation_detail
+    """A conversation: what it is, who is in it, and its messages (oldest first; CSV: the
+    messages, as `game replay --csv` gives the turns)."""
+    from arenadb.social.conversation_views import MessageView, conversation_detail
 
-    fmt = output_format(ctx, json_output)
+    fmt = output_format(ctx, json_output, csv_output)
     with _read_session(ctx) as session:
         detail = conversation_detail(
             session, ref, limit=limit, offset=offset, sender_type=_value(sender_type)
@@ -130,12 +135,13 @@ def show_conversation(
     if fmt == "json":
         print_json(detail)
         return
+    if fmt == "csv":
+        render_rows(detail.messages, MESSAGE_COLUMNS, fmt, csv_fields=MessageView)
+        return
     summary = detail.conversation
     render_object(summary.__dict__, fmt, title=f"conversation {summary.id}")
-    if fmt == "csv":
-        return
     render_rows(detail.participants, ["kind", "name", "agent_id", "user_id", "role"], fmt)
-    render_rows(detail.messages, ["id", "created_at", "sender", "message_type", "content"], fmt)
+    render_rows(detail.messages, MESSAGE_COLUMNS, fmt)
     shown = len(detail.messages)
     if shown and shown < summary.messages:
         info(f"messages {offset + 1}-{offset + shown} of {summary.messages} (--limit, --offset)")
