@@ -77,13 +77,7 @@ def boards(
     ctx: typer.Context,
     game_type: Annotated[
         str | None,
-        typer.Option(
-            "--game-type",
-            "-g",
-            help="Only this game type's board (id, env id or name); default: every game "
-            "type's, and the unified board.",
-            show_default=False,
-        ),
+        game_type_option("Only this game type's board (default: every type's, and the unified)"),
     ] = None,
     rounds: Annotated[
         int,
