@@ -33,6 +33,12 @@ SystemsOption = Annotated[
         show_default=False,
     ),
 ]
+# The bootstrap of the Bradley-Terry board (`boards` and `compare`; `agents top --method bt`
+# takes the same), 1000 rounds and seed 17 by default, as arenadb.ratings.bradley_terry's.
+RoundsOption = Annotated[
+    int, count_option("--rounds", least=1, most=BOOTSTRAP_ROUNDS_MAX, help="Bootstrap rounds.")
+]
+SeedOption = Annotated[int, seed_option("--seed", help="Bootstrap seed (reproducible).")]
 GameTypeOption = Annotated[
     str | None,
     game_type_option("Only this game type's ratings (overall ratings are kept)"),
@@ -79,11 +85,8 @@ def boards(
         str | None,
         game_type_option("Only this game type's board (default: every type's, and the unified)"),
     ] = None,
-    rounds: Annotated[
-        int,
-        count_option("--rounds", least=1, most=BOOTSTRAP_ROUNDS_MAX, help="Bootstrap rounds."),
-    ] = 1000,
-    seed: Annotated[int, seed_option("--seed", help="Bootstrap seed (reproducible).")] = 17,
+    rounds: RoundsOption = 1000,
+    seed: SeedOption = 17,
     json_output: JsonOption = False,
 ) -> None:
     """Compute the Bradley-Terry boards and store them: `agents top --method bt` with the same
@@ -115,11 +118,8 @@ def compare(
         str | None,
         game_type_option("Game type (default: the one both agents played)"),
     ] = None,
-    rounds: Annotated[
-        int,
-        count_option("--rounds", least=1, most=BOOTSTRAP_ROUNDS_MAX, help="Bootstrap rounds."),
-    ] = 1000,
-    seed: Annotated[int, seed_option("--seed", help="Bootstrap seed (reproducible).")] = 17,
+    rounds: RoundsOption = 1000,
+    seed: SeedOption = 17,
     json_output: JsonOption = False,
 ) -> None:
     """Head-to-head record of A and B, the fitted P(A beats B) with its 95% interval, and
