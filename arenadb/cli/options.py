@@ -150,10 +150,12 @@ def number_parser(low: float, high: float) -> Callable[[str | float], float]:
     """The parser of a number option bounded to [low, high], saying what was wrong in words.
 
     Typer's own range check compares a `nan` as out of range ("should be less than or equal to
-    N", of a value that is no number at all); this one says "not a number" for nan, "not
-    finite" for inf, and the range otherwise. A `parser` replaces Typer's check, so the range is
-    checked here (and still declared as min/max, for the help and the parameter walk).
+    N", of a value that is no number at all); this one says "not a number" for nan and for
+    what is not a decimal number, and names the range for anything outside it, inf included. A
+    `parser` replaces Typer's check, so the range is checked here (and still declared as
+    min/max, for the help and the parameter walk).
     """
+    bounds = " to ".join(str(int(b)) if b.is_integer() else str(b) for b in (low, high))
 
     def parse(text: str | float) -> float:
         if isinstance(text, int | float):  # the option's default, not typed by a user
@@ -165,8 +167,6 @@ def number_parser(low: float, high: float) -> Callable[[str | float], float]:
         if not low <= value <= high:
             raise click_exceptions.BadParameter(f"must be from {bounds}, not {text[:40]}")
         return value
-
-    bounds = " to ".join(str(int(b)) if b.is_integer() else str(b) for b in (low, high))
 
     return parse
 
