@@ -22,7 +22,7 @@ from arenadb.catalog.refs import resolve_game_type_id
 from arenadb.errors import InvalidArgumentError
 from arenadb.models import Agent, GamePlayer, GameType, LLMCall, LLMModel
 from arenadb.ratings import bradley_terry as bt
-from arenadb.ratings.board_model import Board, BoardRow, Sides, SideTerm
+from arenadb.ratings.board_model import Board, BoardRow, Sides, SideTerm, win_rate
 from arenadb.ratings.board_store import BoardKey, find_board, pool_marks
 from arenadb.ratings.replay import RatedGame, load_rated_history, repeated_agents
 from arenadb.ratings.systems import build_match, shared_first_setting
@@ -310,7 +310,7 @@ def pool_board(
                 wins=record.wins,
                 draws=record.draws,
                 losses=record.losses,
-                win_rate=(record.wins + record.draws / 2) / record.games if record.games else None,
+                win_rate=win_rate(record.wins, record.draws, record.games),
                 provisional=interval is None or record.games < settings.provisional_games,
                 cost=spent,
                 cost_complete=cost.complete,

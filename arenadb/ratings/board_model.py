@@ -12,6 +12,12 @@ from datetime import datetime
 from typing import Any
 
 
+def win_rate(wins: int, draws: int, games: int) -> float | None:
+    """The one win rate every board, matrix and profile shows: draws count half (a shared
+    first place that counts as a draw is half a win); None for an agent with no games."""
+    return (wins + draws / 2) / games if games else None
+
+
 @dataclass(frozen=True)
 class BoardRow:
     """One agent on a Bradley-Terry board (Elo scale, 95% bootstrap interval, tier rank).

@@ -21,6 +21,7 @@ from arenadb.ratings.board import (
     load_pools,
     type_setting,
 )
+from arenadb.ratings.board_model import win_rate
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def pairwise_matrix(engine: Engine, *, game_type: str | int | None = None) -> li
                     wins=wins,
                     draws=draws,
                     losses=losses,
-                    win_rate=(wins + draws / 2) / games,
+                    win_rate=win_rate(wins, draws, games) or 0.0,  # games > 0 here
                 )
             )
     return cells

@@ -21,6 +21,7 @@ from arenadb.models import (
     Rating,
     RatingEvent,
 )
+from arenadb.ratings.board_model import win_rate
 from arenadb.ratings.book import resolve_game_type
 from arenadb.ratings.systems import TRUESKILL, check_systems
 
@@ -96,7 +97,7 @@ def _online_rating(r: sa.Row[Any], rank: int | None) -> OnlineRating:
         wins=r.wins,
         draws=r.draws,
         losses=r.losses,
-        win_rate=(r.wins / r.games) if r.games else None,
+        win_rate=win_rate(r.wins, r.draws, r.games),
     )
 
 
@@ -123,6 +124,7 @@ class OnlineBoard:
     game_type_id: int | None
     rows: list[OnlineRating]
     deleted_game_results: int = 0
+    game_type: str | None = None  # the env id of `game_type_id`; None = overall
 
 
 def online_board(
@@ -140,6 +142,11 @@ def online_board(
     score = Rating.mu - CONSERVATIVE_K * Rating.sigma
     with engine.connect() as conn:
         game_type_id = resolve_game_type(conn, game_type)
+        env_id = (
+            None
+            if game_type_id is None
+            else conn.scalar(sa.select(GameType.env_id).where(GameType.id == game_type_id))
+        )
         stale = deleted_game_results(conn, system=system, game_type_id=game_type_id)
         scope = (
             Rating.game_type_id.is_(None)
@@ -155,7 +162,7 @@ def online_board(
             query = query.limit(limit)
         rows = conn.execute(query).all()
     board = [_online_rating(r, i) for i, r in enumerate(rows, 1)]
-    return OnlineBoard(system, game_type_id, board, stale)
+    return OnlineBoard(system, game_type_id, board, stale, env_id)
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,31 @@ def test_every_command_about_an_agent_agrees(demo, concept):
         _agree(demo, AGENT_CONCEPTS, concept, agent["id"])
 
 
+def test_an_agents_win_rate_is_one_rule_on_every_board(demo):
+    """Draws count half on the Bradley-Terry board, the online boards, the matrix's totals and
+    the agent's profile alike (the online boards once divided wins alone by games)."""
+    compared = 0
+    for game_type in {r["game_type"] for r in demo("agents", "top", "--json")}:
+        bt = {r["agent_id"]: r for r in demo("agents", "top", "-g", game_type)["rows"]}
+        for method in ("trueskill", "openskill"):
+            online = demo("agents", "top", "--method", method, "-g", game_type, "--limit", "1000")
+            for row in online:
+                board = bt[row["agent_id"]]
+                assert (row["wins"], row["draws"], row["games"]) == (
+                    board["wins"],
+                    board["draws"],
+                    board["games"],
+                )
+                assert row["win_rate"] == pytest.approx(board["win_rate"])
+                compared += 1
+        draws = [r for r in bt.values() if r["draws"]]
+        for row in draws:
+            profile = demo("agent", "info", str(row["agent_id"]))["ratings"]
+            typed = next(r for r in profile if r["game_type"] == game_type)
+            assert typed["win_rate"] == pytest.approx((row["wins"] + row["draws"] / 2) / row["games"])
+    assert compared > 10
+
+
 # ------------------------------------------------------------------------------------ paging
 
 

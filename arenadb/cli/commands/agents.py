@@ -149,7 +149,7 @@ def _online_top(
         board.rows,
         ["rank", "agent_id", "alias", "model", "score", "mu", "sigma", "games", "wins", "win_rate"],
         fmt,
-        title=f"top agents, {system}, {game_type or 'all game types'}",
+        title=f"top agents, {system}, {board.game_type or 'all game types'}",
         headers={"agent_id": "agent", "score": "mu - 3σ"},
         csv_fields=OnlineRating,
     )
@@ -163,6 +163,7 @@ def _money(value: float | None, complete: bool) -> str:
 
 def _render_boards(boards: Sequence[Any], fmt: str, *, one: bool) -> None:
     from arenadb.cli.render.output import print_json, render_rows, to_plain
+    from arenadb.cli.render.tables import percent
 
     if fmt == "json":
         print_json(boards[0] if one and boards else boards)
@@ -188,7 +189,7 @@ def _render_boards(boards: Sequence[Any], fmt: str, *, one: bool) -> None:
                 "rating": f"{r.rating:.0f}",
                 "95% CI": _interval(r.ci_low, r.ci_high, "{:.0f}"),
                 "games": r.games,
-                "win rate": "" if r.win_rate is None else f"{r.win_rate:.0%}",
+                "win rate": percent(r.win_rate),
                 "": "provisional" if r.provisional else "",
                 "cost/game": _money(r.cost_per_game, r.cost_complete),
                 "cost/win": _money(r.cost_per_win, r.cost_complete)

@@ -11,7 +11,7 @@ import typer
 from arenadb.cli.common import app_context
 from arenadb.cli.options import CsvOption, JsonOption, number_option, time_option
 from arenadb.cli.render.output import info, output_format, print_json, render_rows, to_plain
-from arenadb.cli.render.tables import money
+from arenadb.cli.render.tables import money, percent
 
 app = typer.Typer(help="LLM models: usage, cost, latency, errors.", no_args_is_help=True)
 rollup_app = typer.Typer(help="The per model, per day usage rollup.", no_args_is_help=True)
@@ -62,7 +62,7 @@ def stats(
         {
             **vars(m),
             "calls": f"{m.calls:,}",
-            "error_rate": "" if m.error_rate is None else f"{m.error_rate:.1%}",
+            "error_rate": percent(m.error_rate),
             "input_tokens": f"{m.input_tokens:,}",
             "output_tokens": f"{m.output_tokens:,}",
             "reasoning_tokens": f"{m.reasoning_tokens:,}",

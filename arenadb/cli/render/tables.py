@@ -64,6 +64,15 @@ def make_console() -> Any:
     return console
 
 
+# Columns that hold a fraction: every table shows them as a percent, whatever the command.
+RATE_COLUMNS = frozenset({"win_rate", "error_rate"})
+
+
+def percent(rate: float | None) -> str:
+    """A fraction as a table shows it: one decimal of a percent ("" when unknown)."""
+    return "" if rate is None else f"{rate:.1%}"
+
+
 def cell_text(value: Any) -> str:
     """How one value reads in a table."""
     if value is None:
@@ -88,6 +97,12 @@ def _cell(value: Any) -> Any:
     return Text(cell_text(value))
 
 
+def _column_cell(name: str, value: Any) -> Any:
+    if name in RATE_COLUMNS and isinstance(value, float):
+        return _cell(percent(value))
+    return _cell(value)
+
+
 def print_table(
     rows: Sequence[Mapping[str, Any]],
     columns: Sequence[str],
@@ -101,7 +116,7 @@ def print_table(
     for name in columns:
         table.add_column((headers or {}).get(name, name.replace("_", " ")))
     for row in rows:
-        table.add_row(*(_cell(row.get(name)) for name in columns))
+        table.add_row(*(_column_cell(name, row.get(name)) for name in columns))
     make_console().print(table)
 
 
