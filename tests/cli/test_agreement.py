@@ -157,7 +157,9 @@ def test_an_agents_win_rate_is_one_rule_on_every_board(demo):
         for row in draws:
             profile = demo("agent", "info", str(row["agent_id"]))["ratings"]
             typed = next(r for r in profile if r["game_type"] == game_type)
-            assert typed["win_rate"] == pytest.approx((row["wins"] + row["draws"] / 2) / row["games"])
+            assert typed["win_rate"] == pytest.approx(
+                (row["wins"] + row["draws"] / 2) / row["games"]
+            )
     assert compared > 10
 
 
