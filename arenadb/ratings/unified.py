@@ -26,14 +26,13 @@ from sqlalchemy.engine import Connection, Engine
 from arenadb.errors import RefusedError
 from arenadb.ratings import bradley_terry as bt
 from arenadb.ratings.board import (
-    DEFAULT_INTERVAL_GAMES,
-    DEFAULT_PROVISIONAL_GAMES,
     METHOD,
     AgentRecord,
     Board,
     BoardSettings,
     Pool,
     board_key,
+    board_settings,
     check_rounds,
     load_pools,
     pool_board,
@@ -82,15 +81,8 @@ def unified_settings(
     min_games: int = 0,
     limit: int | None = None,
 ) -> BoardSettings:
-    """The unified board's settings: the call's, else the defaults (not one type's config)."""
-    return BoardSettings(
-        rounds,
-        seed,
-        DEFAULT_PROVISIONAL_GAMES if provisional_games is None else provisional_games,
-        DEFAULT_INTERVAL_GAMES if interval_games is None else interval_games,
-        min_games,
-        limit,
-    )
+    """The unified board's settings: the call's, else the defaults (no one type's config)."""
+    return board_settings({}, rounds, seed, provisional_games, interval_games, min_games, limit)
 
 
 def unified_from_pools(conn: Connection, pools: list[Pool], settings: BoardSettings) -> Board:
