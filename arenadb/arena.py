@@ -129,18 +129,21 @@ class Arena(ReadSide):
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:
         """An ORM session in one transaction (committed on success). `write=True` for writers:
-        on SQLite it takes the write lock up front, which concurrent writers need."""
+        on SQLite it takes the write lock up front, which concurrent writers need. Database
+        errors leave it as arenadb errors (`arenadb.db.errors.translated_errors`)."""
         from arenadb.db import session_scope
+        from arenadb.db.errors import translated_errors
 
-        with session_scope(self.engine, write=write) as session:
+        with translated_errors(self.settings), session_scope(self.engine, write=write) as session:
             yield session
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:
         """An ORM session in one read transaction on `read_engine`."""
         from arenadb.db import session_scope
+        from arenadb.db.errors import translated_errors
 
-        with session_scope(self.read_engine) as session:
+        with translated_errors(self.settings), session_scope(self.read_engine) as session:
             yield session
 
     def close(self) -> None:

@@ -10,6 +10,8 @@ both: a violated constraint is a conflict, anything else means the database cann
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from arenadb.errors import ArenaDBError, ConflictError, DatabaseUnavailableError
@@ -68,6 +70,21 @@ def translate_error(
         )
     message = f"{doing}: {detail}"
     return error_class(settings.mask(message) if settings is not None else message)
+
+
+@contextmanager
+def translated_errors(settings: Settings | None = None) -> Iterator[None]:
+    """Raise the arenadb error for any SQLAlchemy or driver error of the block (the original
+    is its `__cause__`); every other exception passes untouched. The library's entry points
+    that open sessions (`Arena.session`, `Arena.read_session`) use it, so a library caller
+    catches `arenadb.errors` as the CLI does."""
+    try:
+        yield
+    except Exception as exc:
+        error = translate_error(exc, settings)
+        if error is None:
+            raise
+        raise error from exc
 
 
 # A query on a table that is not there, in each driver's words (psycopg: SQLSTATE 42P01).

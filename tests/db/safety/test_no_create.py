@@ -101,3 +101,36 @@ def test_raw_sqlite_connections_never_create_a_file(db_settings: Settings, tmp_p
         assert connection.execute("select count(*) from agents").fetchone() == (0,)
     finally:
         connection.close()
+
+
+def test_the_library_raises_its_own_errors_on_an_uninitialised_database(
+    backend, fresh_settings: Settings
+):
+    """Driver errors are translated in the library's layer, not only by the CLI: registration,
+    the read side and a caller's own session raise arenadb errors (saying what to run), never
+    SQLAlchemy's OperationalError / ProgrammingError."""
+    import sqlalchemy as sa
+
+    from arenadb.db import create_database
+    from arenadb.errors import ArenaDBError
+
+    create_database(fresh_settings)  # there, but no arenadb tables
+    arena = arenadb.connect(settings=fresh_settings)
+    try:
+        for call in (
+            lambda: arena.register_model("x"),
+            lambda: arena.games(),
+            lambda: arena.active_models(),
+        ):
+            with pytest.raises(ArenaDBError, match="arenadb init") as caught:
+                call()
+            assert not isinstance(caught.value, sa.exc.SQLAlchemyError)
+            assert isinstance(caught.value.__cause__, sa.exc.DBAPIError)  # kept for debugging
+        with pytest.raises(ArenaDBError, match="no table games"):
+            with arena.session() as session:
+                session.execute(sa.text("select count(*) from games"))
+        with pytest.raises(ValueError, match="mine"):  # not a database error: untouched
+            with arena.session():
+                raise ValueError("mine")
+    finally:
+        arena.close()
