@@ -9,8 +9,11 @@ maintained by the writes as it is in production. Then writes a selective word in
 20 LLM responses, and times `arenadb.inspection.search.search` warm (median of --runs), with a
 `SELECT 1` round trip measured in the same run as the floor.
 
-Goal: a selective word (20 + 20 hits among ~1.5 million searched rows) in <= 50 ms on both
-backends. A common word (every Secret Mafia vote turn) is printed for information.
+Goal: a selective word (20 + 20 hits among ~2 million searched rows at 1x) in <= 50 ms on both
+backends, in every case measured (all sources, `--in turns`, `--game-type`). A common word
+(every Secret Mafia vote turn) is printed for information. Each time is printed with the CPU
+this process spent in it (on SQLite, the whole query): a busy machine stretches the wall time
+past it.
 
     python benchmarks/search.py                  # SQLite, and PostgreSQL if configured
     python benchmarks/search.py --games 10000 --payload-bytes 0   # a smaller arena
@@ -82,17 +85,20 @@ def build(settings: Settings, games: int, agents: int, payload: int) -> sa.Engin
     return engine
 
 
-def median_ms(op: Callable[[], Any], runs: int) -> float:
+def median_ms(op: Callable[[], Any], runs: int) -> tuple[float, float]:
+    """The median wall time of `op` and the median CPU time this process spent in it, in ms
+    (on SQLite that CPU is the whole query; a busy machine stretches the wall time past it)."""
     op()  # warm
-    times = []
+    walls, cpus = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         op()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        walls.append((time.perf_counter() - start) * 1000)
+        cpus.append((time.process_time() - cpu) * 1000)
+    return statistics.median(walls), statistics.median(cpus)
 
 
-def measure(engine: sa.Engine, runs: int) -> dict[str, float]:
+def measure(engine: sa.Engine, runs: int) -> dict[str, tuple[float, float]]:
     def select_one() -> None:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1").all()
@@ -123,7 +129,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     backends = args.backends.split(",")
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, dict[str, tuple[float, float]]] = {}
     size = (args.games, args.agents, args.payload_bytes)
     with tempfile.TemporaryDirectory(prefix="arenadb_bench_") as folder:
         if "sqlite" in backends:
@@ -158,14 +164,19 @@ def main() -> int:
             f"{backend} ({args.games:,} games, {args.agents} agents, {args.payload_bytes} B "
             f"payloads, median of {args.runs}; load average {os.getloadavg()[0]:.1f})"
         )
-        for name, ms in times.items():
-            print(f"  {name:<40} {ms:8.2f} ms")
-        selective = times[f"{WORD} (all sources)"]
-        ok = ok and selective <= GOAL_MS
-        floor = times["select 1 (floor)"]
-        print(f"  selective word: {selective:.2f} ms, {selective / floor:.0f}x the floor")
+        for name, (ms, cpu) in times.items():
+            print(f"  {name:<40} {ms:8.2f} ms  (this process's CPU {cpu:6.2f} ms)")
+        selective = {name: ms for name, (ms, _cpu) in times.items() if name.startswith(WORD)}
+        worst = max(selective, key=selective.__getitem__)
+        ok = ok and selective[worst] <= GOAL_MS
+        floor = times["select 1 (floor)"][0]
+        print(
+            f"  selective word, worst case ({worst}): {selective[worst]:.2f} ms, "
+            f"{selective[worst] / floor:.0f}x the floor"
+        )
     print(
-        f"goal: a selective word <= {GOAL_MS:g} ms on every backend: {'met' if ok else 'NOT met'}"
+        f"goal: every selective-word case <= {GOAL_MS:g} ms on every backend: "
+        f"{'met' if ok else 'NOT met'}"
     )
     return 0 if ok else 1
 
