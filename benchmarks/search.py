@@ -1,18 +1,24 @@
 """Benchmark: `arenadb search` latency on the biggest synthetic arena built here.
 
-Builds a synthetic arena (`tests.support.synthetic.build_arena`, default 20,000 games: about
-740,000 turns and as many LLM calls) on SQLite and, when ARENADB_BENCH_POSTGRES_URL names a
-server, on PostgreSQL (a throwaway `arenadb_bench_*` database, dropped at the end); the index is
+Builds a synthetic arena (`tests.support.synthetic.build_arena`), by default the paper-scale 1x
+arena of `benchmarks/scale.py` (30,000 games, 900 agents, about a million turns and as many LLM
+calls, each call with ~1 KB request messages, a quarter of that in its response and half in its
+turn's observation), on SQLite and, when ARENADB_BENCH_POSTGRES_URL names a server, on
+PostgreSQL (a throwaway `arenadb_bench_*` database, dropped at the end); the index is
 maintained by the writes as it is in production. Then writes a selective word into 20 turns and
 20 LLM responses, and times `arenadb.inspection.search.search` warm (median of --runs), with a
 `SELECT 1` round trip measured in the same run as the floor.
 
-Goal: a selective word (20 + 20 hits among ~1.5 million searched rows) in <= 50 ms on both
-backends. A common word (every Secret Mafia vote turn) is printed for information.
+Goal: a selective word (20 + 20 hits among ~2 million searched rows at 1x) in <= 50 ms on both
+backends, in every case measured (all sources, `--in turns`, `--game-type`). A common word
+(every Secret Mafia vote turn) is printed for information. Each time is printed with the CPU
+this process spent in it (on SQLite, the whole query): a busy machine stretches the wall time
+past it.
 
     python benchmarks/search.py                  # SQLite, and PostgreSQL if configured
+    python benchmarks/search.py --games 10000 --payload-bytes 0   # a smaller arena
     ARENADB_BENCH_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
-        python benchmarks/search.py --games 20000 --runs 15
+        python benchmarks/search.py --games 30000 --runs 15
 """
 
 from __future__ import annotations
@@ -41,15 +47,17 @@ from tests.support.synthetic import build_arena
 
 PG_ENV = "ARENADB_BENCH_POSTGRES_URL"
 GOAL_MS = 50.0
+PAPER_GAMES = 30_000  # benchmarks/scale.py's 1x arena
+PAPER_AGENTS = 900
 WORD = "zanzibar"
 
 
-def build(settings: Settings, games: int) -> sa.Engine:
+def build(settings: Settings, games: int, agents: int, payload: int) -> sa.Engine:
     create_database(settings)
     upgrade(settings, "head")
     engine = create_engine(settings)
     start = time.perf_counter()
-    built = build_arena(engine, games=games)
+    built = build_arena(engine, games=games, agents=agents, payload_bytes=payload)
     with write_transaction(engine) as conn:
         step = max(1, built.last_game_id // 20)
         ids = list(range(built.first_game_id, built.last_game_id + 1, step))[:20]
@@ -67,7 +75,8 @@ def build(settings: Settings, games: int) -> sa.Engine:
             )
     print(
         f"  {settings.backend} {games:,} games: built in {time.perf_counter() - start:.1f} s "
-        f"({built.turns:,} turns, {built.llm_calls:,} llm calls)",
+        f"({built.turns:,} turns, {built.llm_calls:,} llm calls, {agents} agents, "
+        f"{payload} B payloads)",
         file=sys.stderr,
     )
     if settings.backend == "postgresql":
@@ -76,17 +85,20 @@ def build(settings: Settings, games: int) -> sa.Engine:
     return engine
 
 
-def median_ms(op: Callable[[], Any], runs: int) -> float:
+def median_ms(op: Callable[[], Any], runs: int) -> tuple[float, float]:
+    """The median wall time of `op` and the median CPU time this process spent in it, in ms
+    (on SQLite that CPU is the whole query; a busy machine stretches the wall time past it)."""
     op()  # warm
-    times = []
+    walls, cpus = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         op()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        walls.append((time.perf_counter() - start) * 1000)
+        cpus.append((time.process_time() - cpu) * 1000)
+    return statistics.median(walls), statistics.median(cpus)
 
 
-def measure(engine: sa.Engine, runs: int) -> dict[str, float]:
+def measure(engine: sa.Engine, runs: int) -> dict[str, tuple[float, float]]:
     def select_one() -> None:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1").all()
@@ -110,25 +122,33 @@ def measure(engine: sa.Engine, runs: int) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--games", type=int, default=20_000)
+    parser.add_argument("--games", type=int, default=PAPER_GAMES)
+    parser.add_argument("--agents", type=int, default=PAPER_AGENTS)
+    parser.add_argument("--payload-bytes", type=int, default=1_000)
+    parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    results: dict[str, dict[str, float]] = {}
+    backends = args.backends.split(",")
+    results: dict[str, dict[str, tuple[float, float]]] = {}
+    size = (args.games, args.agents, args.payload_bytes)
     with tempfile.TemporaryDirectory(prefix="arenadb_bench_") as folder:
-        settings = load_settings(f"sqlite:///{Path(folder) / 'arena.db'}", environ={}, cwd=folder)
-        engine = build(settings, args.games)
-        try:
-            results["sqlite"] = measure(engine, args.runs)
-            print(results["sqlite"], file=sys.stderr, flush=True)
-        finally:
-            engine.dispose()
+        if "sqlite" in backends:
+            settings = load_settings(
+                f"sqlite:///{Path(folder) / 'arena.db'}", environ={}, cwd=folder
+            )
+            engine = build(settings, *size)
+            try:
+                results["sqlite"] = measure(engine, args.runs)
+                print(results["sqlite"], file=sys.stderr, flush=True)
+            finally:
+                engine.dispose()
     pg_url = os.environ.get(PG_ENV)
-    if pg_url:
+    if pg_url and "postgresql" in backends:
         server = parse_url(pg_url)
         name = f"arenadb_bench_{uuid.uuid4().hex[:8]}_search"
         settings = load_settings(server.with_database(name).render(), environ={}, cwd=os.devnull)
         try:
-            engine = build(settings, args.games)
+            engine = build(settings, *size)
             try:
                 results["postgresql"] = measure(engine, args.runs)
                 print(results["postgresql"], file=sys.stderr, flush=True)
@@ -136,19 +156,27 @@ def main() -> int:
                 engine.dispose()
         finally:
             drop_database(settings, missing_ok=True)
-    else:
+    elif "postgresql" in backends:
         print(f"PostgreSQL skipped: set {PG_ENV} to a server URL to include it", file=sys.stderr)
     ok = True
     for backend, times in results.items():
-        print(f"{backend} ({args.games:,} games, median of {args.runs})")
-        for name, ms in times.items():
-            print(f"  {name:<40} {ms:8.2f} ms")
-        selective = times[f"{WORD} (all sources)"]
-        ok = ok and selective <= GOAL_MS
-        floor = times["select 1 (floor)"]
-        print(f"  selective word: {selective:.2f} ms, {selective / floor:.0f}x the floor")
+        print(
+            f"{backend} ({args.games:,} games, {args.agents} agents, {args.payload_bytes} B "
+            f"payloads, median of {args.runs}; load average {os.getloadavg()[0]:.1f})"
+        )
+        for name, (ms, cpu) in times.items():
+            print(f"  {name:<40} {ms:8.2f} ms  (this process's CPU {cpu:6.2f} ms)")
+        selective = {name: ms for name, (ms, _cpu) in times.items() if name.startswith(WORD)}
+        worst = max(selective, key=selective.__getitem__)
+        ok = ok and selective[worst] <= GOAL_MS
+        floor = times["select 1 (floor)"][0]
+        print(
+            f"  selective word, worst case ({worst}): {selective[worst]:.2f} ms, "
+            f"{selective[worst] / floor:.0f}x the floor"
+        )
     print(
-        f"goal: a selective word <= {GOAL_MS:g} ms on every backend: {'met' if ok else 'NOT met'}"
+        f"goal: every selective-word case <= {GOAL_MS:g} ms on every backend: "
+        f"{'met' if ok else 'NOT met'}"
     )
     return 0 if ok else 1
 

@@ -170,9 +170,14 @@ def _statement(
     score: Any
     snippet: Any
     match: Any
+    narrowed: list[sa.ColumnElement[bool]] = []
     if conditions is not None:
+        # The matching row's game is looked up by its key, once per match, in a correlated
+        # subquery that PostgreSQL cannot turn into a join: as a join, the planner scans every
+        # game of the filter to hash them (a cost that grows with the arena, not the matches).
         games = Game.__table__
-        joins.append((games, games.c.id == _game_column(source), False))
+        game = sa.select(games.c.id).where(games.c.id == _game_column(source), *conditions)
+        narrowed.append(game.scalar_subquery().is_not(None))
     if conn.dialect.name == "postgresql":
         query = pg_query(text)
         vector = source.vector(source.table)
@@ -202,7 +207,7 @@ def _statement(
     return (
         sa.select(*cols, score.label("score"), snippet.label("snippet"))
         .select_from(joined)
-        .where(match, *(conditions or []))
+        .where(match, *narrowed)
         .order_by(sa.desc("score"), *key)
         .limit(limit)
     )
