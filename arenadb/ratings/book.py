@@ -327,11 +327,13 @@ def rebuild_ratings(
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("TRUNCATE rating_events, ratings")
             else:
-                conn.exec_driver_sql("DELETE FROM rating_events")
                 conn.exec_driver_sql("DELETE FROM ratings")
+                conn.exec_driver_sql("DELETE FROM rating_events")
         else:
-            conn.execute(delete_events)
+            # Ratings first: the trigger that counts deleted events into their ratings
+            # (`ratings.deleted_game_results`, migration 0012) then finds none to update.
             conn.execute(delete_ratings)
+            conn.execute(delete_events)
         book = RatingBook(shared_first=shared_first_settings(conn))
         now = utcnow()
         total = len(games)
