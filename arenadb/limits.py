@@ -9,6 +9,9 @@ from __future__ import annotations
 from arenadb.errors import InvalidArgumentError
 
 MAX_LIMIT = 10_000
+# The page a list shows when no limit is given: every command's `--limit`, every library read
+# and every web page that pages (tests/cli/test_agreement.py walks the command tree for it).
+DEFAULT_LIMIT = 50
 
 
 def check_page(limit: int, offset: int) -> None:

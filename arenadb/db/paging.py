@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from arenadb.errors import InvalidDataError, NotFoundError
-from arenadb.limits import check_page
+from arenadb.limits import DEFAULT_LIMIT, check_page
 
-DEFAULT_LIMIT = 100
+__all__ = ["DEFAULT_LIMIT", "check_choice", "fetch_by_id", "paged"]
 
 S = TypeVar("S", bound=Any)
 M = TypeVar("M")

@@ -21,7 +21,7 @@ from arenadb.events.base import (
     reading_connection,
     resolve_now,
 )
-from arenadb.limits import check_page
+from arenadb.limits import DEFAULT_LIMIT, check_page
 from arenadb.models.events import (
     EVENT_STATUSES,
     LIVE_EVENTS_WHERE,
@@ -63,7 +63,7 @@ def list_events(
     engine_id: uuid.UUID | str | None = None,
     scenario_run_id: int | None = None,
     game_id: GameRef | None = None,
-    limit: int | None = 50,
+    limit: int | None = DEFAULT_LIMIT,
     offset: int = 0,
     event_ids: Sequence[int] | None = None,
 ) -> list[EventInfo]:

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from arenadb.catalog.refs import ModelRef, resolve_model_id
 from arenadb.inspection.filters import DEFAULT_RATING_SYSTEM
-from arenadb.limits import check_page
+from arenadb.limits import DEFAULT_LIMIT, check_page
 from arenadb.models import Agent, AgentKind, GamePlayer, LLMModel, Prompt, Rating
 
 
@@ -39,7 +39,7 @@ def list_agents(
     model: ModelRef | None = None,
     kind: str | None = None,
     active: bool | None = None,
-    limit: int = 100,
+    limit: int = DEFAULT_LIMIT,
     offset: int = 0,
     system: str = DEFAULT_RATING_SYSTEM,
 ) -> list[AgentSummary]:

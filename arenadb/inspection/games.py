@@ -27,7 +27,7 @@ from arenadb.inspection.filters import GameFilter, game_conditions
 from arenadb.inspection.game_detail import GameDetail, SnapshotInfo, game_info
 from arenadb.inspection.game_parts import SeatInfo, TurnInfo, seconds_between
 from arenadb.inspection.winners import game_winners
-from arenadb.limits import check_page
+from arenadb.limits import DEFAULT_LIMIT, check_page
 from arenadb.models import Game, GamePlayer, GameTurn, GameType
 
 # `game info` and the parts it shows are importable from here too, as the docs say.
@@ -73,7 +73,7 @@ def list_games(
     model: str | int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    limit: int = 50,
+    limit: int = DEFAULT_LIMIT,
     offset: int = 0,
 ) -> list[GameSummary]:
     """A page of games, newest first, that match `filters` (see `GameFilter`).

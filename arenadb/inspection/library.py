@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from arenadb.catalog import active
 from arenadb.errors import NotFoundError
 from arenadb.inspection import rows
+from arenadb.limits import DEFAULT_LIMIT
 from arenadb.models import Agent, AgentKind, Game, GameTurn, GameType, LLMCall, LLMModel, Prompt
 
 
@@ -51,7 +52,7 @@ class ReadSide:
         winning_side: str | None = None,
         game_type: GameType | int | str | None = None,
         agent: Agent | int | None = None,
-        limit: int = 50,
+        limit: int = DEFAULT_LIMIT,
         offset: int = 0,
     ) -> list[Game]:
         """Games newest first, filtered, one page (`limit`, `offset`) at a time.

@@ -21,11 +21,9 @@ import sqlalchemy as sa
 from arenadb.catalog.refs import AgentRef, GameRef, resolve_agent_id, resolve_game_id
 from arenadb.errors import InvalidArgumentError
 from arenadb.events.base import Bind, reading_connection
-from arenadb.limits import check_page
+from arenadb.limits import DEFAULT_LIMIT, check_page
 from arenadb.models import LOG_LEVELS, SystemLog
 from arenadb.models.events import ExecutionLog
-
-DEFAULT_LOG_LIMIT = 50
 
 
 @dataclass(frozen=True)
@@ -114,7 +112,7 @@ def read_system_logs(
     agent: AgentRef | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    limit: int = DEFAULT_LOG_LIMIT,
+    limit: int = DEFAULT_LIMIT,
     offset: int = 0,
 ) -> list[SystemLogRow]:
     """System logs, newest first; `since` inclusive, `until` exclusive."""
@@ -136,7 +134,7 @@ def read_execution_logs(
     engine_id: str | uuid.UUID | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    limit: int = DEFAULT_LOG_LIMIT,
+    limit: int = DEFAULT_LIMIT,
     offset: int = 0,
 ) -> list[ExecutionLogRow]:
     """Execution logs of scenario runs, newest first; `engine_id` is an engine's UUID."""

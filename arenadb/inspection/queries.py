@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from arenadb.limits import DEFAULT_LIMIT
 from arenadb.models import Game
 
 _MOVED = {
@@ -33,7 +34,7 @@ def list_games(
     winning_side: str | None = None,
     game_type_id: int | None = None,
     agent_id: int | None = None,
-    limit: int = 50,
+    limit: int = DEFAULT_LIMIT,
     offset: int = 0,
 ) -> list[Game]:
     """Deprecated: `arenadb.inspection.rows.list_game_rows(session, GameFilter(...))`."""

@@ -20,6 +20,7 @@ from arenadb.catalog.refs import (
 )
 from arenadb.errors import InvalidArgumentError
 from arenadb.inspection.filters import GameFilter, game_conditions
+from arenadb.limits import DEFAULT_LIMIT
 from arenadb.models import Game, GamePlayer, GameTurn, LLMCall
 
 
@@ -40,7 +41,11 @@ def game_by_ref(session: Session, ref: GameRef, *, with_relations: bool = True) 
 
 
 def list_game_rows(
-    session: Session, filters: GameFilter | None = None, *, limit: int = 50, offset: int = 0
+    session: Session,
+    filters: GameFilter | None = None,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
 ) -> list[Game]:
     """Games newest first that match `filters`, one page at a time, with their type loaded."""
     if limit < 0 or offset < 0:

@@ -25,13 +25,12 @@ from arenadb.catalog.refs import GameRef, resolve_game_id
 from arenadb.db.fulltext import CONFIG, MARK, SNIPPET_WORDS, SOURCES, Source, fts5_query, pg_query
 from arenadb.errors import InvalidArgumentError
 from arenadb.inspection.filters import GameFilter, game_conditions
-from arenadb.limits import check_page
+from arenadb.limits import DEFAULT_LIMIT, check_page
 from arenadb.models import Conversation, Game, GameTurn, KnowledgeChunk, LLMCall, Message
 
 SEARCH_SOURCES = tuple(SOURCES)  # turns, messages, llm, knowledge
 # What each source's hits are called, in the order ties are broken.
 KINDS = {"turns": "turn", "messages": "message", "llm": "llm", "knowledge": "knowledge"}
-DEFAULT_LIMIT = 20
 
 
 @dataclass

@@ -30,6 +30,9 @@ class Rating(Base):
     wins: Mapped[int] = mapped_column(default=0, server_default="0")
     draws: Mapped[int] = mapped_column(default=0, server_default="0")
     losses: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Seat results this rating counts whose rating events are gone (their games deleted): kept
+    # by the trigger `rating_events_count_deleted` (migration 0012), 0 again after a rebuild.
+    deleted_game_results: Mapped[int] = mapped_column(default=0, server_default="0")
     last_game_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("games.id", ondelete="SET NULL"), index=True
     )
@@ -54,6 +57,7 @@ class Rating(Base):
         sa.CheckConstraint(
             "games >= 0 AND wins >= 0 AND draws >= 0 AND losses >= 0", name="counts_nonnegative"
         ),
+        sa.CheckConstraint("deleted_game_results >= 0", name="deleted_game_results_nonnegative"),
     )
 
 

@@ -294,6 +294,25 @@ def resolve_game_type(conn: Connection | Session, game_type: str | int | None) -
     return None if game_type is None else resolve_game_type_id(conn, game_type)
 
 
+# Counts deleted events into their ratings (migration 0012); a full rebuild has no rating left.
+COUNT_DELETED_TRIGGER = "rating_events_count_deleted"
+
+
+def _delete_every_rating_event_sqlite(conn: Connection) -> None:
+    """DELETE FROM rating_events without the row-by-row work its trigger forces on SQLite (a
+    table with a trigger loses the truncate optimisation): the trigger is taken off and put back
+    from its own text in the same transaction, so it is never missing for anyone else."""
+    text = conn.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+        (COUNT_DELETED_TRIGGER,),
+    ).scalar()
+    if text is not None:
+        conn.exec_driver_sql(f"DROP TRIGGER {COUNT_DELETED_TRIGGER}")
+    conn.exec_driver_sql("DELETE FROM rating_events")
+    if text is not None:
+        conn.exec_driver_sql(text)
+
+
 def rebuild_ratings(
     engine: Engine,
     *,
@@ -325,13 +344,15 @@ def rebuild_ratings(
             # Everything goes: TRUNCATE (PostgreSQL; transactional) and an unqualified DELETE
             # (SQLite's truncate optimisation) skip the per-row, per-index work of a DELETE.
             if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("TRUNCATE rating_events, ratings")
+                conn.exec_driver_sql("TRUNCATE rating_events, ratings")  # fires no DELETE trigger
             else:
-                conn.exec_driver_sql("DELETE FROM rating_events")
                 conn.exec_driver_sql("DELETE FROM ratings")
+                _delete_every_rating_event_sqlite(conn)
         else:
-            conn.execute(delete_events)
+            # Ratings first: the trigger that counts deleted events into their ratings
+            # (`ratings.deleted_game_results`, migration 0012) then finds none to update.
             conn.execute(delete_ratings)
+            conn.execute(delete_events)
         book = RatingBook(shared_first=shared_first_settings(conn))
         now = utcnow()
         total = len(games)

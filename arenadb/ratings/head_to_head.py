@@ -29,8 +29,8 @@ class HeadToHead:
     """`ratings compare A B`: their record against each other and the fitted odds."""
 
     game_type: str
-    agent_a: int
-    agent_b: int
+    agent_a_id: int
+    agent_b_id: int
     games: int  # games in which they were opponents
     a_wins: int
     draws: int
@@ -101,8 +101,8 @@ def compare_agents(
         p_low, p_high = bt.win_probability(low), bt.win_probability(high)
     return HeadToHead(
         game_type=pool.env_id,
-        agent_a=agent_a,
-        agent_b=agent_b,
+        agent_a_id=agent_a,
+        agent_b_id=agent_b,
         games=len(games),
         a_wins=a_wins,
         draws=draws,
@@ -147,9 +147,9 @@ class MatrixCell:
     pair)."""
 
     game_type: str
-    agent_a: int
+    agent_a_id: int
     alias_a: str | None
-    agent_b: int
+    agent_b_id: int
     alias_b: str | None
     games: int
     wins: int
@@ -181,9 +181,9 @@ def pairwise_matrix(engine: Engine, *, game_type: str | int | None = None) -> li
             cells.append(
                 MatrixCell(
                     game_type=pool.env_id,
-                    agent_a=a,
+                    agent_a_id=a,
                     alias_a=names[a][0],
-                    agent_b=b,
+                    agent_b_id=b,
                     alias_b=names[b][0],
                     games=games,
                     wins=wins,

@@ -185,9 +185,9 @@ class RecentGame:
 
 @dataclass
 class AgentProfile:
-    """Everything `agent info` shows."""
+    """Everything `agent info` shows (the agent's own id is `id`, as in `agents list`)."""
 
-    agent_id: int
+    id: int
     alias: str | None
     kind: str
     model: str
@@ -240,7 +240,7 @@ def agent_profile(
         if head is None:
             raise NotFoundError(f"agent {agent_id} not found")
         profile = AgentProfile(
-            agent_id=head.id,
+            id=head.id,
             alias=head.alias,
             kind=head.kind,
             model=head.model,

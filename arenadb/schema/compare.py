@@ -32,7 +32,11 @@ from arenadb.db import fulltext
 # Triggers are written by migrations (a model has no trigger object): every trigger a revision
 # creates is listed here, as (table, trigger name), so a database without it is drift.
 EXPECTED_TRIGGERS: frozenset[tuple[str, str]] = frozenset(
-    {("prompts", "prompts_immutable"), ("agents", "agents_leave_access_lists")}
+    {
+        ("prompts", "prompts_immutable"),
+        ("agents", "agents_leave_access_lists"),
+        ("rating_events", "rating_events_count_deleted"),
+    }
 )
 # What each of those triggers must be, as live_triggers() reads it from a database migrated to
 # head: a short sha256 of its normalised definition. A migration that changes a trigger changes
@@ -41,6 +45,7 @@ TRIGGER_DIGESTS: dict[str, dict[tuple[str, str], str]] = {
     "postgresql": {
         ("agents", "agents_leave_access_lists"): "96b66bd28d3fb975",
         ("prompts", "prompts_immutable"): "506b0dd60e1a498e",
+        ("rating_events", "rating_events_count_deleted"): "36b429a9dfa56c05",
     },
     "sqlite": {
         ("agents", "agents_leave_access_lists"): "8b6b8fc82dcf62c2",
@@ -57,6 +62,7 @@ TRIGGER_DIGESTS: dict[str, dict[tuple[str, str], str]] = {
         ("messages", "search_messages_insert"): "a1dda08bb0484597",
         ("messages", "search_messages_update"): "11e1078ff1075247",
         ("prompts", "prompts_immutable"): "a3c94874b3197b91",
+        ("rating_events", "rating_events_count_deleted"): "e5a0e3088dd517ab",
     },
 }
 

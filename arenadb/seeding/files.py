@@ -21,6 +21,7 @@ from typing import Any
 
 from arenadb.errors import InvalidArgumentError, InvalidDataError
 from arenadb.resources import seeds_dir
+from arenadb.seeding.generators import GENERATORS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,7 +29,6 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 COMMON = "common"
-GENERATORS = {"secret_mafia": (6, 6), "colonel_blotto": (2, 2), "fourx": (2, 4)}
 
 _STR, _INT, _NUM, _BOOL, _LIST, _TABLE = str, int, (int, float), bool, list, dict
 # section -> {key: (type, required)}
@@ -245,11 +245,12 @@ def _check_references(data: SeedData) -> None:
         for alias in row["agents"]:
             if alias not in aliases:
                 raise _fail(file.path, f"{place}.agents", f"unknown agent {alias!r}")
-        low, high = GENERATORS[row["game"]]
+        generator = GENERATORS[row["game"]]
+        low, high = generator.min_agents, generator.max_agents
         if len(set(row["agents"])) < low:
             raise _fail(file.path, f"{place}.agents", f"{row['game']} needs at least {low} agents")
-        if row["game"] == "fourx" and len(row["agents"]) > high:
-            raise _fail(file.path, f"{place}.agents", f"fourx seats at most {high} agents")
+        if high is not None and len(row["agents"]) > high:
+            raise _fail(file.path, f"{place}.agents", f"{row['game']} seats at most {high} agents")
         rounds = row.get("rounds", [2, 3])
         if (
             len(rounds) != 2

@@ -24,7 +24,7 @@ from arenadb.cli.options import COUNT_MAX, SEED_MAX
 from arenadb.cli.render.json import to_plain
 from arenadb.errors import InvalidArgumentError
 from arenadb.inspection.filters import GameFilter, parse_when
-from arenadb.limits import MAX_LIMIT
+from arenadb.limits import DEFAULT_LIMIT, MAX_LIMIT
 from arenadb.models import Game, LLMCall, RatingEvent
 
 # The bounds of each query-string value are its CLI option's (arenadb.cli.options), except that
@@ -138,7 +138,7 @@ class GamesQuery:
             model=_one(query, "model"),
             since=_one(query, "since"),
             until=_one(query, "until"),
-            limit=query_int(query, "limit", 50, low=1, high=MAX_LIMIT) or 50,
+            limit=query_int(query, "limit", DEFAULT_LIMIT, low=1, high=MAX_LIMIT) or DEFAULT_LIMIT,
             offset=query_int(query, "offset", 0, high=COUNT_MAX) or 0,
         )
 
@@ -155,7 +155,7 @@ class GamesQuery:
     def params(self, **changes: Any) -> dict[str, str]:
         """The query string of this list (or of a neighbouring page), without defaults."""
         values = {**self.__dict__, **changes}
-        defaults = {"limit": 50, "offset": 0}
+        defaults = {"limit": DEFAULT_LIMIT, "offset": 0}
         return {k: str(v) for k, v in values.items() if v is not None and defaults.get(k) != v}
 
 

@@ -163,6 +163,60 @@ def test_an_agents_win_rate_is_one_rule_on_every_board(demo):
     assert compared > 10
 
 
+# ------------------------------------------------------------------------------- identifiers
+
+# The one rule for ids in JSON: an object's own id is `id` (`agents list`, `agent info`, `games
+# list`, `game info`); a reference to another object is named after what it points at and ends
+# in `_id` (`agent_id` in a seat, a board row, a rating; `agent_a_id` / `agent_b_id` where two
+# agents face each other). A bare `agent` (or `agent_a`, `game`, ...) never holds an id.
+ENTITIES = ("agent", "game", "model", "prompt", "user", "conversation", "kind")
+
+
+def _bare_references(value: Any, path: str = "") -> list[str]:
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = key.removesuffix("_a").removesuffix("_b")
+            if name in ENTITIES and isinstance(item, int) and not isinstance(item, bool):
+                found.append(f"{path}.{key}")
+            found += _bare_references(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            found += _bare_references(item, f"{path}[]")
+    return found
+
+
+def test_an_agents_own_id_is_id_and_a_reference_to_it_is_agent_id(demo):
+    listed = demo("agents", "list", "--limit", "1000")
+    agent = next(a for a in listed if a["rated_games"])
+    info = demo("agent", "info", str(agent["id"]))
+    assert info["id"] == agent["id"] and "agent_id" not in info
+    pair = demo("ratings", "matrix")[0]
+    outputs = {
+        "agents list": listed,
+        "agent info": info,
+        "agents top": demo("agents", "top", "--rounds", "5"),
+        "agents top trueskill": demo("agents", "top", "--method", "trueskill"),
+        "game info": demo("game", "info", str(_busiest_game(demo))),
+        "game replay": demo("game", "replay", str(_busiest_game(demo))),
+        "ratings matrix": [pair],
+        "ratings compare": demo(
+            "ratings",
+            "compare",
+            str(pair["agent_a_id"]),
+            str(pair["agent_b_id"]),
+            "--game-type",
+            pair["game_type"],
+            "--rounds",
+            "5",
+        ),
+    }
+    assert {name: _bare_references(v) for name, v in outputs.items() if _bare_references(v)} == {}
+    rows = outputs["agents top trueskill"] + outputs["agents top"][0]["rows"]
+    assert all("agent_id" in row and "id" not in row for row in rows)
+    assert all("agent_id" in seat for seat in outputs["game info"]["seats"])
+
+
 # ------------------------------------------------------------------------------------ paging
 
 
@@ -204,6 +258,63 @@ def test_the_library_pages_refuse_in_one_way():
                 check(limit, offset)
             messages.append(str(error.value))
         assert messages[0] == messages[1]
+
+
+def test_every_paged_list_shows_the_one_default_page():
+    """`agents list`, `conversation show`, `games list`, `search`, ... all show DEFAULT_LIMIT
+    rows when no --limit is given (a board's top N, `agents top`, is not a page)."""
+    from arenadb.limits import DEFAULT_LIMIT
+    from tests.support.cli_tree import leaves
+
+    defaults = {
+        leaf.name: next(p for p in leaf.params if "--limit" in p.opts).default
+        for leaf in leaves()
+        if {"--limit", "--offset"} <= {flag for p in leaf.params for flag in p.opts}
+    }
+    assert {"agents list", "conversation show", "games list", "search"} <= defaults.keys()
+    assert {name: d for name, d in defaults.items() if d != DEFAULT_LIMIT} == {}
+
+
+# Not pages: a board's top N, and how many points a web chart draws.
+NOT_PAGES = {
+    "arenadb.cli.commands.agents.top",
+    "arenadb.ratings.leaderboard.top_agents",
+    "arenadb.ratings.leaderboard.online_board",
+    "arenadb.web.svg._downsample",
+}
+
+
+def test_every_library_read_pages_by_the_one_default():
+    """The library's reads default to the CLI's page (`limit=DEFAULT_LIMIT`), found by walking
+    the package: a new read with its own default fails here."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import arenadb
+    from arenadb.limits import DEFAULT_LIMIT
+
+    differing = {}
+    for module_info in pkgutil.walk_packages(arenadb.__path__, "arenadb."):
+        if module_info.name.endswith("__main__"):
+            continue
+        try:
+            module = importlib.import_module(module_info.name)
+        except ImportError:  # an optional extra (the web view) that is not installed
+            continue
+        for item in vars(module).values():
+            functions = [item] if inspect.isfunction(item) else []
+            if inspect.isclass(item):
+                functions = [f for f in vars(item).values() if inspect.isfunction(f)]
+            for function in functions:
+                if function.__module__ != module_info.name:
+                    continue
+                limit = inspect.signature(function).parameters.get("limit")
+                default = None if limit is None else limit.default
+                name = f"{module_info.name}.{function.__qualname__}"
+                if isinstance(default, int) and default != DEFAULT_LIMIT and name not in NOT_PAGES:
+                    differing[name] = default
+    assert differing == {}
 
 
 def _default(command: list[str], flag: str) -> Any:

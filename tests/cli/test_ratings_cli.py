@@ -90,7 +90,7 @@ def test_agent_info(db_settings, played):
     result = run(db_settings, "agent", "info", str(agents[0]), "--json")
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
-    assert info["agent_id"] == agents[0] and info["model"] == "agent-model-0"
+    assert info["id"] == agents[0] and info["model"] == "agent-model-0"
     assert info["kind"] == "agent-kind" and info["prompt_content"] == "You are agent."
     assert {(r["system"], r["game_type"]) for r in info["ratings"]} == {
         ("trueskill", None),
@@ -198,11 +198,11 @@ def test_ratings_compare_and_matrix(db_settings, played):
     result = run(db_settings, "ratings", "matrix", "-g", "ColonelBlotto-v0", "--json")
     cells = json.loads(result.stdout)
     assert len(cells) == 6  # 3 pairs, both ways
-    first = next(c for c in cells if c["agent_a"] == agents[0] and c["agent_b"] == agents[1])
+    first = next(c for c in cells if c["agent_a_id"] == agents[0] and c["agent_b_id"] == agents[1])
     assert first["games"] == 1 and first["wins"] == 1 and first["win_rate"] == 1.0
     result = run(db_settings, "ratings", "matrix", "--csv")
     table = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(table) == 6 + 2 * 4 * 2  # mafia: 4 villagers x 2 mafia opponents, both ways
-    assert {"agent_a", "agent_b", "games", "win_rate"} <= set(table[0])
+    assert {"agent_a_id", "agent_b_id", "games", "win_rate"} <= set(table[0])
     result = run(db_settings, "ratings", "matrix")
     assert result.exit_code == 0 and "win rate" in result.stdout

@@ -156,6 +156,7 @@ def test_the_agent_page_draws_its_trajectory(demo_client):
     agent = boards[0]["rows"][0]["agent_id"]
     profile = demo_client.get(f"/agents/{agent}.json").json()
     page = demo_client.get(f"/agents/{agent}").text
+    assert profile["id"] == agent and f"<small>agent {agent}</small>" in page
     if profile["trajectory"]:
         assert '<svg class="chart line"' in page
     for game in profile["recent_games"]:

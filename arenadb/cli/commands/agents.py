@@ -260,7 +260,7 @@ def info(
         return
     render_object(
         {
-            "agent": profile.agent_id,
+            "agent": profile.id,
             "alias": profile.alias,
             "kind": profile.kind,
             "model": profile.model,
@@ -272,7 +272,7 @@ def info(
             "active": profile.active,
         },
         fmt,
-        title=f"agent {profile.agent_id}",
+        title=f"agent {profile.id}",
     )
     render_rows(profile.ratings, rating_columns, fmt, title="ratings")
     if profile.trajectory:

@@ -9,6 +9,7 @@ import typer
 from arenadb.cli.common import app_context
 from arenadb.cli.options import CsvOption, JsonOption, LimitOption, OffsetOption
 from arenadb.cli.render.output import output_format, render_rows, to_plain
+from arenadb.limits import DEFAULT_LIMIT
 
 AGENT_COLUMNS = [
     "id",
@@ -37,7 +38,7 @@ def agents_list(
             "--active/--inactive", help="Only active (or inactive) agents.", show_default=False
         ),
     ] = None,
-    limit: LimitOption = 100,
+    limit: LimitOption = DEFAULT_LIMIT,
     offset: OffsetOption = 0,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,

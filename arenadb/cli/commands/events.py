@@ -28,6 +28,7 @@ from arenadb.cli.render.output import (
     render_rows,
     to_plain,
 )
+from arenadb.limits import DEFAULT_LIMIT
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -88,7 +89,7 @@ def list_(
     game: Annotated[
         str | None, typer.Option("--game", help="Game id, UUID or unique UUID prefix.")
     ] = None,
-    limit: LimitOption = 50,
+    limit: LimitOption = DEFAULT_LIMIT,
     offset: OffsetOption = 0,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,

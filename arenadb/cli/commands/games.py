@@ -23,6 +23,7 @@ from arenadb.cli.render.output import (
     render_rows,
     to_plain,
 )
+from arenadb.limits import DEFAULT_LIMIT
 
 games_app = typer.Typer(help="List games, newest first.", no_args_is_help=True)
 game_app = typer.Typer(help="Look at one game: its record, or a replay.", no_args_is_help=True)
@@ -54,7 +55,7 @@ def list_games(
     model: ModelOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    limit: LimitOption = 50,
+    limit: LimitOption = DEFAULT_LIMIT,
     offset: OffsetOption = 0,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,

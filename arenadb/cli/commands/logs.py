@@ -11,6 +11,7 @@ from arenadb.cli.commands.game_filter import SinceOption, UntilOption
 from arenadb.cli.common import app_context
 from arenadb.cli.options import CsvOption, JsonOption, LimitOption, OffsetOption
 from arenadb.cli.render.output import output_format, render_rows
+from arenadb.limits import DEFAULT_LIMIT
 
 app = typer.Typer(
     help="Read the system logs and the execution logs, newest first.", no_args_is_help=True
@@ -77,7 +78,7 @@ def system(
     ] = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    limit: LimitOption = 50,
+    limit: LimitOption = DEFAULT_LIMIT,
     offset: OffsetOption = 0,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
@@ -115,7 +116,7 @@ def execution(
     ] = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    limit: LimitOption = 50,
+    limit: LimitOption = DEFAULT_LIMIT,
     offset: OffsetOption = 0,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,

@@ -152,7 +152,7 @@ def compare(
             "bootstrap": f"{result.rounds} rounds, seed {result.seed}",
         },
         "table",
-        title=f"agent {result.agent_a} (A) vs agent {result.agent_b} (B)",
+        title=f"agent {result.agent_a_id} (A) vs agent {result.agent_b_id} (B)",
     )
 
 
@@ -176,7 +176,7 @@ def matrix(
         cells = pairwise_matrix(engine, game_type=game_type)
     render_rows(
         cells,
-        ["game_type", "agent_a", "agent_b", "games", "wins", "draws", "losses", "win_rate"],
+        ["game_type", "agent_a_id", "agent_b_id", "games", "wins", "draws", "losses", "win_rate"],
         output_format(ctx, json_output, csv_output),
         title="pairwise records (row agent A against agent B)",
     )

@@ -16,6 +16,7 @@ from arenadb.cli.commands.game_filter import (
 from arenadb.cli.common import app_context
 from arenadb.cli.options import CsvOption, JsonOption, LimitOption, OffsetOption
 from arenadb.cli.render.output import output_format, render_rows
+from arenadb.limits import DEFAULT_LIMIT
 
 COLUMNS = ["kind", "game_id", "turn", "seat", "id", "score", "snippet"]
 
@@ -44,7 +45,7 @@ def search(
     agent: AgentOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    limit: LimitOption = 20,
+    limit: LimitOption = DEFAULT_LIMIT,
     offset: OffsetOption = 0,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,

@@ -18,6 +18,7 @@ from arenadb.cli.render.output import (
     render_object,
     render_rows,
 )
+from arenadb.limits import DEFAULT_LIMIT
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -78,7 +79,7 @@ def list_conversations(
         str | None,
         typer.Option("--agent", help="Only those this agent (id or alias) takes part in."),
     ] = None,
-    limit: LimitOption = 50,
+    limit: LimitOption = DEFAULT_LIMIT,
     offset: OffsetOption = 0,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
@@ -115,7 +116,7 @@ MESSAGE_COLUMNS = ["id", "created_at", "sender", "message_type", "content"]
 def show_conversation(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(metavar="ID", help="Conversation id or UUID.")],
-    limit: LimitOption = 100,
+    limit: LimitOption = DEFAULT_LIMIT,
     offset: OffsetOption = 0,
     sender_type: Annotated[
         SenderType | None, typer.Option("--sender-type", help="Only these messages.")
@@ -156,7 +157,7 @@ def list_knowledge(
     search: Annotated[
         str | None, typer.Option("--search", help="Title or content contains this.")
     ] = None,
-    limit: LimitOption = 50,
+    limit: LimitOption = DEFAULT_LIMIT,
     offset: OffsetOption = 0,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import datetime
+from typing import Any
 
 from arenadb.recording.records import GameRecord, SeatRecord
-from arenadb.seeding.generators.common import Clock, SeedAgent, new_game, turn_record
+from arenadb.seeding.generators.common import Clock, Generator, SeedAgent, new_game, turn_record
 
 FIELDS = "ABC"
 TROOPS = 20
@@ -96,3 +97,26 @@ def colonel_blotto(
     for index, player in enumerate(seats):
         player.reward, player.rank = (1.0, 1) if index == winner else (-1.0, 2)
     return game
+
+
+def _play(
+    spec: dict[str, Any],
+    rng: random.Random,
+    agents: list[SeedAgent],
+    start: datetime,
+    game_id: uuid.UUID,
+    game_type_id: int,
+) -> GameRecord:
+    return colonel_blotto(
+        rng,
+        agents,
+        start,
+        game_id,
+        tuple(spec.get("rounds", [2, 3])),
+        game_type_id=game_type_id,
+        crash=bool(spec.get("crash")),
+        running=bool(spec.get("running")),
+    )
+
+
+GENERATOR = Generator("colonel_blotto", min_agents=2, max_agents=None, play=_play)

@@ -1,13 +1,16 @@
 """What every generator shares: the agents as they see them, the game's clock, a turn with its
-LLM calls, an empty game record, and a generated game's stable UUID."""
+LLM calls, an empty game record, a generated game's stable UUID, and what a generator declares
+(`Generator`: its name in seed files, how many agents it takes, how it plays a block)."""
 
 from __future__ import annotations
 
 import math
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from arenadb.recording.records import GameRecord, LLMCallRecord, SeatRecord, TurnRecord
 
@@ -38,6 +41,24 @@ class SeedAgent:
         """0..1: log of the output price (a proxy for model strength) plus a bonus for thinking."""
         base = math.log1p(self.output_price) / math.log1p(15.0)
         return min(1.0, 0.25 + 0.6 * base + (0.1 if self.thinks else 0.0))
+
+
+# (the `[[generate]]` block, its random numbers, its agents, the game's start, the game's UUID,
+# the game type id) -> the whole game
+PlayBlock = Callable[
+    [dict[str, Any], random.Random, list["SeedAgent"], datetime, uuid.UUID, int], GameRecord
+]
+
+
+@dataclass(frozen=True)
+class Generator:
+    """A game family a `[[generate]]` block names by `name`: the seed files are checked against
+    `min_agents` / `max_agents` before anything is written, and `play` draws one game."""
+
+    name: str
+    min_agents: int  # the block lists at least this many distinct agents
+    max_agents: int | None  # at most this many (None: any; the game draws its seats from them)
+    play: PlayBlock
 
 
 class Clock:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from arenadb.recording.records import GameRecord, SeatRecord
-from arenadb.seeding.generators.common import Clock, SeedAgent, new_game, turn_record
+from arenadb.seeding.generators.common import Clock, Generator, SeedAgent, new_game, turn_record
 
 
 def fourx(
@@ -91,3 +91,27 @@ def fourx(
     game.end_reason = f"turn limit {turns} reached; highest score wins"
     game.info = {"scores": scores}
     return game
+
+
+def _play(
+    spec: dict[str, Any],
+    rng: random.Random,
+    agents: list[SeedAgent],
+    start: datetime,
+    game_id: uuid.UUID,
+    game_type_id: int,
+) -> GameRecord:
+    return fourx(
+        rng,
+        agents,
+        start,
+        game_id,
+        spec.get("turns", 60),
+        spec.get("snapshot_every", 10),
+        game_type_id=game_type_id,
+        running=bool(spec.get("running")),
+    )
+
+
+# Every agent the block lists plays (an empire each).
+GENERATOR = Generator("fourx", min_agents=2, max_agents=4, play=_play)

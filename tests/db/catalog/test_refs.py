@@ -177,4 +177,4 @@ def test_the_library_takes_every_form_too(db_settings, catalog: dict[str, int]) 
         # Recording into a type given by name uses that type rather than registering another.
         assert arena.game_type_id("Colonel Blotto") == catalog["blotto"]
         assert arena.model_id("openai/gpt-4.1") == catalog["model"]
-        assert agent_profile(arena.engine, "alice").agent_id == catalog["alice"]
+        assert agent_profile(arena.engine, "alice").id == catalog["alice"]

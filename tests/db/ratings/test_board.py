@@ -82,7 +82,7 @@ def test_a_team_game_counts_once_and_shared_first_follows_the_setting(engine, ar
     rows = {r.agent_id: r for r in board.rows}
     assert rows[a].draws == 4 and rows[a].wins == 0 and rows[c].losses == 4  # default: draw
     assert rows[a].rating == pytest.approx(rows[b].rating) and rows[a].rating > rows[c].rating
-    cells = {(m.agent_a, m.agent_b): m for m in pairwise_matrix(engine, game_type="Race-v0")}
+    cells = {(m.agent_a_id, m.agent_b_id): m for m in pairwise_matrix(engine, game_type="Race-v0")}
     assert cells[(a, b)].draws == 4 and cells[(a, c)].wins == 4 and cells[(c, a)].losses == 4
     assert cells[(a, c)].games == 4 and cells[(a, c)].win_rate == 1.0
     assert cells[(a, b)].win_rate == 0.5 and len(cells) == 6

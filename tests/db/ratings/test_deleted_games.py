@@ -79,3 +79,109 @@ def test_deleting_a_rated_game_is_reported_until_a_rebuild(backend, db_settings:
         assert again.exit_code == 0 and "warning" not in again.stderr
     finally:
         engine.dispose()
+
+
+# Every board of the online ratings: (system, game type id; None = overall).
+def _boards(conn: sa.Connection) -> list[tuple[str, int | None]]:
+    return [
+        (system, type_id)
+        for system, type_id in conn.execute(
+            sa.text("select distinct system, game_type_id from ratings")
+        ).all()
+    ]
+
+
+def _counted_the_old_way(conn: sa.Connection, system: str, game_type_id: int | None) -> int:
+    """What `agents top` reported before migration 0012: a board's games less its events."""
+    scope = "game_type_id is null" if game_type_id is None else "game_type_id = :t"
+    params = {"s": system, "t": game_type_id}
+    games = conn.execute(
+        sa.text(f"select coalesce(sum(games), 0) from ratings where system = :s and {scope}"),
+        params,
+    ).scalar_one()
+    events = conn.execute(
+        sa.text(f"select count(*) from rating_events where system = :s and {scope}"), params
+    ).scalar_one()
+    return max(0, int(games) - int(events))
+
+
+def _delete_games(engine: sa.Engine, how_many: int) -> None:
+    """The first rated games, deleted in one statement (plain SQL, as any tool would)."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "delete from games where id in (select distinct game_id from rating_events "
+                f"order by game_id limit {how_many})"
+            )
+        )
+
+
+def test_the_count_follows_every_deletion_and_rebuild_resets_it(backend, db_settings: Settings):
+    """One statement deleting several games, and events deleted by hand: the count is the old
+    figure (games less events) for every board; a rebuild of one game type resets that board
+    only, a full rebuild every board."""
+    from arenadb.schema.compare import schema_differences
+
+    engine = create_engine(db_settings)
+    try:
+        build_arena(engine, games=40)
+        rebuild_ratings(engine)
+        _delete_games(engine, 3)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "delete from rating_events where id in "
+                    "(select max(id) from rating_events group by system, game_type_id)"
+                )
+            )
+        with engine.connect() as conn:
+            boards = _boards(conn)
+            expected = {b: _counted_the_old_way(conn, *b) for b in boards}
+        assert len(boards) > 2 and all(expected.values()), expected
+        for system, type_id in boards:
+            got = online_board(engine, system=system, game_type=type_id).deleted_game_results
+            assert got == expected[(system, type_id)], (system, type_id)
+        type_id = next(t for _, t in boards if t is not None)
+        rebuild_ratings(engine, game_type=type_id)
+        assert online_board(engine, game_type=type_id).deleted_game_results == 0
+        assert online_board(engine).deleted_game_results > 0  # the overall board still counts
+        rebuild_ratings(engine)
+        with engine.connect() as conn:
+            total = conn.execute(sa.text("select sum(deleted_game_results) from ratings"))
+            assert total.scalar_one() == 0
+            assert schema_differences(conn) == []  # the trigger is still there, unchanged
+        _delete_games(engine, 1)  # and still counts
+        assert online_board(engine).deleted_game_results > 0
+    finally:
+        engine.dispose()
+
+
+def test_migration_0012_counts_the_games_deleted_before_it(backend, db_settings: Settings):
+    """Upgraded on a database whose games were deleted, every board reports what the old check
+    computed; the downgrade takes the column and the trigger away, and up again is clean."""
+    from arenadb.schema.compare import schema_differences
+    from arenadb.schema.migrations import downgrade, upgrade
+
+    engine = create_engine(db_settings)
+    try:
+        build_arena(engine, games=40)
+        rebuild_ratings(engine)
+        downgrade(db_settings, "0011")
+        engine.dispose()
+        _delete_games(engine, 4)  # deleted while nothing counted them
+        with engine.connect() as conn:
+            assert "deleted_game_results" not in {
+                c["name"] for c in sa.inspect(conn).get_columns("ratings")
+            }
+            boards = _boards(conn)
+            expected = {b: _counted_the_old_way(conn, *b) for b in boards}
+        assert all(expected.values()), expected
+        upgrade(db_settings, "head")
+        engine.dispose()
+        for system, type_id in boards:
+            got = online_board(engine, system=system, game_type=type_id).deleted_game_results
+            assert got == expected[(system, type_id)], (system, type_id)
+        with engine.connect() as conn:
+            assert schema_differences(conn) == []
+    finally:
+        engine.dispose()

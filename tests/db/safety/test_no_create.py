@@ -126,11 +126,9 @@ def test_the_library_raises_its_own_errors_on_an_uninitialised_database(
                 call()
             assert not isinstance(caught.value, sa.exc.SQLAlchemyError)
             assert isinstance(caught.value.__cause__, sa.exc.DBAPIError)  # kept for debugging
-        with pytest.raises(ArenaDBError, match="no table games"):
-            with arena.session() as session:
-                session.execute(sa.text("select count(*) from games"))
-        with pytest.raises(ValueError, match="mine"):  # not a database error: untouched
-            with arena.session():
-                raise ValueError("mine")
+        with pytest.raises(ArenaDBError, match="no table games"), arena.session() as session:
+            session.execute(sa.text("select count(*) from games"))
+        with pytest.raises(ValueError, match="mine"), arena.session():  # not a database error
+            raise ValueError("mine")
     finally:
         arena.close()

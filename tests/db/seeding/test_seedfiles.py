@@ -71,3 +71,56 @@ def test_broken_files_name_file_and_place(seeds, old, new, place):
     message = str(info.value)
     assert message.startswith(str(path)), message
     assert place in message, message
+
+
+def _generator_cases() -> list[tuple[str, int, str]]:
+    from arenadb.seeding.generators import GENERATORS
+
+    cases = []
+    for name, generator in GENERATORS.items():
+        cases.append((name, generator.min_agents - 1, f"{name} needs at least"))
+        cases.append((name, generator.min_agents, ""))
+        if generator.max_agents is not None:
+            cases.append((name, generator.max_agents + 1, f"{name} seats at most"))
+    return cases
+
+
+@pytest.mark.parametrize(("game", "agents", "refused"), _generator_cases())
+def test_every_generator_is_checked_by_its_own_agent_counts(seeds, game, agents, refused):
+    """The seed check and `generate` read one registry (GENERATORS): a block's agents are
+    checked against the counts its generator declares."""
+    aliases = ", ".join(f'"{a}"' for a in ["a1", "a2", "a3", "a4", "b1", "b2", "b3", "b4"][:agents])
+    block = (
+        f'\n[[generate]]\ngame = "{game}"\ngame_type = "SecretMafia-v0"\ngames = 1\n'
+        f"agents = [{aliases}]\n"
+    )
+    path = seeds / "test" / "arena.toml"
+    path.write_text(path.read_text() + block)
+    if not refused:
+        load_seed("test", root=seeds)
+        return
+    with pytest.raises(InvalidDataError) as info:
+        load_seed("test", root=seeds)
+    assert refused in str(info.value)
+
+
+def test_generate_plays_every_registered_generator():
+    import random
+    import uuid
+    from datetime import datetime, timezone
+
+    from arenadb.seeding.generators import GENERATORS, SeedAgent, generate
+
+    agents = [SeedAgent(f"a{i}", i, 1, "m", "basic", None, 1.0, 2.0, "p") for i in range(1, 9)]
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for name, generator in GENERATORS.items():
+        spec = {"game": name, "agents": [a.alias for a in agents[: generator.min_agents]]}
+        game = generate(
+            spec,
+            random.Random(1),
+            agents[: generator.min_agents],
+            start,
+            uuid.uuid4(),
+            game_type_id=1,
+        )
+        assert len(game.seats) >= 2 and game.turns, name
