@@ -197,7 +197,10 @@ def _sqlite_engine(
             if read_only:
                 cursor.execute("PRAGMA query_only=ON")
             elif url.sqlite_path is not None:
-                cursor.execute("PRAGMA journal_mode=WAL")
+                # No journal_mode here: switching to WAL writes the file's header, and opening a
+                # file must change nothing (a read of another application's database, say). An
+                # arenadb database is in WAL mode from `create_database` and `migrate up` on
+                # (see `use_wal`), and SQLite keeps the mode in the file.
                 # A WAL that starts over is cut back to this size (see db/checkpoint.py).
                 cursor.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -212,6 +215,13 @@ def _sqlite_engine(
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def use_wal(dbapi_connection: Any) -> None:
+    """Put the SQLite database of a driver connection (outside any transaction) in WAL mode,
+    which SQLite keeps in the file: for the commands that create or migrate an arenadb
+    database, never on a mere connect."""
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
 
 def _postgresql_engine(

@@ -156,19 +156,24 @@ class InitResult:
 
 
 def init_database(
-    settings: Settings, *, seed: str | None = None, progress: Progress | None = None
+    settings: Settings,
+    *,
+    seed: str | None = None,
+    progress: Progress | None = None,
+    any_database: bool = False,
 ) -> InitResult:
     """Create the database if it is missing, migrate it to head, and optionally seed it.
 
     Safe to run again. A bad seed environment or seed file is reported before anything is
-    created.
+    created. A database holding another application's tables is refused unless
+    `any_database` (arenadb's tables then go beside the others).
     """
     from arenadb.seeding.files import load_seed
 
     if seed is not None:
         load_seed(seed)
     created = create_database(settings, if_not_exists=True)
-    migration = upgrade(settings, "head")
+    migration = upgrade(settings, "head", any_database=any_database)
     result = InitResult(settings.masked_url, created, migration)
     if seed is not None:
         from arenadb.seeding.seeder import seed_database

@@ -7,7 +7,13 @@ from typing import Annotated, Any
 import typer
 
 from arenadb.cli.common import app_context, confirm_destructive
-from arenadb.cli.options import AnyDatabaseOption, CsvOption, JsonOption, YesOption
+from arenadb.cli.options import (
+    AnyDatabaseOption,
+    CsvOption,
+    JsonOption,
+    ShareDatabaseOption,
+    YesOption,
+)
 from arenadb.cli.render.output import (
     info,
     output_format,
@@ -117,13 +123,16 @@ def reset(
         info(describe_seed(result.seed))
 
 
-def init(ctx: typer.Context, seed: SeedOption = None) -> None:
+def init(
+    ctx: typer.Context, seed: SeedOption = None, any_database: ShareDatabaseOption = False
+) -> None:
     """Create the database if it is missing, migrate it to head, optionally seed it."""
     from arenadb.cli.render.progress import progress_bar
     from arenadb.schema.lifecycle import init_database
 
+    settings = app_context(ctx).settings()
     with progress_bar() as bar:
-        result = init_database(app_context(ctx).settings(), seed=seed, progress=bar)
+        result = init_database(settings, seed=seed, progress=bar, any_database=any_database)
     state = "created" if result.created else "exists"
     applied = result.migration.applied
     migrated = f"applied {', '.join(applied)}" if applied else "already at head"
