@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from arenadb.config import Settings
 from arenadb.db.admin import create_database, database_exists, drop_database
 from arenadb.db.engine import create_engine, server_info
+from arenadb.db.search_index import REBUILD_HINT, search_index_problems
 from arenadb.errors import CheckFailedError, DatabaseMissingError
 from arenadb.progress import Progress
 from arenadb.schema.migrations import (
@@ -40,6 +41,8 @@ class DatabaseCheck:
     problems: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
     unknown_revision: list[str] = field(default_factory=list)
+    # Derived data out of step with what it is derived from (arenadb.db.search_index).
+    index_problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -130,7 +133,20 @@ def _inspect(settings: Settings) -> DatabaseCheck:
         report.problems.append(
             f"the live schema differs from the models ({len(report.differences)} differences)"
         )
+        return report
+    report.index_problems = _index_problems(settings)
+    if report.index_problems:
+        report.problems.append(f"{'; '.join(report.index_problems)}: {REBUILD_HINT}")
     return report
+
+
+def _index_problems(settings: Settings) -> list[str]:
+    engine = create_engine(settings, pooled=False)
+    try:
+        with engine.connect() as conn:
+            return search_index_problems(conn)
+    finally:
+        engine.dispose()
 
 
 def _has_sqlite_header(path: Path) -> bool:

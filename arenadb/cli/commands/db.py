@@ -59,6 +59,7 @@ def _check_data(result: Any) -> dict[str, Any]:
         "pending": result.pending,
         "problems": result.problems,
         "differences": result.differences,
+        "index_problems": result.index_problems,
         "seed": result.seed,
         **result.extra,
     }
@@ -178,6 +179,21 @@ def seed(
         print_json({"status": "ok", "changed": result.changed, **vars(result)})
         return
     info(describe_seed(result))
+
+
+@app.command("reindex")
+def reindex(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """Rebuild the full-text search index from the rows it indexes (when `db check` says so)."""
+    from arenadb.db import engine_scope
+    from arenadb.db.search_index import rebuild_search_index
+
+    with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
+        result = rebuild_search_index(engine)
+    if output_format(ctx, json_output) == "json":
+        print_json({"status": "ok", **vars(result)})
+        return
+    done = ", ".join(f"{n} {what}" for what, n in result.rows.items()) or ", ".join(result.indexes)
+    info(f"rebuilt the search index ({done}) in {result.seconds:.2f}s")
 
 
 @app.command("stats")
