@@ -18,6 +18,7 @@ Safety rules (issue 15):
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Connection
 
 from arenadb.config import Settings
 from arenadb.db.engine import (
+    SQLITE_HEADER,
     check_postgresql_identifier,
     check_sqlite_folder,
     create_engine,
@@ -42,7 +44,6 @@ from arenadb.errors import (
 
 MAINTENANCE_DATABASES = ("postgres", "template1")
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
-SQLITE_HEADER = b"SQLite format 3\x00"
 # Tables of the first migration: a database holding any of them (with alembic_version) is
 # arenadb's. A database with no table at all (just created) or only alembic_version (migrated
 # down to base) is arenadb's too: nothing else makes those.
@@ -114,6 +115,13 @@ def create_database(settings: Settings, *, if_not_exists: bool = False) -> bool:
             if if_not_exists:
                 return False
             raise DatabaseExistsError(f"database {settings.masked_url} already exists")
+        if os.path.lexists(path) and not path.is_file():
+            # A folder, a device, a pipe, a dangling link: SQLite would write through or fail
+            # with a driver error that names no path.
+            raise RefusedError(
+                f"refusing to create database {settings.masked_url}: {path} exists and is not "
+                "a regular file"
+            )
         # Switching to WAL writes the header: the file is a real database from here on.
         connection = sqlite3.connect(path)
         try:

@@ -12,6 +12,7 @@ asks for `write_transaction(...)`, which takes the write lock up front and queue
 from __future__ import annotations
 
 import math
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +36,7 @@ from arenadb.errors import (
 from arenadb.urls import DatabaseURL, check_no_nul
 
 APPLICATION_NAME = "arenadb"
+SQLITE_HEADER = b"SQLite format 3\x00"
 # Execution option naming the BEGIN variant on SQLite: "DEFERRED", "IMMEDIATE" or "EXCLUSIVE".
 SQLITE_BEGIN = "arenadb_sqlite_begin"
 
@@ -149,17 +151,33 @@ def _open_existing_sqlite_file(
     first PRAGMA would turn it into one."""
     path = Path(cargs[0])
     try:
-        empty = path.stat().st_size == 0
+        status = path.stat()
     except FileNotFoundError:
         raise database_missing(url) from None
     except OSError as exc:
         raise DatabaseUnavailableError(
             f"cannot open SQLite database {url.masked()}: {exc.strerror}"
         ) from None
-    if empty:
+    if stat.S_ISREG(status.st_mode) and status.st_size == 0:
         raise database_missing(url)
+    # Said here, naming this database: the driver's "file is not a database" names none, and
+    # the CLI would blame the database of --database-url (`copy --to notes.txt` blamed the
+    # source). A folder, a device or a pipe is never opened (a pipe's open could block).
+    if not stat.S_ISREG(status.st_mode) or not has_sqlite_header(path):
+        raise DatabaseUnavailableError(
+            f"cannot open SQLite database {url.masked()}: {path} is not a SQLite database file"
+        )
     cargs[0] = existing_sqlite_uri(path, mode=mode)
     cparams["uri"] = True
+
+
+def has_sqlite_header(path: Path) -> bool:
+    """Does the file start as every SQLite database does (True if it cannot be read)?"""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return True  # unreadable: let SQLite say why (permission denied, ...)
 
 
 def _sqlite_engine(

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from arenadb.config import Settings
 from arenadb.db.admin import create_database, database_exists, drop_database
-from arenadb.db.engine import create_engine, server_info
+from arenadb.db.engine import create_engine, has_sqlite_header, server_info
 from arenadb.db.search_index import REBUILD_HINT, search_index_problems
 from arenadb.errors import CheckFailedError, DatabaseMissingError
 from arenadb.progress import Progress
@@ -83,7 +82,7 @@ def _inspect(settings: Settings) -> DatabaseCheck:
     if path is not None and path.is_file() and path.stat().st_size == 0:
         report.problems.append("the file is empty (0 bytes): not an arenadb database")
         return report
-    if path is not None and path.is_file() and not _has_sqlite_header(path):
+    if path is not None and path.is_file() and not has_sqlite_header(path):
         report.problems.append("the file is not a SQLite database")
         return report
     if not database_exists(settings):
@@ -147,11 +146,6 @@ def _index_problems(settings: Settings) -> list[str]:
             return search_index_problems(conn)
     finally:
         engine.dispose()
-
-
-def _has_sqlite_header(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return handle.read(16) == b"SQLite format 3\x00"
 
 
 def _applied_seed(conn: sa.Connection) -> dict[str, Any] | None:

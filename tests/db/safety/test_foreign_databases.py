@@ -191,3 +191,42 @@ def test_copy_takes_any_database_too(backend, fresh_settings: Settings, tmp_path
     result = runner.invoke(app, ["--database-url", source.database_url, *to])
     assert result.exit_code == 0, result.output
     assert {"invoices", "games"} <= _tables(fresh_settings)
+
+
+def _not_databases(folder: Path) -> dict[str, Path]:
+    import os
+
+    places = {"text": folder / "notes.txt", "folder": folder / "folder"}
+    places["text"].write_text("my thesis, no backup\n")
+    places["folder"].mkdir()
+    os.mkfifo(folder / "pipe")
+    places["pipe"] = folder / "pipe"
+    (folder / "dangling").symlink_to(folder / "nowhere")
+    places["dangling"] = folder / "dangling"
+    return places
+
+
+@pytest.mark.parametrize("place", ["text", "folder", "pipe", "dangling"])
+def test_a_path_that_is_no_database_is_named_and_left_alone(tmp_path, place):
+    """`init` on a pipe, a folder or a dangling link used to go to SQLite (`init` on /dev/null
+    left /dev/null-journal behind), and `copy --to notes.txt` blamed the source database:
+    "database error on sqlite:///source.db: file is not a database"."""
+    data = tmp_path / "data"
+    data.mkdir()
+    target = _not_databases(data)[place]
+    source = tmp_path / "source.db"
+    assert runner.invoke(app, ["--database-url", f"sqlite:///{source}", "init"]).exit_code == 0
+    before = _state(data), sorted(p.name for p in tmp_path.iterdir())
+    url = f"sqlite:///{target}"
+    for args in (
+        ["--database-url", url, "init"],
+        ["--database-url", url, "db", "create"],
+        ["--database-url", url, "games", "list"],
+        ["--database-url", f"sqlite:///{source}", "copy", "--to", url],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, (args, result.output)
+        (line,) = result.stderr.strip().splitlines()
+        assert str(source) not in line, line  # the target is named, never the source
+        assert target.name in line, line
+    assert (_state(data), sorted(p.name for p in tmp_path.iterdir())) == before
