@@ -65,11 +65,13 @@ def _refuse_another_applications_database(connection: Connection) -> None:
     tables = connection_tables(connection)
     if began and connection.dialect.name == "postgresql":
         connection.commit()  # leave the transactions to Alembic (see migration_lock)
+    from arenadb.urls import mask_url
+
     settings = config.attributes.get("settings")
     where = (
         settings.masked_url
         if settings is not None
-        else connection.engine.url.render_as_string(hide_password=True)
+        else mask_url(connection.engine.url.render_as_string(hide_password=False))
     )
     refuse_foreign_database(where, tables, doing="migrate", outcome="nothing was changed")
 

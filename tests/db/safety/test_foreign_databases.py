@@ -8,6 +8,7 @@ arenadb's tables (init, migrate up, copy --to) refuse it, as db drop / db reset 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sqlite3
 from pathlib import Path
@@ -29,6 +30,7 @@ from tests.support.cli_tree import leaves
 runner = CliRunner()
 # `serve` serves until stopped (tests/web has its own checks).
 LONG_RUNNING = {"serve"}
+SECRET = "Foreign-S3cret"
 
 
 def _foreign_sqlite(path: Path) -> None:
@@ -143,7 +145,10 @@ def test_init_migrate_and_copy_refuse_another_applications_database(
     backend, fresh_settings: Settings, tmp_path
 ):
     _make_foreign(fresh_settings)
-    env = {"ARENADB_DATABASE_URL": fresh_settings.database_url}
+    url = fresh_settings.database_url
+    if backend == "postgresql":  # the test server trusts: any password is taken, none shown
+        url = dataclasses.replace(fresh_settings.url, password=SECRET).render()
+    env = {"ARENADB_DATABASE_URL": url}
     source = tmp_path / "source.db"
     assert runner.invoke(app, ["--database-url", f"sqlite:///{source}", "init"]).exit_code == 0
     for args in (
@@ -151,10 +156,11 @@ def test_init_migrate_and_copy_refuse_another_applications_database(
         ["init", "--seed", "test"],
         ["migrate", "up"],
         ["migrate", "up", "0001"],
-        ["--database-url", f"sqlite:///{source}", "copy", "--to", fresh_settings.database_url],
+        ["--database-url", f"sqlite:///{source}", "copy", "--to", url],
     ):
         result = runner.invoke(app, args, env=env)
         assert result.exit_code == 1, (args, result.output)
+        assert SECRET not in result.output
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "not an arenadb database" in lines[0], lines
         assert "invoices" in lines[0] and "--any-database" in lines[0], lines
