@@ -251,10 +251,17 @@ def is_arenadb_database(tables: set[str]) -> bool:
     return "alembic_version" in tables and bool(tables & ARENADB_CORE_TABLES)
 
 
-def refuse_foreign_database(masked_url: str, tables: set[str], *, doing: str, outcome: str) -> None:
+def refuse_foreign_database(
+    masked_url: str,
+    tables: set[str],
+    *,
+    doing: str,
+    outcome: str,
+    parameter: str | None = "any_database",
+) -> None:
     """Raise RefusedError unless `tables` make an arenadb database (`is_arenadb_database`): what
-    drop, reset, init, migrate and copy ask before touching a database, unless told
-    `any_database`."""
+    drop, reset, init, migrate, copy and reindex ask before touching a database, unless told
+    `any_database` (`parameter=None`: the caller takes no such argument)."""
     if is_arenadb_database(tables):
         return
     listed = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
@@ -262,7 +269,7 @@ def refuse_foreign_database(masked_url: str, tables: set[str], *, doing: str, ou
         f"refusing to {doing} {masked_url}: it is not an arenadb database "
         f"({len(tables)} {'table' if len(tables) == 1 else 'tables'} of another application: "
         f"{listed}); {outcome}",
-        parameter="any_database",
+        parameter=parameter,
     )
 
 

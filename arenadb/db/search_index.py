@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from arenadb.db.engine import write_transaction
 from arenadb.db.fulltext import SOURCES, Source
+from arenadb.urls import mask_url
 
 PROBES = 32
 # SQLite: each FTS5 table's columns and their value in a row `r` of its table (migration 0010).
@@ -62,7 +63,9 @@ def _invalid_postgresql_indexes(conn: Connection) -> list[tuple[str, str]]:
         "WHERE c.relnamespace = current_schema()::regnamespace "
         "AND NOT (i.indisvalid AND i.indisready) ORDER BY 1"
     ).all()
-    return [(index, table) for index, table in rows]
+    from arenadb.models import metadata
+
+    return [(index, table) for index, table in rows if table in metadata.tables]
 
 
 def _bounds(conn: Connection, table: str, key: str) -> tuple[int | None, int | None]:
@@ -127,7 +130,16 @@ def rebuild_search_index(engine: Engine) -> SearchRebuild:
     transaction (readers keep the old index until the commit). PostgreSQL: each search index,
     and any index left invalid, is rebuilt with REINDEX CONCURRENTLY (writers go on).
     """
+    from arenadb.db.admin import connection_tables, refuse_foreign_database
+
     started = time.perf_counter()
+    with engine.connect() as conn:
+        tables = connection_tables(conn)
+        conn.rollback()
+    where = mask_url(engine.url.render_as_string(hide_password=False))
+    refuse_foreign_database(
+        where, tables, doing="reindex", outcome="nothing was changed", parameter=None
+    )
     if engine.dialect.name == "sqlite":
         rows: dict[str, int] = {}
         with write_transaction(engine) as conn:
@@ -144,7 +156,7 @@ def rebuild_search_index(engine: Engine) -> SearchRebuild:
         return SearchRebuild("sqlite", rows, [], time.perf_counter() - started)
     with engine.connect() as conn:
         invalid = [index for index, _table in _invalid_postgresql_indexes(conn)]
-        conn.rollback()
+        conn.rollback()  # REINDEX CONCURRENTLY waits for every open transaction
     names = list(dict.fromkeys([s.pg_index for s in SOURCES.values()] + invalid))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         prep = conn.dialect.identifier_preparer

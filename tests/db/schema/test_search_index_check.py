@@ -84,3 +84,19 @@ def test_an_empty_database_is_in_step(backend, engine):
 def test_the_probes_are_few_whatever_the_size():
     """The check reads a bounded number of rows per table (fast at paper scale)."""
     assert PROBES <= 64
+
+
+def test_reindex_refuses_another_applications_database(backend, fresh_settings: Settings):
+    from arenadb.db import create_database
+
+    create_database(fresh_settings)
+    engine = create_engine(fresh_settings, pooled=False)
+    try:
+        _run(engine, "CREATE TABLE invoices (id integer primary key)")
+    finally:
+        engine.dispose()
+    result = runner.invoke(app, ["--database-url", fresh_settings.database_url, "db", "reindex"])
+    assert result.exit_code == 1, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert "not an arenadb database" in line and "invoices" in line, line
+    assert "--any-database" not in line  # reindex takes no such option
