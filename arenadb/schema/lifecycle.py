@@ -40,8 +40,8 @@ class DatabaseCheck:
     problems: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
     unknown_revision: list[str] = field(default_factory=list)
-    # Derived data out of step with what it is derived from (arenadb.db.search_index).
-    index_problems: list[str] = field(default_factory=list)
+    # Derived data out of step with its source: the search index, the usage rollup.
+    derived_problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -133,17 +133,22 @@ def _inspect(settings: Settings) -> DatabaseCheck:
             f"the live schema differs from the models ({len(report.differences)} differences)"
         )
         return report
-    report.index_problems = _index_problems(settings)
-    if report.index_problems:
-        report.problems.append(f"{'; '.join(report.index_problems)}: {REBUILD_HINT}")
+    search, rollup = _derived_problems(settings)
+    report.derived_problems = search + rollup
+    if search:
+        report.problems.append(f"{'; '.join(search)}: {REBUILD_HINT}")
+    report.problems.extend(rollup)
     return report
 
 
-def _index_problems(settings: Settings) -> list[str]:
+def _derived_problems(settings: Settings) -> tuple[list[str], list[str]]:
+    """Derived data out of step with what it is derived from: the search index, the rollup."""
+    from arenadb.db.rollups import rollup_problems
+
     engine = create_engine(settings, pooled=False)
     try:
         with engine.connect() as conn:
-            return search_index_problems(conn)
+            return search_index_problems(conn), rollup_problems(conn)
     finally:
         engine.dispose()
 

@@ -59,7 +59,7 @@ def _check_data(result: Any) -> dict[str, Any]:
         "pending": result.pending,
         "problems": result.problems,
         "differences": result.differences,
-        "index_problems": result.index_problems,
+        "derived_problems": result.derived_problems,
         "seed": result.seed,
         **result.extra,
     }

@@ -63,13 +63,13 @@ def test_db_check_finds_a_search_index_out_of_step_and_reindex_mends_it(
             assert search_index_problems(conn)
         code, report = _check(db_settings)
         assert code == 3, report
-        assert report["index_problems"] and report["differences"] == []
+        assert report["derived_problems"] and report["differences"] == []
         assert "db reindex" in report["problems"][0], report["problems"]
         result = runner.invoke(app, ["--database-url", db_settings.database_url, "db", "reindex"])
         assert result.exit_code == 0, result.output
         assert "rebuilt the search index" in result.stderr
         code, report = _check(db_settings)
-        assert code == 0 and report["index_problems"] == [], report
+        assert code == 0 and report["derived_problems"] == [], report
         again = search(engine, "the", within=["turns"])
         assert [h.id for h in again] == [h.id for h in found]
     finally:
@@ -100,3 +100,22 @@ def test_reindex_refuses_another_applications_database(backend, fresh_settings: 
     (line,) = result.stderr.strip().splitlines()
     assert "not an arenadb database" in line and "invoices" in line, line
     assert "--any-database" not in line  # reindex takes no such option
+
+
+def test_db_check_finds_a_usage_rollup_behind_the_calls(backend, db_settings: Settings):
+    """The other derived data of the same class: `DELETE FROM llm_usage_daily` passed too."""
+    seed_database(db_settings, "test")
+    engine = create_engine(db_settings)
+    try:
+        _run(engine, "DELETE FROM llm_usage_daily")
+    finally:
+        engine.dispose()
+    code, report = _check(db_settings)
+    assert code == 3, report
+    assert any("models rollup rebuild" in p for p in report["problems"]), report["problems"]
+    result = runner.invoke(
+        app, ["--database-url", db_settings.database_url, "models", "rollup", "rebuild"]
+    )
+    assert result.exit_code == 0, result.output
+    code, report = _check(db_settings)
+    assert code == 0 and report["derived_problems"] == [], report
