@@ -236,3 +236,15 @@ def test_a_path_that_is_no_database_is_named_and_left_alone(tmp_path, place):
         assert str(source) not in line, line  # the target is named, never the source
         assert target.name in line, line
     assert (_state(data), sorted(p.name for p in tmp_path.iterdir())) == before
+
+
+def test_an_env_file_that_is_a_pipe_or_a_folder_is_named_as_such(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "folder").mkdir()
+    for name in ("pipe", "folder"):
+        result = runner.invoke(app, ["--env-file", str(tmp_path / name), "config", "show"])
+        assert result.exit_code == 2, result.output
+        (line,) = result.stderr.strip().splitlines()
+        assert "is not a regular file" in line, line
