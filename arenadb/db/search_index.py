@@ -69,7 +69,10 @@ def _invalid_postgresql_indexes(conn: Connection) -> list[tuple[str, str]]:
 
 
 def _bounds(conn: Connection, table: str, key: str) -> tuple[int | None, int | None]:
-    low, high = conn.exec_driver_sql(f"SELECT min({key}), max({key}) FROM {table}").one()
+    # Two queries: SQLite reads one index page for a lone min() or max(), but scans the whole
+    # table for both in one SELECT.
+    low = conn.exec_driver_sql(f"SELECT min({key}) FROM {table}").scalar()
+    high = conn.exec_driver_sql(f"SELECT max({key}) FROM {table}").scalar()
     return low, high
 
 
