@@ -255,10 +255,7 @@ def import_games(
     if is_dir:
         raise InvalidArgumentError(f"{name} is a directory: name an export file")
     if not is_file:
-        exists = os.path.lexists(path)
-        what = (
-            "is not a regular file (a device, a pipe or a socket)" if exists else "does not exist"
-        )
+        what = "is not a regular file" if os.path.lexists(path) else "does not exist"
         raise InvalidArgumentError(f"{name} {what}: name an export file")
     size = Path(path).stat().st_size
     _require_schema(engine)

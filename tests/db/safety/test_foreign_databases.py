@@ -248,3 +248,16 @@ def test_an_env_file_that_is_a_pipe_or_a_folder_is_named_as_such(tmp_path):
         assert result.exit_code == 2, result.output
         (line,) = result.stderr.strip().splitlines()
         assert "is not a regular file" in line, line
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_import_of_a_pipe_says_what_it_is(db_settings, tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe")
+    env = {"ARENADB_DATABASE_URL": db_settings.database_url}
+    for name, said in (("pipe", "is not a regular file"), ("missing.jsonl", "does not exist")):
+        result = runner.invoke(app, ["import", str(tmp_path / name)], env=env)
+        assert result.exit_code == 2, result.output
+        (line,) = result.stderr.strip().splitlines()
+        assert said in line, line  # was "no such file: .../pipe"
