@@ -356,7 +356,12 @@ def load_settings(
         except (OSError, ValueError):  # a name too long for the file system, a NUL
             exists = False
         if not exists:
-            raise InvalidArgumentError(f"env file {str(env_file)!r} does not exist")
+            try:
+                present = os.path.lexists(dotenv_path)
+            except (OSError, ValueError):
+                present = False
+            what = "is not a regular file" if present else "does not exist"
+            raise InvalidArgumentError(f"env file {str(env_file)[:200]!r} {what}")
     else:
         dotenv_path = base / ".env"
         if not dotenv_path.is_file():

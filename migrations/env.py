@@ -52,7 +52,32 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _refuse_another_applications_database(connection: Connection) -> None:
+    """THE rule of arenadb.db.admin.is_arenadb_database, before any revision runs: a database
+    holding another application's tables is migrated only when told so (`any_database`, or
+    `alembic -x any_database=true upgrade head`)."""
+    from arenadb.db.admin import connection_tables, refuse_foreign_database
+
+    told = context.get_x_argument(as_dictionary=True).get("any_database", "")
+    if config.attributes.get("any_database") or told.lower() in ("1", "true", "yes"):
+        return
+    began = not connection.in_transaction()
+    tables = connection_tables(connection)
+    if began and connection.dialect.name == "postgresql":
+        connection.commit()  # leave the transactions to Alembic (see migration_lock)
+    from arenadb.urls import mask_url
+
+    settings = config.attributes.get("settings")
+    where = (
+        settings.masked_url
+        if settings is not None
+        else mask_url(connection.engine.url.render_as_string(hide_password=False))
+    )
+    refuse_foreign_database(where, tables, doing="migrate", outcome="nothing was changed")
+
+
 def _run_on(connection: Connection) -> None:
+    _refuse_another_applications_database(connection)
     # PostgreSQL commits each revision on its own, so a revision that waited too long for a lock
     # is retried from where it stopped, and a CONCURRENTLY index build (arenadb.schema.online)
     # commits no more than its own revision's work. SQLite keeps one transaction: its foreign

@@ -255,6 +255,15 @@ AnyDatabaseOption = Annotated[
         help="Also drop a database that is not arenadb's (tables of another application).",
     ),
 ]
+# The same flag on the commands that add arenadb's tables (the one rule:
+# arenadb.db.admin.is_arenadb_database).
+ShareDatabaseOption = Annotated[
+    bool,
+    typer.Option(
+        "--any-database",
+        help="Also add arenadb's tables to a database that holds another application's tables.",
+    ),
+]
 
 
 def _refuse(ctx: typer.Context, param: typer.CallbackParam, value: bool) -> bool:

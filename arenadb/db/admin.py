@@ -18,6 +18,7 @@ Safety rules (issue 15):
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from arenadb.config import Settings
-from arenadb.db.engine import check_postgresql_identifier, check_sqlite_folder, create_engine
+from arenadb.db.engine import (
+    SQLITE_HEADER,
+    check_postgresql_identifier,
+    check_sqlite_folder,
+    create_engine,
+    use_wal,
+)
 from arenadb.db.errors import translate_error
 from arenadb.errors import (
     DatabaseExistsError,
@@ -37,7 +44,6 @@ from arenadb.errors import (
 
 MAINTENANCE_DATABASES = ("postgres", "template1")
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
-SQLITE_HEADER = b"SQLite format 3\x00"
 # Tables of the first migration: a database holding any of them (with alembic_version) is
 # arenadb's. A database with no table at all (just created) or only alembic_version (migrated
 # down to base) is arenadb's too: nothing else makes those.
@@ -109,10 +115,17 @@ def create_database(settings: Settings, *, if_not_exists: bool = False) -> bool:
             if if_not_exists:
                 return False
             raise DatabaseExistsError(f"database {settings.masked_url} already exists")
+        if os.path.lexists(path) and not path.is_file():
+            # A folder, a device, a pipe, a dangling link: SQLite would write through or fail
+            # with a driver error that names no path.
+            raise RefusedError(
+                f"refusing to create database {settings.masked_url}: {path} exists and is not "
+                "a regular file"
+            )
         # Switching to WAL writes the header: the file is a real database from here on.
         connection = sqlite3.connect(path)
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
+            use_wal(connection)
         finally:
             connection.close()
         return True
@@ -176,7 +189,12 @@ def drop_database(
                 return False
             raise DatabaseMissingError(f"database {settings.masked_url} does not exist")
         if not any_database:
-            _check_arenadb_tables(settings, _postgresql_tables(settings))
+            refuse_foreign_database(
+                settings.masked_url,
+                _postgresql_tables(settings),
+                doing="drop",
+                outcome="nothing was dropped",
+            )
         quoted = conn.dialect.identifier_preparer.quote_identifier(name)
         conn.exec_driver_sql(f"DROP DATABASE {quoted} WITH (FORCE)")
     return True
@@ -198,29 +216,68 @@ def _check_droppable_sqlite(settings: Settings, path: Path, *, any_database: boo
     try:
         connection = sqlite3.connect(uri, uri=True)
         try:
-            rows = connection.execute(
-                "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'"
-            ).fetchall()
+            rows = connection.execute(_SQLITE_TABLES).fetchall()
         finally:
             connection.close()
     except sqlite3.DatabaseError as exc:
         raise RefusedError(
             f"refusing to drop {settings.masked_url}: cannot read it as a database ({exc})"
         ) from None
-    _check_arenadb_tables(settings, {row[0] for row in rows})
+    refuse_foreign_database(
+        settings.masked_url, {row[0] for row in rows}, doing="drop", outcome="nothing was dropped"
+    )
+
+
+_SQLITE_TABLES = "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'"
+_POSTGRESQL_TABLES = (
+    "select table_name from information_schema.tables "
+    "where table_schema not in ('pg_catalog', 'information_schema')"
+)
+
+
+def connection_tables(conn: Connection) -> set[str]:
+    """The tables of the database `conn` is on, in every schema (what `is_arenadb_database`
+    looks at)."""
+    query = _SQLITE_TABLES if conn.dialect.name == "sqlite" else _POSTGRESQL_TABLES
+    return set(conn.exec_driver_sql(query).scalars())
+
+
+def is_arenadb_database(tables: set[str]) -> bool:
+    """THE rule for whose database this is: arenadb's holds alembic_version and one of the
+    first migration's tables, or nothing at all (just created), or alembic_version alone
+    (migrated down to base); anything else belongs to another application."""
+    if not tables or tables == {"alembic_version"}:
+        return True
+    return "alembic_version" in tables and bool(tables & ARENADB_CORE_TABLES)
+
+
+def refuse_foreign_database(
+    masked_url: str,
+    tables: set[str],
+    *,
+    doing: str,
+    outcome: str,
+    parameter: str | None = "any_database",
+) -> None:
+    """Raise RefusedError unless `tables` make an arenadb database (`is_arenadb_database`): what
+    drop, reset, init, migrate, copy and reindex ask before touching a database, unless told
+    `any_database` (`parameter=None`: the caller takes no such argument)."""
+    if is_arenadb_database(tables):
+        return
+    listed = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+    raise RefusedError(
+        f"refusing to {doing} {masked_url}: it is not an arenadb database "
+        f"({len(tables)} {'table' if len(tables) == 1 else 'tables'} of another application: "
+        f"{listed}); {outcome}",
+        parameter=parameter,
+    )
 
 
 def _postgresql_tables(settings: Settings) -> set[str]:
     engine = create_engine(settings, pooled=False)
     try:
         with engine.connect() as conn:
-            names = conn.execute(
-                sa.text(
-                    "select table_name from information_schema.tables "
-                    "where table_schema not in ('pg_catalog', 'information_schema')"
-                )
-            ).scalars()
-            return set(names)
+            return connection_tables(conn)
     except sa.exc.DBAPIError as exc:
         raise RefusedError(
             f"refusing to drop {settings.masked_url}: cannot look inside it to see that it is "
@@ -228,16 +285,3 @@ def _postgresql_tables(settings: Settings) -> set[str]:
         ) from None
     finally:
         engine.dispose()
-
-
-def _check_arenadb_tables(settings: Settings, tables: set[str]) -> None:
-    if not tables or tables == {"alembic_version"}:
-        return
-    if "alembic_version" in tables and tables & ARENADB_CORE_TABLES:
-        return
-    listed = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
-    raise RefusedError(
-        f"refusing to drop {settings.masked_url}: it is not an arenadb database "
-        f"(tables: {listed}); nothing was dropped",
-        parameter="any_database",
-    )

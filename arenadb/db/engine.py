@@ -12,6 +12,7 @@ asks for `write_transaction(...)`, which takes the write lock up front and queue
 from __future__ import annotations
 
 import math
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +36,7 @@ from arenadb.errors import (
 from arenadb.urls import DatabaseURL, check_no_nul
 
 APPLICATION_NAME = "arenadb"
+SQLITE_HEADER = b"SQLite format 3\x00"
 # Execution option naming the BEGIN variant on SQLite: "DEFERRED", "IMMEDIATE" or "EXCLUSIVE".
 SQLITE_BEGIN = "arenadb_sqlite_begin"
 
@@ -149,17 +151,33 @@ def _open_existing_sqlite_file(
     first PRAGMA would turn it into one."""
     path = Path(cargs[0])
     try:
-        empty = path.stat().st_size == 0
+        status = path.stat()
     except FileNotFoundError:
         raise database_missing(url) from None
     except OSError as exc:
         raise DatabaseUnavailableError(
             f"cannot open SQLite database {url.masked()}: {exc.strerror}"
         ) from None
-    if empty:
+    if stat.S_ISREG(status.st_mode) and status.st_size == 0:
         raise database_missing(url)
+    # Said here, naming this database: the driver's "file is not a database" names none, and
+    # the CLI would blame the database of --database-url (`copy --to notes.txt` blamed the
+    # source). A folder, a device or a pipe is never opened (a pipe's open could block).
+    if not stat.S_ISREG(status.st_mode) or not has_sqlite_header(path):
+        raise DatabaseUnavailableError(
+            f"cannot open SQLite database {url.masked()}: {path} is not a SQLite database file"
+        )
     cargs[0] = existing_sqlite_uri(path, mode=mode)
     cparams["uri"] = True
+
+
+def has_sqlite_header(path: Path) -> bool:
+    """Does the file start as every SQLite database does (True if it cannot be read)?"""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return True  # unreadable: let SQLite say why (permission denied, ...)
 
 
 def _sqlite_engine(
@@ -197,7 +215,10 @@ def _sqlite_engine(
             if read_only:
                 cursor.execute("PRAGMA query_only=ON")
             elif url.sqlite_path is not None:
-                cursor.execute("PRAGMA journal_mode=WAL")
+                # No journal_mode here: switching to WAL writes the file's header, and opening a
+                # file must change nothing (a read of another application's database, say). An
+                # arenadb database is in WAL mode from `create_database` and `migrate up` on
+                # (see `use_wal`), and SQLite keeps the mode in the file.
                 # A WAL that starts over is cut back to this size (see db/checkpoint.py).
                 cursor.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -212,6 +233,13 @@ def _sqlite_engine(
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def use_wal(dbapi_connection: Any) -> None:
+    """Put the SQLite database of a driver connection (outside any transaction) in WAL mode,
+    which SQLite keeps in the file: for the commands that create or migrate an arenadb
+    database, never on a mere connect."""
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
 
 def _postgresql_engine(

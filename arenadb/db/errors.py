@@ -65,8 +65,9 @@ def translate_error(
     if missing is not None:
         # Not a database problem to debug but a step not taken: say which.
         detail = (
-            f"it has no table {missing}: it is not initialised, or older than this arenadb "
-            "(run `arenadb init`, or `arenadb migrate up`)"
+            f"it has no table {missing}: it is not an arenadb database, not initialised, or "
+            "older than this arenadb (`arenadb db check` says which; `arenadb init` or "
+            "`arenadb migrate up` sets one up)"
         )
     message = f"{doing}: {detail}"
     return error_class(settings.mask(message) if settings is not None else message)

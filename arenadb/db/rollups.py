@@ -240,3 +240,33 @@ def rebuild_rollup(engine: Engine) -> RollupRebuild:
         rows = rebuild_rollups(conn)
         calls = conn.execute(sa.select(sa.func.sum(llm_usage_daily.c.calls))).scalar() or 0
     return RollupRebuild(rows, int(calls), time.perf_counter() - started)
+
+
+def rollup_problems(conn: Connection) -> list[str]:
+    """Is the rollup behind the calls? A probe, fast at any size (what `db check` runs): every
+    key of the newest game's calls (read through its index) must be in the rollup with at
+    least as many calls. An emptied rollup, or one that missed recent writes, is found."""
+    calls = LLMCall.__table__.c
+    newest = conn.execute(sa.select(sa.func.max(calls.id))).scalar()
+    if newest is None:
+        return []
+    game_id = conn.execute(sa.select(calls.game_id).where(calls.id == newest)).scalar()
+    rolled = llm_usage_daily.c
+    short = 0
+    for (model_id, name, day), counts in _grouped(conn, calls.game_id == game_id).rows.items():
+        have = conn.execute(
+            sa.select(rolled.calls).where(
+                rolled.model_id == model_id,
+                rolled.request_model == name,
+                rolled.day == date.fromisoformat(day),
+            )
+        ).scalar()
+        if have is None or have < counts[0]:
+            short += 1
+    if not short:
+        return []
+    return [
+        f"the usage rollup (llm_usage_daily) is behind the LLM calls: {short} of the newest "
+        "game's days and models are missing or short; rebuild it with "
+        "`arenadb models rollup rebuild`"
+    ]

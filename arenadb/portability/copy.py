@@ -109,11 +109,13 @@ def copy_database(
     force: bool = False,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: Progress | None = None,
+    any_database: bool = False,
 ) -> CopyResult:
     """Copy every table of `source` into `target` (created and migrated if needed).
 
     Refuses a target that holds any row unless `force`, which empties it first (in the same
-    transaction as the copy). Raises IntegrityCheckError if a row count differs afterwards.
+    transaction as the copy), and a target holding another application's tables unless
+    `any_database`. Raises IntegrityCheckError if a row count differs afterwards.
     """
     from arenadb.schema.migrations import upgrade
 
@@ -126,7 +128,7 @@ def copy_database(
         raise DatabaseMissingError(f"database {source.masked_url} does not exist")
     revision = _require_head(source, "source")
     create_database(target, if_not_exists=True)
-    upgrade(target, "head")
+    upgrade(target, "head", any_database=any_database)
     started = time.perf_counter()
     tables = copied_tables()
     source_engine = create_engine(source, pooled=False)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import time
 import zlib
 from collections.abc import Iterator, Sequence
@@ -254,7 +255,8 @@ def import_games(
     if is_dir:
         raise InvalidArgumentError(f"{name} is a directory: name an export file")
     if not is_file:
-        raise InvalidArgumentError(f"no such file: {name}")
+        what = "is not a regular file" if os.path.lexists(path) else "does not exist"
+        raise InvalidArgumentError(f"{name} {what}: name an export file")
     size = Path(path).stat().st_size
     _require_schema(engine)
     definitions = CatalogDefinitions()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from arenadb.config import Settings
 from arenadb.db.admin import create_database, database_exists, drop_database
-from arenadb.db.engine import create_engine, server_info
+from arenadb.db.engine import create_engine, has_sqlite_header, server_info
+from arenadb.db.search_index import REBUILD_HINT, search_index_problems
 from arenadb.errors import CheckFailedError, DatabaseMissingError
 from arenadb.progress import Progress
 from arenadb.schema.migrations import (
@@ -40,6 +40,8 @@ class DatabaseCheck:
     problems: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
     unknown_revision: list[str] = field(default_factory=list)
+    # Derived data out of step with its source: the search index, the usage rollup.
+    derived_problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -80,7 +82,7 @@ def _inspect(settings: Settings) -> DatabaseCheck:
     if path is not None and path.is_file() and path.stat().st_size == 0:
         report.problems.append("the file is empty (0 bytes): not an arenadb database")
         return report
-    if path is not None and path.is_file() and not _has_sqlite_header(path):
+    if path is not None and path.is_file() and not has_sqlite_header(path):
         report.problems.append("the file is not a SQLite database")
         return report
     if not database_exists(settings):
@@ -130,12 +132,25 @@ def _inspect(settings: Settings) -> DatabaseCheck:
         report.problems.append(
             f"the live schema differs from the models ({len(report.differences)} differences)"
         )
+        return report
+    search, rollup = _derived_problems(settings)
+    report.derived_problems = search + rollup
+    if search:
+        report.problems.append(f"{'; '.join(search)}: {REBUILD_HINT}")
+    report.problems.extend(rollup)
     return report
 
 
-def _has_sqlite_header(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return handle.read(16) == b"SQLite format 3\x00"
+def _derived_problems(settings: Settings) -> tuple[list[str], list[str]]:
+    """Derived data out of step with what it is derived from: the search index, the rollup."""
+    from arenadb.db.rollups import rollup_problems
+
+    engine = create_engine(settings, pooled=False)
+    try:
+        with engine.connect() as conn:
+            return search_index_problems(conn), rollup_problems(conn)
+    finally:
+        engine.dispose()
 
 
 def _applied_seed(conn: sa.Connection) -> dict[str, Any] | None:
@@ -156,19 +171,24 @@ class InitResult:
 
 
 def init_database(
-    settings: Settings, *, seed: str | None = None, progress: Progress | None = None
+    settings: Settings,
+    *,
+    seed: str | None = None,
+    progress: Progress | None = None,
+    any_database: bool = False,
 ) -> InitResult:
     """Create the database if it is missing, migrate it to head, and optionally seed it.
 
     Safe to run again. A bad seed environment or seed file is reported before anything is
-    created.
+    created. A database holding another application's tables is refused unless
+    `any_database` (arenadb's tables then go beside the others).
     """
     from arenadb.seeding.files import load_seed
 
     if seed is not None:
         load_seed(seed)
     created = create_database(settings, if_not_exists=True)
-    migration = upgrade(settings, "head")
+    migration = upgrade(settings, "head", any_database=any_database)
     result = InitResult(settings.masked_url, created, migration)
     if seed is not None:
         from arenadb.seeding.seeder import seed_database

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 
 from arenadb.config import Settings
 from arenadb.db.admin import database_exists
-from arenadb.db.engine import SQLITE_BEGIN, create_engine
+from arenadb.db.engine import SQLITE_BEGIN, create_engine, use_wal
 from arenadb.errors import (
     ArenaDBError,
     DatabaseMissingError,
@@ -106,6 +106,7 @@ def migration_lock(conn: Connection, lock_timeout_ms: int = 0) -> Iterator[Conne
                     f"(first: {tuple(problems[0])}); rolled back"
                 )
         raw.execute("PRAGMA foreign_keys=ON")
+        use_wal(raw)  # a migrated database is an arenadb database: WAL (never on a mere connect)
         return
     # Waiting for another migration is right (it may take long); lock_timeout comes after.
     conn.execute(sa.text("select pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
@@ -154,10 +155,29 @@ class MigrationStatus:
     current: list[str]
     heads: list[str]
     pending: list[RevisionInfo] = field(default_factory=list)
+    # Tables of another application (`arenadb.db.admin.is_arenadb_database`); empty for ours.
+    foreign_tables: list[str] = field(default_factory=list)
 
     @property
     def up_to_date(self) -> bool:
         return not self.pending and set(self.current) == set(self.heads)
+
+    @property
+    def state(self) -> str:
+        """`up_to_date`, `pending` or `not_arenadb` (another application's database)."""
+        if self.foreign_tables:
+            return "not_arenadb"
+        return "up_to_date" if self.up_to_date else "pending"
+
+    @property
+    def summary(self) -> str:
+        """The state in words, with what to run."""
+        if self.foreign_tables:
+            listed = ", ".join(self.foreign_tables[:5])
+            return f"not an arenadb database (tables of another application: {listed})"
+        if self.up_to_date:
+            return "up to date"
+        return f"{len(self.pending)} migrations pending: run `arenadb migrate up`"
 
 
 @dataclass
@@ -187,13 +207,23 @@ def current_revisions(settings: Settings) -> list[str]:
 
 
 def migration_status(settings: Settings) -> MigrationStatus:
-    """Current revision(s), head(s) and the migrations not yet applied."""
+    """Current revision(s), head(s), the migrations not yet applied, and whether the database
+    is another application's."""
+    from arenadb.db.admin import connection_tables, is_arenadb_database
+
     _require_database(settings)
     script = script_directory()
-    current = current_revisions(settings)
+    engine = create_engine(settings, pooled=False)
+    try:
+        with engine.connect() as conn:
+            current = list(MigrationContext.configure(conn).get_current_heads())
+            tables = connection_tables(conn)
+    finally:
+        engine.dispose()
     revisions.require_known_current(script, current, settings.masked_url)
     heads = list(script.get_heads())
-    return MigrationStatus(settings.masked_url, current, heads, pending_revisions(current))
+    foreign = [] if is_arenadb_database(tables) else sorted(tables)
+    return MigrationStatus(settings.masked_url, current, heads, pending_revisions(current), foreign)
 
 
 def pending_revisions(current: tuple[str, ...] | list[str]) -> list[RevisionInfo]:
@@ -265,6 +295,8 @@ def _run(
     action: str,
     target: Callable[[list[str]], str],
     on_step: OnStep | None,
+    *,
+    any_database: bool = False,
 ) -> MigrationResult:
     """Run `command.upgrade`/`downgrade` under the lock; retry a revision that hit lock_timeout."""
     timer = _StepTimer(on_step)
@@ -281,6 +313,7 @@ def _run(
                 destination = target(before)
                 cfg = alembic_config(settings, conn)
                 cfg.attributes["on_version_apply"] = timer
+                cfg.attributes["any_database"] = any_database  # see migrations/env.py
                 timer.started = time.perf_counter()
                 running = True
                 getattr(command, action)(cfg, destination)
@@ -347,9 +380,17 @@ def _failed(
 
 
 def upgrade(
-    settings: Settings, revision: str = "head", *, on_step: OnStep | None = None
+    settings: Settings,
+    revision: str = "head",
+    *,
+    on_step: OnStep | None = None,
+    any_database: bool = False,
 ) -> MigrationResult:
-    """Migrate an existing database up to `revision` (an id, `+N`, `head`), under the lock."""
+    """Migrate an existing database up to `revision` (an id, `+N`, `head`), under the lock.
+
+    A database holding another application's tables (`arenadb.db.admin.is_arenadb_database`)
+    is refused (RefusedError) unless `any_database`: then arenadb's tables go beside them.
+    """
     _require_database(settings)
     script = script_directory()
     if revision not in ("heads", "base") and not revision.startswith("+"):
@@ -359,6 +400,7 @@ def upgrade(
         "upgrade",
         lambda current: revisions.upgrade_target(script, current, revision, settings.masked_url),
         on_step,
+        any_database=any_database,
     )
 
 

@@ -7,7 +7,13 @@ from typing import Annotated, Any
 import typer
 
 from arenadb.cli.common import app_context, confirm_destructive
-from arenadb.cli.options import AnyDatabaseOption, CsvOption, JsonOption, YesOption
+from arenadb.cli.options import (
+    AnyDatabaseOption,
+    CsvOption,
+    JsonOption,
+    ShareDatabaseOption,
+    YesOption,
+)
 from arenadb.cli.render.output import (
     info,
     output_format,
@@ -53,6 +59,7 @@ def _check_data(result: Any) -> dict[str, Any]:
         "pending": result.pending,
         "problems": result.problems,
         "differences": result.differences,
+        "derived_problems": result.derived_problems,
         "seed": result.seed,
         **result.extra,
     }
@@ -117,13 +124,16 @@ def reset(
         info(describe_seed(result.seed))
 
 
-def init(ctx: typer.Context, seed: SeedOption = None) -> None:
+def init(
+    ctx: typer.Context, seed: SeedOption = None, any_database: ShareDatabaseOption = False
+) -> None:
     """Create the database if it is missing, migrate it to head, optionally seed it."""
     from arenadb.cli.render.progress import progress_bar
     from arenadb.schema.lifecycle import init_database
 
+    settings = app_context(ctx).settings()
     with progress_bar() as bar:
-        result = init_database(app_context(ctx).settings(), seed=seed, progress=bar)
+        result = init_database(settings, seed=seed, progress=bar, any_database=any_database)
     state = "created" if result.created else "exists"
     applied = result.migration.applied
     migrated = f"applied {', '.join(applied)}" if applied else "already at head"
@@ -169,6 +179,21 @@ def seed(
         print_json({"status": "ok", "changed": result.changed, **vars(result)})
         return
     info(describe_seed(result))
+
+
+@app.command("reindex")
+def reindex(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """Rebuild the full-text search index from the rows it indexes (when `db check` says so)."""
+    from arenadb.db import engine_scope
+    from arenadb.db.search_index import rebuild_search_index
+
+    with engine_scope(app_context(ctx).settings(), pooled=False) as engine:
+        result = rebuild_search_index(engine)
+    if output_format(ctx, json_output) == "json":
+        print_json({"status": "ok", **vars(result)})
+        return
+    done = ", ".join(f"{n} {what}" for what, n in result.rows.items()) or ", ".join(result.indexes)
+    info(f"rebuilt the search index ({done}) in {result.seconds:.2f}s")
 
 
 @app.command("stats")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from arenadb.cli.common import app_context, confirm_destructive
-from arenadb.cli.options import CsvOption, JsonOption, YesOption
+from arenadb.cli.options import CsvOption, JsonOption, ShareDatabaseOption, YesOption
 from arenadb.cli.render.output import info, output_format, print_json, render_rows
 
 app = typer.Typer(help="Apply, inspect and check schema migrations.", no_args_is_help=True)
@@ -22,11 +22,13 @@ def _print_step(step: Any) -> None:
 def up(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision: an id, +N, or head.")] = "head",
+    any_database: ShareDatabaseOption = False,
 ) -> None:
     """Migrate the database up to REVISION (default: head), printing each revision as it runs."""
     from arenadb.schema.migrations import upgrade
 
-    result = upgrade(app_context(ctx).settings(), revision, on_step=_print_step)
+    settings = app_context(ctx).settings()
+    result = upgrade(settings, revision, on_step=_print_step, any_database=any_database)
     if result.applied:
         info(f"applied {', '.join(result.applied)}; now at {', '.join(result.after)}")
     else:
@@ -59,7 +61,7 @@ def down(
 
 @app.command("status")
 def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
-    """Current revision, head, and pending migrations."""
+    """Current revision, head and pending migrations; exits 0 in every state (`db check` gates)."""
     from arenadb.schema.migrations import migration_status
 
     result = migration_status(app_context(ctx).settings())
@@ -67,14 +69,17 @@ def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
     if fmt == "json":
         print_json(
             {
-                "status": "up_to_date" if result.up_to_date else "pending",
+                "status": result.state,
+                "summary": result.summary,
                 "database": result.database,
                 "current": result.current,
                 "heads": result.heads,
                 "pending": result.pending,
+                "foreign_tables": result.foreign_tables,
             }
         )
         return
+    typer.echo(f"state:    {result.summary}")
     typer.echo(f"database: {result.database}")
     typer.echo(f"current:  {', '.join(result.current) or 'base (empty)'}")
     typer.echo(f"head:     {', '.join(result.heads)}")

@@ -21,6 +21,7 @@ from arenadb.cli.options import (
     ForceOption,
     JsonOption,
     OptionalLimitOption,
+    ShareDatabaseOption,
     YesOption,
     time_option,
 )
@@ -173,6 +174,7 @@ def copy(
     force: ForceOption = False,
     yes: YesOption = False,
     json_output: JsonOption = False,
+    any_database: ShareDatabaseOption = False,
 ) -> None:
     """Copy the whole database to another one (SQLite <-> PostgreSQL), ids preserved."""
     from arenadb.cli.render.progress import progress_bar
@@ -184,7 +186,9 @@ def copy(
     if force:
         confirm_destructive(f"replace everything in {target.masked_url}", yes=yes)
     with progress_bar("copying") as update:
-        result = copy_database(settings, target, force=force, progress=update)
+        result = copy_database(
+            settings, target, force=force, progress=update, any_database=any_database
+        )
     if fmt == "json":
         print_json(result)
         return

@@ -363,3 +363,37 @@ def test_wheel_install_finds_migrations(tmp_path):
         text=True,
     )
     assert json.loads(check.stdout)["migration_state"] == "up to date"
+
+
+def test_migrate_status_says_pending_unmistakably_and_exits_0(fresh_settings):
+    """`migrate status` reports (exit 0 in every state, as docs/operations/migrations.md's
+    table says); the state is its first line and its JSON `status`, never left to be inferred
+    from a revision list. `db check` is the gate: exit 3 while anything is pending."""
+    assert cli(fresh_settings, "db", "create").exit_code == 0
+    upgrade(fresh_settings, "0002")
+    result = cli(fresh_settings, "migrate", "status")
+    assert result.exit_code == 0, result.output
+    pending = len(revisions_oldest_first()) - 2
+    first = result.stdout.splitlines()[0]
+    assert first == f"state:    {pending} migrations pending: run `arenadb migrate up`", first
+    status = json.loads(cli(fresh_settings, "migrate", "status", "--json").stdout)
+    assert status["status"] == "pending" and "pending" in status["summary"]
+    assert cli(fresh_settings, "db", "check").exit_code == 3
+    upgrade(fresh_settings, "head")
+    result = cli(fresh_settings, "migrate", "status")
+    assert result.exit_code == 0 and result.stdout.splitlines()[0] == "state:    up to date"
+    assert cli(fresh_settings, "db", "check").exit_code == 0
+
+
+def test_migrate_status_names_another_applications_database(fresh_settings):
+    create_database(fresh_settings)
+    engine = create_engine(fresh_settings, pooled=False)
+    with engine.begin() as conn:
+        conn.execute(sa.text("create table invoices (id integer primary key)"))
+    engine.dispose()
+    result = cli(fresh_settings, "migrate", "status", "--json")
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.stdout)
+    assert status["status"] == "not_arenadb" and status["foreign_tables"] == ["invoices"]
+    text = cli(fresh_settings, "migrate", "status").stdout.splitlines()[0]
+    assert "not an arenadb database" in text and "invoices" in text
