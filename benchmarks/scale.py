@@ -5,6 +5,9 @@ games, 900 agents and a million turns and LLM calls, each call with ~1 KB reques
 quarter of that in its response and half in its turn's observation (`--payload-bytes`); 10x is
 300,000 games with 200-byte payloads (PostgreSQL only, behind `--scale 10`: it takes long).
 `--games` builds a smaller "1x" when the machine cannot take the full one (say so when quoting).
+`--workers N` builds a PostgreSQL arena from N processes at once; `--only 10 --save F` measures
+one size into a file, and `--report F1 F2` prints the table and the last line of saved runs (to
+build the two sizes side by side).
 
 Measures every inspection command warm through the library (median of `--runs`; export and
 clean once each: they write) and cold through the CLI (a fresh `arenadb` process, best of two),
@@ -23,6 +26,7 @@ each query (with --scale 10) and the worst warm time.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -67,6 +71,10 @@ ONCE = ("export one day", "clean one month")  # write work: timed once
 INFO_ONLY = ("models stats --exact", "baseline: SELECT 1")
 DAY = START + timedelta(days=10)
 MONTH = START + timedelta(days=30)
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def select_one(engine: sa.Engine) -> None:
@@ -175,19 +183,23 @@ def operations(engine: sa.Engine, folder: Path) -> dict[str, tuple[Callable[[], 
     }
 
 
-def build(settings: Settings, games: int, payload: int) -> sa.Engine:
+def build(settings: Settings, games: int, payload: int, workers: int) -> sa.Engine:
     create_database(settings)
     upgrade(settings, "head")
     engine = create_engine(settings)
     start = time.perf_counter()
-    built = build_arena(engine, games=games, agents=PAPER_AGENTS, payload_bytes=payload)
+    if settings.backend != "postgresql":
+        workers = 1  # parallel parts would queue on SQLite's one writer
+    built = build_arena(
+        engine, games=games, agents=PAPER_AGENTS, payload_bytes=payload, workers=workers
+    )
     if settings.backend == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
     print(
         f"  {settings.backend} {games:,} games: built in {time.perf_counter() - start:.0f} s "
         f"({built.turns:,} turns, {built.llm_calls:,} LLM calls, {len(built.agent_ids)} agents, "
-        f"{payload} B payloads)",
+        f"{payload} B payloads, {workers} worker(s), load {_load()})",
         file=sys.stderr,
         flush=True,
     )
@@ -222,7 +234,7 @@ def cli_ms(url: str, argv: list[str], runs: int = 2) -> float:
 def measure(
     label: str, settings: Settings, games: int, payload: int, args: argparse.Namespace, folder: Path
 ):
-    engine = build(settings, games, payload)
+    engine = build(settings, games, payload, args.workers)
     try:
         stored = store_boards(engine, rounds=BT_ROUNDS, seed=STORED_SEED)
         print(
@@ -235,7 +247,12 @@ def measure(
         url = settings.database_url
         help_ms = cli_ms(url, ["--help"], runs=max(3, args.cold_runs))
         cold = {name: cli_ms(url, argv, args.cold_runs) for name, (_c, argv) in ops.items() if argv}
-        return label, times, cold, help_ms
+        result = label, times, cold, help_ms
+        if args.save:
+            saved = json.loads(args.save.read_text()) if args.save.exists() else []
+            args.save.write_text(json.dumps([*saved, result], indent=1))
+        print(f"  {label} measured, load {_load()}", file=sys.stderr, flush=True)
+        return result
     finally:
         engine.dispose()
         drop_database(settings, missing_ok=True)
@@ -291,7 +308,22 @@ def main() -> int:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--runs", type=int, default=7, help="warm runs per query (median)")
     parser.add_argument("--cold-runs", type=int, default=2, help="CLI runs per command (best)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes building a PostgreSQL arena at once"
+    )
+    parser.add_argument(
+        "--only", type=int, choices=(1, 10), help="with --scale 10: build this PostgreSQL size only"
+    )
+    parser.add_argument("--save", type=Path, help="append each arena's figures to this JSON file")
+    parser.add_argument(
+        "--report", type=Path, nargs="+", help="print the table and last line of saved runs"
+    )
     args = parser.parse_args()
+    if args.report:
+        saved = [tuple(r) for path in args.report for r in json.loads(path.read_text())]
+        report(saved)
+        print(last_line(saved))
+        return 0
     backends = args.backends.split(",")
     pg_url = os.environ.get(PG_ENV)
     results = []
@@ -306,9 +338,10 @@ def main() -> int:
             server = parse_url(pg_url)
             suffix = uuid.uuid4().hex[:8]
             sizes = [(1, args.payload_bytes)] + ([(10, 200)] if args.scale == 10 else [])
+            sizes = [size for size in sizes if args.only in (None, size[0])]
             for factor, payload in sizes:
                 settings = load_settings(
-                    server.with_database(f"arenadb_bench_{suffix}_{factor}x").render(),
+                    server.with_database(f"arenadb_bench_scale_{suffix}_{factor}x").render(),
                     environ={},
                     cwd=os.devnull,
                 )
