@@ -118,7 +118,8 @@ def build_arena(
     `agents`: how many (every model x kind, over as many prompts as it takes; 20: two prompts).
     `payload_bytes`: the size of each LLM call's request messages (its response a quarter, the
     turn's observation a half); 0: no payloads, short observations.
-    `workers` > 1 (PostgreSQL; POSIX fork): that many processes write consecutive id ranges at
+    `workers` > 1 (POSIX fork; meant for PostgreSQL, where their COPYs overlap): that many
+    processes write consecutive id ranges at
     once, each from its own random stream, so the arena depends on `workers` as on `seed`."""
     summary = SyntheticArena()
     with write_transaction(engine) as conn:
