@@ -7,7 +7,8 @@ quarter of that in its response and half in its turn's observation (`--payload-b
 `--games` builds a smaller "1x" when the machine cannot take the full one (say so when quoting).
 `--workers N` builds a PostgreSQL arena from N processes at once; `--only 10 --save F` measures
 one size into a file, and `--report F1 F2` prints the table and the last line of saved runs (to
-build the two sizes side by side).
+build the two sizes side by side). `--keep` leaves a database in place and `--database NAME`
+(with `--only`) measures a kept one again without building it.
 
 Measures every inspection command warm through the library (median of `--runs`; export and
 clean once each: they write) and cold through the CLI (a fresh `arenadb` process, best of two),
@@ -43,6 +44,7 @@ import sqlalchemy as sa
 
 from arenadb.config import Settings, load_settings
 from arenadb.db import create_database, create_engine, drop_database
+from arenadb.errors import ArenaDBError
 from arenadb.events.reading import event_stats
 from arenadb.inspection import games as inspect
 from arenadb.inspection import replay, stats, usage
@@ -234,7 +236,11 @@ def cli_ms(url: str, argv: list[str], runs: int = 2) -> float:
 def measure(
     label: str, settings: Settings, games: int, payload: int, args: argparse.Namespace, folder: Path
 ):
-    engine = build(settings, games, payload, args.workers)
+    engine = create_engine(settings) if _built(settings) else None
+    if engine is None:
+        engine = build(settings, games, payload, args.workers)
+    else:
+        print(f"  {label}: measuring the arena already in it", file=sys.stderr, flush=True)
     try:
         stored = store_boards(engine, rounds=BT_ROUNDS, seed=STORED_SEED)
         print(
@@ -255,7 +261,20 @@ def measure(
         return result
     finally:
         engine.dispose()
-        drop_database(settings, missing_ok=True)
+        if not args.keep:
+            drop_database(settings, missing_ok=True)
+
+
+def _built(settings: Settings) -> bool:
+    """Whether the database exists and holds an arena (`--database` of a kept one)."""
+    engine = create_engine(settings, pooled=False)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(sa.select(sa.func.count()).select_from(Game)).scalar())
+    except (sa.exc.SQLAlchemyError, ArenaDBError):  # missing, or not an arena
+        return False
+    finally:
+        engine.dispose()
 
 
 def report(results: list[tuple[str, dict[str, float], dict[str, float], float]]) -> None:
@@ -314,6 +333,10 @@ def main() -> int:
     parser.add_argument(
         "--only", type=int, choices=(1, 10), help="with --scale 10: build this PostgreSQL size only"
     )
+    parser.add_argument(
+        "--database", help="with --only: the PostgreSQL database (measured as is if it holds games)"
+    )
+    parser.add_argument("--keep", action="store_true", help="leave the databases in place")
     parser.add_argument("--save", type=Path, help="append each arena's figures to this JSON file")
     parser.add_argument(
         "--report", type=Path, nargs="+", help="print the table and last line of saved runs"
@@ -341,7 +364,9 @@ def main() -> int:
             sizes = [size for size in sizes if args.only in (None, size[0])]
             for factor, payload in sizes:
                 settings = load_settings(
-                    server.with_database(f"arenadb_bench_scale_{suffix}_{factor}x").render(),
+                    server.with_database(
+                        args.database or f"arenadb_bench_scale_{suffix}_{factor}x"
+                    ).render(),
                     environ={},
                     cwd=os.devnull,
                 )
