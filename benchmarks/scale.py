@@ -300,6 +300,47 @@ def report(results: list[tuple[str, dict[str, float], dict[str, float], float]])
         print(f"{label}: arenadb --help {help_ms:.0f} ms")
 
 
+def markdown(results: list[tuple[str, dict[str, float], dict[str, float], float]]) -> str:
+    """The figures as docs/performance.md's tables: warm (with the 10x/1x ratio and the goals)
+    and cold (each command against `arenadb --help` plus its warm time)."""
+    labels = [label for label, *_ in results]
+    by = {label: (times, cold, help_ms) for label, times, cold, help_ms in results}
+    one, ten = by.get("postgresql 1x"), by.get("postgresql 10x")
+    lines = ["| warm, median (ms) | " + " | ".join(labels) + " | 10x/1x | goal met |"]
+    lines.append("| --- |" + " ---: |" * (len(labels) + 1) + " --- |")
+    for name in results[0][1]:
+        if name == "baseline: SELECT 1":
+            continue
+        cells = [f"{by[label][0][name]:,.1f}" for label in labels]
+        ratio, met = "", "for information"
+        if name not in INFO_ONLY and name not in ONCE:
+            small = all(by[label][0][name] <= GOAL_MS for label in labels if label.endswith("1x"))
+            met = "yes" if small else "no"
+        if one and ten:
+            r = ten[0][name] / one[0][name]
+            ratio = f"{r:.2f}"
+            if met != "for information":
+                met = "yes" if met == "yes" and r <= GOAL_RATIO else "no"
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {ratio} | {met} |")
+    lines.append(
+        "| baseline: SELECT 1 | "
+        + " | ".join(f"{by[label][0]['baseline: SELECT 1']:,.2f}" for label in labels)
+        + " | | |"
+    )
+    lines += ["", "| cold CLI: ms (x of `--help` + warm) | " + " | ".join(labels) + " |"]
+    lines.append("| --- |" + " ---: |" * len(labels))
+    lines.append(
+        "| `arenadb --help` | " + " | ".join(f"{by[label][2]:,.0f}" for label in labels) + " |"
+    )
+    for name in results[0][2]:
+        cells = []
+        for label in labels:
+            times, cold, help_ms = by[label]
+            cells.append(f"{cold[name]:,.0f} ({cold[name] / (help_ms + times[name]):.2f}x)")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def last_line(results: list[tuple[str, dict[str, float], dict[str, float], float]]) -> str:
     worst_name, worst_label, worst = "", "", 0.0
     for label, times, _cold, _help in results:
@@ -341,10 +382,13 @@ def main() -> int:
     parser.add_argument(
         "--report", type=Path, nargs="+", help="print the table and last line of saved runs"
     )
+    parser.add_argument("--markdown", action="store_true", help="with --report: as tables")
     args = parser.parse_args()
     if args.report:
         saved = [tuple(r) for path in args.report for r in json.loads(path.read_text())]
         report(saved)
+        if args.markdown:
+            print(markdown(saved))
         print(last_line(saved))
         return 0
     backends = args.backends.split(",")
