@@ -249,13 +249,15 @@ def measure(
     else:
         print(f"  {label}: measuring the arena already in it", file=sys.stderr, flush=True)
     try:
-        stored = store_boards(engine, rounds=BT_ROUNDS, seed=STORED_SEED)
-        print(
-            f"  ratings boards: {len(stored.boards)} boards stored in {stored.seconds:.1f} s",
-            file=sys.stderr,
-            flush=True,
-        )
-        ops = operations(engine, folder)
+        skip = set(args.skip.split(",")) if args.skip else set()
+        if "agents top (bt, stored)" not in skip:
+            stored = store_boards(engine, rounds=BT_ROUNDS, seed=STORED_SEED)
+            print(
+                f"  ratings boards: {len(stored.boards)} boards stored in {stored.seconds:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+        ops = {k: v for k, v in operations(engine, folder).items() if k not in skip}
         times = warm(ops, args.runs)
         url = settings.database_url
         help_ms = cli_ms(url, ["--help"], runs=max(3, args.cold_runs))
@@ -298,7 +300,7 @@ def report(results: list[tuple[str, dict[str, float], dict[str, float], float]])
     for name in names:
         line = f"{name:<{width}}"
         for _label, times, _cold, _help in results:
-            line += f"{times[name]:>19.2f} ms"
+            line += f"{times[name]:>19.2f} ms" if name in times else f"{'-':>22}"
         for _label, times, cold, help_ms in results:
             if name in cold:
                 ratio = cold[name] / (help_ms + times[name])
@@ -322,12 +324,15 @@ def markdown(results: list[tuple[str, dict[str, float], dict[str, float], float]
     for name in results[0][1]:
         if name == "baseline: SELECT 1":
             continue
-        cells = [f"{by[label][0][name]:,.1f}" for label in labels]
+        cells = [
+            f"{by[label][0][name]:,.1f}" if name in by[label][0] else "not measured"
+            for label in labels
+        ]
         ratio, met = "", "for information"
         if name not in INFO_ONLY and name not in ONCE:
             small = all(by[label][0][name] <= GOAL_MS for label in labels if label.endswith("1x"))
             met = "yes" if small else "no"
-        if one and ten:
+        if one and ten and name in ten[0]:
             r = ten[0][name] / one[0][name]
             ratio = f"{r:.2f}"
             if met != "for information":
@@ -347,6 +352,9 @@ def markdown(results: list[tuple[str, dict[str, float], dict[str, float], float]
         cells = []
         for label in labels:
             times, cold, help_ms = by[label]
+            if name not in cold:
+                cells.append("not measured")
+                continue
             cells.append(f"{cold[name]:,.0f} ({cold[name] / (help_ms + times[name]):.2f}x)")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -366,7 +374,7 @@ def last_line(results: list[tuple[str, dict[str, float], dict[str, float], float
         ratios = " ".join(
             f"{name.replace(' ', '_')}={ten[name] / one[name]:.2f}"
             for name in one
-            if name not in INFO_ONLY
+            if name not in INFO_ONLY and name in ten
         )
     return f"10x/1x: {ratios}; worst warm: {worst:.1f} ms ({worst_name}, {worst_label})"
 
@@ -392,6 +400,9 @@ def main() -> int:
     parser.add_argument("--save", type=Path, help="append each arena's figures to this JSON file")
     parser.add_argument(
         "--report", type=Path, nargs="+", help="print the table and last line of saved runs"
+    )
+    parser.add_argument(
+        "--skip", help="queries not to measure, comma-separated (the stored board: not stored)"
     )
     parser.add_argument("--markdown", action="store_true", help="with --report: as tables")
     args = parser.parse_args()
