@@ -249,7 +249,7 @@ def measure(
     else:
         print(f"  {label}: measuring the arena already in it", file=sys.stderr, flush=True)
     try:
-        skip = set(args.skip.split(",")) if args.skip else set()
+        skip = set(args.skip.split(";")) if args.skip else set()
         if "agents top (bt, stored)" not in skip:
             stored = store_boards(engine, rounds=BT_ROUNDS, seed=STORED_SEED)
             print(
@@ -402,7 +402,7 @@ def main() -> int:
         "--report", type=Path, nargs="+", help="print the table and last line of saved runs"
     )
     parser.add_argument(
-        "--skip", help="queries not to measure, comma-separated (the stored board: not stored)"
+        "--skip", help="queries not to measure, separated by ; (the stored board: not stored)"
     )
     parser.add_argument("--markdown", action="store_true", help="with --report: as tables")
     args = parser.parse_args()

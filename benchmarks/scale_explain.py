@@ -4,7 +4,7 @@ On a loaded machine a query's wall-clock time is mostly waiting for a core; Post
 EXPLAIN ANALYZE (planning + execution) of every SELECT a query issues is much less disturbed.
 Run on an arena kept by `scale.py --keep` (PostgreSQL only):
 
-    python benchmarks/scale_explain.py postgresql://postgres@HOST/arenadb_bench_scale_X [SKIP,...]
+    python benchmarks/scale_explain.py postgresql://postgres@HOST/arenadb_bench_scale_X [SKIP;...]
 
 Prints per query the statements, their summed server time and the slowest one. The live
 Bradley-Terry board (computed in Python), export and clean (they write) are left out.
@@ -31,7 +31,7 @@ TIMES = re.compile(r"(Planning|Execution) Time: ([\d.]+) ms")
 
 
 def main() -> int:
-    skip = SKIP | set(sys.argv[2].split(",") if len(sys.argv) > 2 else ())
+    skip = SKIP | set(sys.argv[2].split(";") if len(sys.argv) > 2 else ())
     engine = create_engine(load_settings(sys.argv[1], environ={}, cwd="/"))
     if engine.dialect.name != "postgresql":
         raise SystemExit("EXPLAIN ANALYZE timings: PostgreSQL only")
