@@ -5,9 +5,14 @@ games, 900 agents and a million turns and LLM calls, each call with ~1 KB reques
 quarter of that in its response and half in its turn's observation (`--payload-bytes`); 10x is
 300,000 games with 200-byte payloads (PostgreSQL only, behind `--scale 10`: it takes long).
 `--games` builds a smaller "1x" when the machine cannot take the full one (say so when quoting).
+`--workers N` builds a PostgreSQL arena from N processes at once; `--only 10 --save F` measures
+one size into a file, and `--report F1 F2` prints the table and the last line of saved runs (to
+build the two sizes side by side). `--keep` leaves a database in place and `--database NAME`
+(with `--only`) measures a kept one again without building it.
 
 Measures every inspection command warm through the library (median of `--runs`; export and
-clean once each: they write) and cold through the CLI (a fresh `arenadb` process, best of two),
+clean once each: they write; a query slower than 2 s once) and cold through the CLI (a fresh
+`arenadb` process, best of `--cold-runs`; one run of a query slower than 2 s),
 against `arenadb --help` and a `SELECT 1` measured in the same run. Clean of one month runs in a
 transaction that is rolled back.
 
@@ -23,6 +28,7 @@ each query (with --scale 10) and the worst warm time.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -39,6 +45,7 @@ import sqlalchemy as sa
 
 from arenadb.config import Settings, load_settings
 from arenadb.db import create_database, create_engine, drop_database
+from arenadb.errors import ArenaDBError
 from arenadb.events.reading import event_stats
 from arenadb.inspection import games as inspect
 from arenadb.inspection import replay, stats, usage
@@ -59,6 +66,7 @@ PAPER_AGENTS = 900
 GOAL_MS = 10.0
 GOAL_RATIO = 1.5
 GOAL_COLD = 1.3
+SLOW_MS = 2_000.0  # a query whose warm-up run takes longer is timed once more, warm and cold
 BT_ROUNDS = 100  # bootstrap rounds of the Bradley-Terry board (the CLI's default is 1,000)
 # The stored boards (`ratings boards`) get their own seed, so that "agents top (bt)" with the
 # default seed still measures the live computation.
@@ -67,6 +75,10 @@ ONCE = ("export one day", "clean one month")  # write work: timed once
 INFO_ONLY = ("models stats --exact", "baseline: SELECT 1")
 DAY = START + timedelta(days=10)
 MONTH = START + timedelta(days=30)
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def select_one(engine: sa.Engine) -> None:
@@ -175,19 +187,23 @@ def operations(engine: sa.Engine, folder: Path) -> dict[str, tuple[Callable[[], 
     }
 
 
-def build(settings: Settings, games: int, payload: int) -> sa.Engine:
+def build(settings: Settings, games: int, payload: int, workers: int) -> sa.Engine:
     create_database(settings)
     upgrade(settings, "head")
     engine = create_engine(settings)
     start = time.perf_counter()
-    built = build_arena(engine, games=games, agents=PAPER_AGENTS, payload_bytes=payload)
+    if settings.backend != "postgresql":
+        workers = 1  # parallel parts would queue on SQLite's one writer
+    built = build_arena(
+        engine, games=games, agents=PAPER_AGENTS, payload_bytes=payload, workers=workers
+    )
     if settings.backend == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
     print(
         f"  {settings.backend} {games:,} games: built in {time.perf_counter() - start:.0f} s "
         f"({built.turns:,} turns, {built.llm_calls:,} LLM calls, {len(built.agent_ids)} agents, "
-        f"{payload} B payloads)",
+        f"{payload} B payloads, {workers} worker(s), load {_load()})",
         file=sys.stderr,
         flush=True,
     )
@@ -197,9 +213,11 @@ def build(settings: Settings, games: int, payload: int) -> sa.Engine:
 def warm(ops: dict[str, tuple[Callable[[], Any], list[str]]], runs: int) -> dict[str, float]:
     times: dict[str, float] = {}
     for name, (call, _argv) in ops.items():
+        start = time.perf_counter()
         call()  # warm: pool, statement cache, pages in memory
+        slow = (time.perf_counter() - start) * 1000 > SLOW_MS
         samples = []
-        for _ in range(1 if name in ONCE else runs):
+        for _ in range(1 if name in ONCE or slow else runs):
             start = time.perf_counter()
             call()
             samples.append((time.perf_counter() - start) * 1000)
@@ -214,31 +232,62 @@ def cli_ms(url: str, argv: list[str], runs: int = 2) -> float:
         start = time.perf_counter()
         done = subprocess.run(["arenadb", *argv], env=env, capture_output=True, check=False)
         best = min(best, (time.perf_counter() - start) * 1000)
-        if done.returncode != 0:
-            raise SystemExit(f"arenadb {' '.join(argv)} failed: {done.stderr.decode()[-300:]}")
+        if done.returncode != 0:  # said, and left out: the warm figures stay
+            print(
+                f"arenadb {' '.join(argv)} failed: {done.stderr.decode()[-300:]}", file=sys.stderr
+            )
+            return float("nan")
     return best
 
 
 def measure(
     label: str, settings: Settings, games: int, payload: int, args: argparse.Namespace, folder: Path
 ):
-    engine = build(settings, games, payload)
+    engine = create_engine(settings) if _built(settings) else None
+    if engine is None:
+        engine = build(settings, games, payload, args.workers)
+    else:
+        print(f"  {label}: measuring the arena already in it", file=sys.stderr, flush=True)
     try:
-        stored = store_boards(engine, rounds=BT_ROUNDS, seed=STORED_SEED)
-        print(
-            f"  ratings boards: {len(stored.boards)} boards stored in {stored.seconds:.1f} s",
-            file=sys.stderr,
-            flush=True,
-        )
-        ops = operations(engine, folder)
+        skip = set(args.skip.split(";")) if args.skip else set()
+        if "agents top (bt, stored)" not in skip:
+            stored = store_boards(engine, rounds=BT_ROUNDS, seed=STORED_SEED)
+            print(
+                f"  ratings boards: {len(stored.boards)} boards stored in {stored.seconds:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+        ops = {k: v for k, v in operations(engine, folder).items() if k not in skip}
         times = warm(ops, args.runs)
         url = settings.database_url
         help_ms = cli_ms(url, ["--help"], runs=max(3, args.cold_runs))
-        cold = {name: cli_ms(url, argv, args.cold_runs) for name, (_c, argv) in ops.items() if argv}
-        return label, times, cold, help_ms
+        cold = {
+            name: cli_ms(url, argv, 1 if times[name] > SLOW_MS else args.cold_runs)
+            for name, (_c, argv) in ops.items()
+            if argv
+        }
+        result = label, times, cold, help_ms
+        if args.save:
+            saved = json.loads(args.save.read_text()) if args.save.exists() else []
+            args.save.write_text(json.dumps([*saved, result], indent=1))
+        print(f"  {label} measured, load {_load()}", file=sys.stderr, flush=True)
+        return result
     finally:
         engine.dispose()
-        drop_database(settings, missing_ok=True)
+        if not args.keep:
+            drop_database(settings, missing_ok=True)
+
+
+def _built(settings: Settings) -> bool:
+    """Whether the database exists and holds an arena (`--database` of a kept one)."""
+    engine = create_engine(settings, pooled=False)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(sa.select(sa.func.count()).select_from(Game)).scalar())
+    except (sa.exc.SQLAlchemyError, ArenaDBError):  # missing, or not an arena
+        return False
+    finally:
+        engine.dispose()
 
 
 def report(results: list[tuple[str, dict[str, float], dict[str, float], float]]) -> None:
@@ -251,7 +300,7 @@ def report(results: list[tuple[str, dict[str, float], dict[str, float], float]])
     for name in names:
         line = f"{name:<{width}}"
         for _label, times, _cold, _help in results:
-            line += f"{times[name]:>19.2f} ms"
+            line += f"{times[name]:>19.2f} ms" if name in times else f"{'-':>22}"
         for _label, times, cold, help_ms in results:
             if name in cold:
                 ratio = cold[name] / (help_ms + times[name])
@@ -262,6 +311,53 @@ def report(results: list[tuple[str, dict[str, float], dict[str, float], float]])
         print(line)
     for label, _times, _cold, help_ms in results:
         print(f"{label}: arenadb --help {help_ms:.0f} ms")
+
+
+def markdown(results: list[tuple[str, dict[str, float], dict[str, float], float]]) -> str:
+    """The figures as docs/performance.md's tables: warm (with the 10x/1x ratio and the goals)
+    and cold (each command against `arenadb --help` plus its warm time)."""
+    labels = [label for label, *_ in results]
+    by = {label: (times, cold, help_ms) for label, times, cold, help_ms in results}
+    one, ten = by.get("postgresql 1x"), by.get("postgresql 10x")
+    lines = ["| warm, median (ms) | " + " | ".join(labels) + " | 10x/1x | goal met |"]
+    lines.append("| --- |" + " ---: |" * (len(labels) + 1) + " --- |")
+    for name in results[0][1]:
+        if name == "baseline: SELECT 1":
+            continue
+        cells = [
+            f"{by[label][0][name]:,.1f}" if name in by[label][0] else "not measured"
+            for label in labels
+        ]
+        ratio, met = "", "for information"
+        if name not in INFO_ONLY and name not in ONCE:
+            small = all(by[label][0][name] <= GOAL_MS for label in labels if label.endswith("1x"))
+            met = "yes" if small else "no"
+        if one and ten and name in ten[0]:
+            r = ten[0][name] / one[0][name]
+            ratio = f"{r:.2f}"
+            if met != "for information":
+                met = "yes" if met == "yes" and r <= GOAL_RATIO else "no"
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {ratio} | {met} |")
+    lines.append(
+        "| baseline: SELECT 1 | "
+        + " | ".join(f"{by[label][0]['baseline: SELECT 1']:,.2f}" for label in labels)
+        + " | | |"
+    )
+    lines += ["", "| cold CLI: ms (x of `--help` + warm) | " + " | ".join(labels) + " |"]
+    lines.append("| --- |" + " ---: |" * len(labels))
+    lines.append(
+        "| `arenadb --help` | " + " | ".join(f"{by[label][2]:,.0f}" for label in labels) + " |"
+    )
+    for name in results[0][2]:
+        cells = []
+        for label in labels:
+            times, cold, help_ms = by[label]
+            if name not in cold:
+                cells.append("not measured")
+                continue
+            cells.append(f"{cold[name]:,.0f} ({cold[name] / (help_ms + times[name]):.2f}x)")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def last_line(results: list[tuple[str, dict[str, float], dict[str, float], float]]) -> str:
@@ -278,7 +374,7 @@ def last_line(results: list[tuple[str, dict[str, float], dict[str, float], float
         ratios = " ".join(
             f"{name.replace(' ', '_')}={ten[name] / one[name]:.2f}"
             for name in one
-            if name not in INFO_ONLY
+            if name not in INFO_ONLY and name in ten
         )
     return f"10x/1x: {ratios}; worst warm: {worst:.1f} ms ({worst_name}, {worst_label})"
 
@@ -291,7 +387,32 @@ def main() -> int:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--runs", type=int, default=7, help="warm runs per query (median)")
     parser.add_argument("--cold-runs", type=int, default=2, help="CLI runs per command (best)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes building a PostgreSQL arena at once"
+    )
+    parser.add_argument(
+        "--only", type=int, choices=(1, 10), help="with --scale 10: build this PostgreSQL size only"
+    )
+    parser.add_argument(
+        "--database", help="with --only: the PostgreSQL database (measured as is if it holds games)"
+    )
+    parser.add_argument("--keep", action="store_true", help="leave the databases in place")
+    parser.add_argument("--save", type=Path, help="append each arena's figures to this JSON file")
+    parser.add_argument(
+        "--report", type=Path, nargs="+", help="print the table and last line of saved runs"
+    )
+    parser.add_argument(
+        "--skip", help="queries not to measure, separated by ; (the stored board: not stored)"
+    )
+    parser.add_argument("--markdown", action="store_true", help="with --report: as tables")
     args = parser.parse_args()
+    if args.report:
+        saved = [tuple(r) for path in args.report for r in json.loads(path.read_text())]
+        report(saved)
+        if args.markdown:
+            print(markdown(saved))
+        print(last_line(saved))
+        return 0
     backends = args.backends.split(",")
     pg_url = os.environ.get(PG_ENV)
     results = []
@@ -306,9 +427,12 @@ def main() -> int:
             server = parse_url(pg_url)
             suffix = uuid.uuid4().hex[:8]
             sizes = [(1, args.payload_bytes)] + ([(10, 200)] if args.scale == 10 else [])
+            sizes = [size for size in sizes if args.only in (None, size[0])]
             for factor, payload in sizes:
                 settings = load_settings(
-                    server.with_database(f"arenadb_bench_{suffix}_{factor}x").render(),
+                    server.with_database(
+                        args.database or f"arenadb_bench_scale_{suffix}_{factor}x"
+                    ).render(),
                     environ={},
                     cwd=os.devnull,
                 )

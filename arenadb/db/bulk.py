@@ -372,3 +372,15 @@ def select_json_as_text(table: sa.Table) -> sa.Select[Any]:
     """SELECT every column of `table`, JSON columns as their JSON text, in primary-key order."""
     columns = [sa.cast(c, sa.Text).label(c.name) if is_json(c) else c for c in table.c]
     return sa.select(*columns).order_by(*table.primary_key.columns)
+
+
+# Bound parameters one statement may carry: psycopg sends at most 65,535, SQLite (>= 3.32)
+# takes 32,766. A list of ids of unbounded length goes into `IN (...)` in slices of this size.
+ID_SLICE = 5_000
+
+
+def id_slices(ids: Sequence[int], size: int | None = None) -> Iterator[Sequence[int]]:
+    """`ids` in consecutive slices of at most `size` (`ID_SLICE`), for `column.in_(slice)`."""
+    size = size or ID_SLICE
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]

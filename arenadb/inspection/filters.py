@@ -149,6 +149,20 @@ def game_conditions(
     return conditions
 
 
+def newest_first(filters: GameFilter) -> tuple[sa.ColumnElement[Any], ...]:
+    """The ORDER BY of a page of games: by id, newest first; within a start-time window by
+    start time (then id), newest first, read backwards along `ix_games_started_at`.
+
+    By id, a window far in the past would walk the primary key from the newest game until the
+    window's first games: PostgreSQL expects the matches spread over the whole id range and
+    picks that walk (24,000 games skipped at the paper's scale, ten times as many at 10x).
+    """
+    g = Game.__table__
+    if filters.since is not None or filters.until is not None:
+        return (g.c.started_at.desc(), g.c.id.desc())
+    return (g.c.id.desc(),)
+
+
 def matching_game_ids(conn: Connection | Session, filters: GameFilter) -> sa.Select[Any]:
     """SELECT games.id of the games that match, without order or limit."""
     g = Game.__table__

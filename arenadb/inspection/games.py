@@ -3,7 +3,8 @@
 Every function issues a small, fixed number of statements whatever the page or game size (no
 N+1): child counts come from correlated subqueries on primary-key / index prefixes, and a game's
 seats, turns and calls come in one statement each. Lists are newest first by id, which is the
-primary key, so a page costs the same on 2,000 games as on 2,000,000.
+primary key (within a start-time window by start time, read along its index), so a page costs
+the same on 2,000 games as on 2,000,000.
 
     from arenadb.db import create_engine
     from arenadb.inspection.games import game_info, list_games
@@ -23,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from arenadb.inspection.filters import GameFilter, game_conditions
+from arenadb.inspection.filters import GameFilter, game_conditions, newest_first
 from arenadb.inspection.game_detail import GameDetail, SnapshotInfo, game_info
 from arenadb.inspection.game_parts import SeatInfo, TurnInfo, seconds_between
 from arenadb.inspection.winners import game_winners
@@ -113,7 +114,7 @@ def list_games(
         page = (
             sa.select(g.c.id)
             .where(*game_conditions(conn, filters))
-            .order_by(g.c.id.desc())
+            .order_by(*newest_first(filters))
             .limit(limit)
             .offset(offset)
         )
@@ -135,7 +136,7 @@ def list_games(
             )
             .join(ids, ids.c.id == g.c.id)
             .join(GameType.__table__, GameType.id == g.c.game_type_id)
-            .order_by(g.c.id.desc())
+            .order_by(*newest_first(filters))
         )
         rows = conn.execute(query).all()
         winners = game_winners(conn, [r.id for r in rows if r.outcome == "win"])

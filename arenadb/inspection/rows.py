@@ -19,7 +19,7 @@ from arenadb.catalog.refs import (
     resolve_game_id,
 )
 from arenadb.errors import InvalidArgumentError
-from arenadb.inspection.filters import GameFilter, game_conditions
+from arenadb.inspection.filters import GameFilter, game_conditions, newest_first
 from arenadb.limits import DEFAULT_LIMIT
 from arenadb.models import Game, GamePlayer, GameTurn, LLMCall
 
@@ -50,11 +50,12 @@ def list_game_rows(
     """Games newest first that match `filters`, one page at a time, with their type loaded."""
     if limit < 0 or offset < 0:
         raise InvalidArgumentError("limit and offset must not be negative")
+    filters = filters or GameFilter()
     query = (
         sa.select(Game)
         .options(selectinload(Game.game_type))
-        .where(*game_conditions(session, filters or GameFilter()))
-        .order_by(Game.id.desc())
+        .where(*game_conditions(session, filters))
+        .order_by(*newest_first(filters))
         .limit(limit)
         .offset(offset)
     )

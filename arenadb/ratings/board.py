@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from arenadb.catalog.refs import resolve_game_type_id
+from arenadb.db.bulk import id_slices
 from arenadb.errors import InvalidArgumentError
 from arenadb.models import Agent, GamePlayer, GameType, LLMCall, LLMModel
 from arenadb.ratings import bradley_terry as bt
@@ -405,12 +406,21 @@ def _agent_costs(conn: Connection, pool: Pool) -> dict[int, AgentCost]:
             GamePlayer,
             sa.and_(GamePlayer.game_id == LLMCall.game_id, GamePlayer.seat == LLMCall.seat),
         )
-        .where(LLMCall.game_id.in_(pool.game_ids))
         .group_by(GamePlayer.agent_id)
     )
+    # agent -> calls, priced calls, cost, games with a call; the slices' games are disjoint,
+    # so their counts add up (a 10x arena's pool holds more ids than one statement may bind).
+    totals: dict[int, list[float]] = {}
+    for ids in id_slices(pool.game_ids):
+        for r in conn.execute(calls.where(LLMCall.game_id.in_(ids))):
+            total = totals.setdefault(r.agent_id, [0, 0, 0.0, 0])
+            total[0] += r.calls
+            total[1] += r.priced
+            total[2] += float(r.cost or 0.0)
+            total[3] += r.logged_games
     costs: dict[int, AgentCost] = {}
-    for r in conn.execute(calls):
-        record = pool.records.get(r.agent_id)
-        complete = record is not None and r.logged_games >= record.games and r.priced == r.calls
-        costs[r.agent_id] = AgentCost(float(r.cost) if r.priced else None, complete)
+    for agent_id, (n, priced, cost, logged) in totals.items():
+        record = pool.records.get(agent_id)
+        complete = record is not None and logged >= record.games and priced == n
+        costs[agent_id] = AgentCost(cost if priced else None, complete)
     return costs

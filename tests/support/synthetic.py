@@ -45,6 +45,7 @@ from arenadb.models import (
     Rating,
     RatingEvent,
 )
+from tests.support.synthetic_parallel import build_in_parallel
 from tests.support.synthetic_payloads import MAFIA_LINES
 from tests.support.synthetic_payloads import filler as _filler
 from tests.support.synthetic_payloads import payloads as _payloads
@@ -110,13 +111,16 @@ def build_arena(
     batch_games: int = 1_000,
     agents: int = 20,
     payload_bytes: int = 0,
+    workers: int = 1,
 ) -> SyntheticArena:
     """Insert a catalog and `games` synthetic games into an empty, migrated database.
 
     `agents`: how many (every model x kind, over as many prompts as it takes; 20: two prompts).
     `payload_bytes`: the size of each LLM call's request messages (its response a quarter, the
-    turn's observation a half); 0: no payloads, short observations."""
-    rng = random.Random(seed)
+    turn's observation a half); 0: no payloads, short observations.
+    `workers` > 1 (POSIX fork; meant for PostgreSQL, where their COPYs overlap): that many
+    processes write consecutive id ranges at
+    once, each from its own random stream, so the arena depends on `workers` as on `seed`."""
     summary = SyntheticArena()
     with write_transaction(engine) as conn:
         catalog = _insert_catalog(conn, agents)
@@ -125,19 +129,12 @@ def build_arena(
     summary.agent_ids = [a[0] for a in catalog.agents]
     summary.model_ids = sorted(catalog.prices)
     summary.first_game_id = first_id
-    mu = {agent_id: 25.0 for agent_id in summary.agent_ids}
-    record = {agent_id: [0, 0, 0, 0] for agent_id in summary.agent_ids}  # games w d l
-    next_id = first_id
-    while next_id < first_id + games:
-        count = min(batch_games, first_id + games - next_id)
-        rows = _Batch()
-        for game_id in range(next_id, next_id + count):
-            _one_game(rng, game_id, games + first_id - 1, catalog, mu, record, rows)
-        with write_transaction(engine) as conn:
-            rows.insert(conn)
-        rows.add_to(summary)
-        next_id += count
-    summary.last_game_id = next_id - 1
+    part = _Part(seed, first_id, first_id + games, first_id + games - 1, batch_games)
+    if workers > 1:
+        mu, record = build_in_parallel(_build_part, engine, catalog, part, workers, summary)
+    else:
+        mu, record = _build_part(engine, catalog, part, summary)
+    summary.last_game_id = first_id + games - 1
     with write_transaction(engine) as conn:
         _write_ratings(conn, mu, record)
         if conn.dialect.name == "postgresql":
@@ -150,6 +147,37 @@ def build_arena(
                 )
     refresh_statistics(engine)  # as arenadb's own bulk loads do (import, copy, seed)
     return summary
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Games `start` to `stop` (excluded) of an arena whose newest game is `last_id`."""
+
+    seed: int
+    start: int
+    stop: int
+    last_id: int
+    batch_games: int
+
+
+def _build_part(
+    engine: Engine, catalog: _Catalog, part: _Part, summary: SyntheticArena
+) -> tuple[dict[int, float], dict[int, list[int]]]:
+    """Write the part's games batch by batch; the agents' final mu and game counts."""
+    rng = random.Random(part.seed)
+    mu = {agent[0]: 25.0 for agent in catalog.agents}
+    record = {agent[0]: [0, 0, 0, 0] for agent in catalog.agents}  # games w d l
+    next_id = part.start
+    while next_id < part.stop:
+        count = min(part.batch_games, part.stop - next_id)
+        rows = _Batch()
+        for game_id in range(next_id, next_id + count):
+            _one_game(rng, game_id, part.last_id, catalog, mu, record, rows)
+        with write_transaction(engine) as conn:
+            rows.insert(conn)
+        rows.add_to(summary)
+        next_id += count
+    return mu, record
 
 
 def _table(model: type[Any]) -> sa.Table:

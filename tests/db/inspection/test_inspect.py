@@ -265,6 +265,37 @@ def test_games_list_filters_agree_with_brute_force(arena: Arena):
     assert [g.id for g in list_games(engine, since=T0 + timedelta(minutes=30))] == [arena.crashed]
 
 
+def test_games_list_in_a_time_window_is_newest_started_first(engine: sa.Engine):
+    """Within --since/--until a page is ordered by start time, then id (the start-time index
+    serves it; by id, a window far back walked the primary key from the newest game)."""
+    from sqlalchemy.orm import Session
+
+    from arenadb.inspection.filters import GameFilter
+    from arenadb.inspection.rows import list_game_rows
+    from tests.support.synthetic import START
+
+    build_arena(engine, games=40)
+    with engine.begin() as conn:  # game 30 started before game 10: ids and starts disagree
+        conn.execute(
+            sa.update(Game).where(Game.id == 30).values(started_at=START + timedelta(minutes=29))
+        )
+        starts = conn.execute(
+            sa.select(Game.id, Game.started_at).where(Game.started_at.is_not(None))
+        ).all()
+    since, until = START + timedelta(minutes=20), START + timedelta(minutes=100)
+    inside = [(at, i) for i, at in starts if since <= at.replace(tzinfo=START.tzinfo) < until]
+    expected = [i for _at, i in sorted(inside, reverse=True)]
+    assert 30 in expected and expected.index(30) > expected.index(10)
+    pages = [
+        list_games(engine, since=since, until=until, limit=7, offset=o) for o in range(0, 35, 7)
+    ]
+    assert [g.id for page in pages for g in page] == expected
+    with Session(engine) as session:
+        rows = list_game_rows(session, GameFilter(since=since, until=until), limit=100)
+    assert [g.id for g in rows] == expected
+    assert [g.id for g in list_games(engine, limit=3)] == [40, 39, 38], "no window: by id"
+
+
 def test_games_list_rejects_unknown_filters(arena: Arena):
     with pytest.raises(NotFoundError, match="agent nobody not found"):
         list_games(arena.engine, agent="nobody")

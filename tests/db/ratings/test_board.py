@@ -100,7 +100,15 @@ def test_a_team_game_counts_once_and_shared_first_follows_the_setting(engine, ar
     assert all(r.provisional for r in board.rows)
 
 
-def test_cost_per_game_and_per_win_unknown_is_unknown(engine, arena):
+@pytest.fixture(params=["one statement", "sliced"])
+def id_slice(request, monkeypatch):
+    """The board's costs read in one statement, or in slices of 1 game id: a 10x arena's pool
+    holds more ids than one statement may bind (psycopg: 65,535)."""
+    if request.param == "sliced":
+        monkeypatch.setattr("arenadb.db.bulk.ID_SLICE", 1)
+
+
+def test_cost_per_game_and_per_win_unknown_is_unknown(engine, arena, id_slice):
     a, b, c = register_agents(arena, 3, "cost")
     duel(arena, "Duel-v0", a, b, cost_a=0.25, cost_b=None)  # b's cost unknown
     duel(arena, "Duel-v0", a, b, first_wins=False, cost_a=0.75, cost_b=0.5)
