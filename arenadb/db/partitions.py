@@ -106,7 +106,7 @@ def partition_differences(conn: Connection) -> list[str]:
         return []
     live = set(sa.inspect(conn).get_table_names())
     out = []
-    layout = dict(
+    layout: dict[str, str] = dict(
         conn.execute(
             sa.text(
                 "SELECT c.relname, pg_get_partkeydef(c.oid) FROM pg_partitioned_table p "
@@ -129,8 +129,10 @@ def partition_differences(conn: Connection) -> list[str]:
     for k in (wanted, wanted + 1):
         missing = [t for t in TABLES if k not in have or t not in have[k].tables]
         if missing:
-            out.append(f"missing partitions of game ids from {k * GAMES_PER_PARTITION}: "
-                       + ", ".join(f"{t}_p{k}" for t in missing))
+            out.append(
+                f"missing partitions of game ids from {k * GAMES_PER_PARTITION}: "
+                + ", ".join(f"{t}_p{k}" for t in missing)
+            )
     return out
 
 
@@ -169,9 +171,7 @@ def range_uses(conn: Connection, before: datetime) -> list[RangeUse]:
     counts = {int(k): (int(games), int(old)) for k, games, old in rows}
     last = conn.execute(sa.text("SELECT max(id) FROM games")).scalar()
     top = -1 if last is None else int(last) // size
-    return [
-        RangeUse(p, *counts.get(p.k, (0, 0)), closed=p.k < top) for p in ranges
-    ]
+    return [RangeUse(p, *counts.get(p.k, (0, 0)), closed=p.k < top) for p in ranges]
 
 
 def drop_partitions(conn: Connection, ranges: Sequence[Partition]) -> dict[str, int]:
@@ -196,7 +196,7 @@ def drop_partitions(conn: Connection, ranges: Sequence[Partition]) -> dict[str, 
 
 def explain(conn: Connection, statement: Any) -> list[str]:
     """The partitions PostgreSQL's plan of `statement` reads (EXPLAIN, not run)."""
-    compiled = statement.compile(conn, compile_kwargs={"literal_binds": True})
+    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
     plan = conn.exec_driver_sql(f"EXPLAIN {compiled}").scalars()
     return sorted({m.group(0) for line in plan for m in _PARTITION_IN_PLAN.finditer(line)})
 
