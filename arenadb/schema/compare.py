@@ -42,7 +42,7 @@ PG_TRIGGERS: frozenset[tuple[str, str]] = frozenset({("games", partitions.TRIGGE
 TRIGGER_DIGESTS: dict[str, dict[tuple[str, str], str]] = {
     "postgresql": {
         ("agents", "agents_leave_access_lists"): "96b66bd28d3fb975",
-        ("games", partitions.TRIGGER): "c8bbc937003fe77b",
+        ("games", partitions.TRIGGER): "c8c037387341260e",
         ("prompts", "prompts_immutable"): "506b0dd60e1a498e",
     },
     "sqlite": {

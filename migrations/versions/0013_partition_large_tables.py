@@ -16,8 +16,11 @@ created again from the definitions PostgreSQL printed for the old table. A parti
 primary key must hold the partition column: `(id)` becomes `(id, game_id)` (ids stay unique:
 they come from the same sequences, whose ownership moves to the twin). No default partition:
 a statement-level trigger on `games` creates the partitions of a new game id's range when it is
-missing (waiting for the locks) and those of the next range ahead of time (skipped when a lock
-is busy, tried again by the next game), so a row never finds no partition and no cron is needed.
+missing (waiting for the locks), and every AHEAD_EVERY-th game (from the first of a range on)
+those of the next range ahead of time. Attaching a partition takes locks that conflict with
+writers of the four tables and of `games` (foreign keys): the ahead attempt waits at most 20 ms
+for them and is skipped when they are busy, to be tried again AHEAD_EVERY games later; so a row
+never finds no partition, a recording never waits long, and no cron is needed.
 
 The rebuild holds each table's lock for the copy: on a large live database run it in a quiet
 moment (docs/operations/upkeep.md). Downgrade rebuilds plain tables the same way, rows kept.
@@ -41,6 +44,9 @@ depends_on: str | Sequence[str] | None = None
 TABLES = ("game_turns", "player_actions", "llm_calls", "game_snapshots")
 GAMES_PER_PARTITION = 10_000
 TRIGGER = "games_partitions"
+# The next range is made ahead by every AHEAD_EVERY-th game (ids that are multiples of it), each
+# attempt waiting at most 20 ms for the tables' locks.
+AHEAD_EVERY = 100
 
 ADD_PARTITION = f"""
 CREATE FUNCTION arenadb_add_partitions(k bigint, needed boolean) RETURNS void
@@ -60,7 +66,7 @@ BEGIN
     END IF;
     BEGIN
         IF NOT needed THEN
-            PERFORM set_config('lock_timeout', '100ms', true);
+            PERFORM set_config('lock_timeout', '20ms', true);
         END IF;
         FOREACH t IN ARRAY ARRAY['{"', '".join(TABLES)}'] LOOP
             IF to_regclass(t || '_p' || k) IS NULL THEN
@@ -88,6 +94,9 @@ DECLARE
 BEGIN
     FOR k IN SELECT DISTINCT id / {GAMES_PER_PARTITION} FROM new_games ORDER BY 1 LOOP
         PERFORM arenadb_add_partitions(k, true);
+    END LOOP;
+    FOR k IN SELECT DISTINCT id / {GAMES_PER_PARTITION} FROM new_games
+             WHERE id % {AHEAD_EVERY} = 0 ORDER BY 1 LOOP
         PERFORM arenadb_add_partitions(k + 1, false);
     END LOOP;
     RETURN NULL;
