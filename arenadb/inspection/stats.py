@@ -56,15 +56,16 @@ def _sizes(conn: Connection) -> tuple[dict[str, int], int | None]:
     if conn.dialect.name == "postgresql":
         relations = conn.execute(
             sa.text(
-                "SELECT c.relname AS name, (SELECT sum(pg_total_relation_size(t.relid)) "
-                "FROM pg_partition_tree(c.oid) t) AS size "
+                "SELECT c.relname AS name, CASE c.relkind WHEN 'p' THEN "
+                "(SELECT sum(pg_total_relation_size(t.relid)) FROM pg_partition_tree(c.oid) t) "
+                "ELSE pg_total_relation_size(c.oid) END AS size "
                 "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
                 "AND n.nspname = current_schema()"
             )
         )
         total = conn.execute(sa.text("SELECT pg_database_size(current_database())")).scalar()
-        return {r.name: int(r.size) for r in relations}, int(total or 0)
+        return {r.name: int(r.size or 0) for r in relations}, int(total or 0)
     page_size = int(conn.exec_driver_sql("PRAGMA page_size").scalar() or 0)
     page_count = int(conn.exec_driver_sql("PRAGMA page_count").scalar() or 0)
     try:

@@ -10,9 +10,10 @@ games sit in the last partitions (queries on them are pruned to those) and `clea
 game-detail` drops whole old partitions instead of deleting rows (`arenadb.db.partitions`).
 
 Each table is rebuilt: a partitioned twin (LIKE the table: columns, defaults, CHECKs, storage,
-compression), its partitions, the rows copied, the old table dropped, the twin renamed, then the
-primary key, unique constraints, indexes (the GIN search indexes included) and foreign keys
-created again from the definitions PostgreSQL printed for the old table. A partitioned table's
+compression), its partitions (every game's range and the next), the rows copied, the old table
+dropped, the twin renamed, then its keys, unique constraints, indexes (the GIN search indexes
+included) and foreign keys created again, as 0011 left them (frozen below, in PostgreSQL's
+own spelling; no catalogue read, so `migrate sql` writes the same statements). A partitioned table's
 primary key must hold the partition column: `(id)` becomes `(id, game_id)` (ids stay unique:
 they come from the same sequences, whose ownership moves to the twin). No default partition:
 a statement-level trigger on `games` creates the partitions of a new game id's range when it is
@@ -29,10 +30,8 @@ SQLite keeps its layout: nothing to do there.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
@@ -110,108 +109,125 @@ CREATE_TRIGGER = (
 )
 
 
+# Each table's keys and unique constraints, then its indexes and foreign keys, at 0011.
+_SEARCH_TURNS = (
+    "to_tsvector('simple'::regconfig, \"left\"(((COALESCE(observation, ''::text) || ' '::text) "
+    "|| COALESCE(action, ''::text)), 100000))"
+)
+_SEARCH_CALLS = (
+    "(to_tsvector('simple'::regconfig, \"left\"(COALESCE(reasoning, ''::text), 100000)) "
+    "|| jsonb_to_tsvector('simple'::regconfig, COALESCE(response, 'null'::jsonb), "
+    "'[\"string\"]'::jsonb))"
+)
+_TURNS_FK = "FOREIGN KEY (game_id, turn_seq) REFERENCES game_turns(game_id, seq) ON DELETE CASCADE"
+_GAMES_FK = "FOREIGN KEY (game_id) REFERENCES games(id) ON DELETE CASCADE"
+KEYS: dict[str, list[tuple[str, str]]] = {
+    "game_turns": [("pk_game_turns", "PRIMARY KEY (game_id, seq)")],
+    "player_actions": [
+        ("pk_player_actions", "PRIMARY KEY (id)"),
+        ("uq_player_actions_game_id_turn_seq_idx", "UNIQUE (game_id, turn_seq, idx)"),
+    ],
+    "llm_calls": [("pk_llm_calls", "PRIMARY KEY (id)")],
+    "game_snapshots": [
+        ("pk_game_snapshots", "PRIMARY KEY (id)"),
+        ("uq_game_snapshots_game_id_turn_kind", "UNIQUE (game_id, turn, kind)"),
+    ],
+}
+INDEXES: dict[str, list[tuple[str, str]]] = {
+    "game_turns": [
+        ("ix_game_turns_game_id_seat", "btree (game_id, seat)"),
+        ("ix_game_turns_search", f"gin ({_SEARCH_TURNS})"),
+    ],
+    "player_actions": [],
+    "llm_calls": [
+        ("ix_llm_calls_game_id_turn_seq", "btree (game_id, turn_seq)"),
+        ("ix_llm_calls_model_id", "btree (model_id)"),
+        ("ix_llm_calls_request_model", "btree (request_model)"),
+        ("ix_llm_calls_search", f"gin ({_SEARCH_CALLS})"),
+    ],
+    "game_snapshots": [],
+}
+FOREIGN_KEYS: dict[str, list[tuple[str, str]]] = {
+    "game_turns": [
+        ("fk_game_turns_game_id_games", _GAMES_FK),
+        (
+            "fk_game_turns_game_id_seat_game_players",
+            "FOREIGN KEY (game_id, seat) REFERENCES game_players(game_id, seat) ON DELETE CASCADE",
+        ),
+    ],
+    "player_actions": [("fk_player_actions_game_id_turn_seq_game_turns", _TURNS_FK)],
+    "llm_calls": [
+        ("fk_llm_calls_game_id_games", _GAMES_FK),
+        ("fk_llm_calls_game_id_turn_seq_game_turns", _TURNS_FK),
+        (
+            "fk_llm_calls_model_id_llm_models",
+            "FOREIGN KEY (model_id) REFERENCES llm_models(id) ON DELETE SET NULL",
+        ),
+    ],
+    "game_snapshots": [("fk_game_snapshots_game_id_games", _GAMES_FK)],
+}
+WITH_IDS = ("player_actions", "llm_calls", "game_snapshots")  # id from <table>_id_seq
+
+# The partitions of every game's range and of the next one, made where the rows are.
+MAKE_PARTITIONS = f"""
+DO $$
+DECLARE
+    k bigint;
+BEGIN
+    FOR k IN 0 .. (SELECT coalesce(max(id), 0) / {GAMES_PER_PARTITION} + 1 FROM games) LOOP
+        EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%s) TO (%s)',
+                       '{{table}}_p' || k, '{{table}}__new', k * {GAMES_PER_PARTITION},
+                       (k + 1) * {GAMES_PER_PARTITION});
+    END LOOP;
+END
+$$
+"""
+
+
 def upgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
+    if op.get_context().dialect.name != "postgresql":
         return
-    last = bind.execute(sa.text("SELECT coalesce(max(id), 0) FROM games")).scalar_one()
-    ranges = range(int(last) // GAMES_PER_PARTITION + 2)  # every game's range, and one ahead
-    _rebuild(partitioned=True, ranges=ranges)
+    _rebuild(partitioned=True)
     op.execute(ADD_PARTITION)
     op.execute(PARTITION_GAMES)
     op.execute(CREATE_TRIGGER)
 
 
 def downgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
+    if op.get_context().dialect.name != "postgresql":
         return
     op.execute(f"DROP TRIGGER IF EXISTS {TRIGGER} ON games")
     op.execute("DROP FUNCTION IF EXISTS arenadb_partition_games()")
     op.execute("DROP FUNCTION IF EXISTS arenadb_add_partitions(bigint, boolean)")
-    _rebuild(partitioned=False, ranges=range(0))
+    _rebuild(partitioned=False)
 
 
-def _definitions(table: str) -> tuple[list[str], list[str]]:
-    """The table's keys and unique constraints, and its indexes and foreign keys, as SQL."""
-    bind = op.get_bind()
-    constraints = bind.execute(
-        sa.text(
-            "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = cast(:t AS regclass) AND contype IN ('p', 'u', 'f') "
-            "AND conparentid = 0 ORDER BY contype DESC, conname"
-        ),
-        {"t": table},
-    ).all()
-    indexes = bind.execute(
-        sa.text(
-            "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i "
-            "JOIN pg_class c ON c.oid = i.indexrelid "
-            "WHERE i.indrelid = cast(:t AS regclass) "
-            "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid "
-            "AND k.conrelid = i.indrelid) ORDER BY c.relname"
-        ),
-        {"t": table},
-    ).scalars()
-    keys, later = [], []
-    for name, kind, definition in constraints:
-        sql = f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
-        (later if kind == "f" else keys).append(sql)
-    later[:0] = [re.sub(r" ONLY ", " ", sql) for sql in indexes]
-    return keys, later
-
-
-def _primary_key(sql: str, partitioned: bool) -> str:
-    """The primary key holds the partition column on a partitioned table."""
-    if partitioned:
-        return sql.replace("PRIMARY KEY (id)", "PRIMARY KEY (id, game_id)")
-    return sql.replace("PRIMARY KEY (id, game_id)", "PRIMARY KEY (id)")
-
-
-def _rebuild(*, partitioned: bool, ranges: range) -> None:
-    bind = op.get_bind()
-    outside = bind.execute(
-        sa.text(
-            "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f' "
-            "AND conparentid = 0 AND confrelid::regclass::text = ANY(:tables) "
-            "AND NOT conrelid::regclass::text = ANY(:tables)"
-        ),
-        {"tables": list(TABLES)},
-    ).all()
-    if outside:  # a foreign key this revision does not know of would be lost: stop instead
-        raise RuntimeError(f"foreign keys into the partitioned tables: {outside}")
-    saved = {table: _definitions(table) for table in TABLES}
+def _rebuild(*, partitioned: bool) -> None:
     layout = " PARTITION BY RANGE (game_id)" if partitioned else ""
     for table in TABLES:
         op.execute(
             f"CREATE TABLE {table}__new (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
             f"INCLUDING STORAGE INCLUDING COMPRESSION){layout}"
         )
-        for k in ranges:
-            lo = k * GAMES_PER_PARTITION
-            op.execute(
-                f"CREATE TABLE {table}_p{k} PARTITION OF {table}__new "
-                f"FOR VALUES FROM ({lo}) TO ({lo + GAMES_PER_PARTITION})"
-            )
+        if partitioned:
+            op.execute(MAKE_PARTITIONS.replace("{table}", table))
         op.execute(f"INSERT INTO {table}__new SELECT * FROM {table}")
-        sequence = bind.execute(
-            sa.text(
-                "SELECT pg_get_serial_sequence(:t, 'id') FROM information_schema.columns "
-                "WHERE table_schema = current_schema() AND table_name = :t AND column_name = 'id'"
-            ),
-            {"t": table},
-        ).scalar()
-        if sequence is not None:
-            op.execute(f"ALTER SEQUENCE {sequence} OWNED BY {table}__new.id")
+        if table in WITH_IDS:
+            op.execute(f"ALTER SEQUENCE {table}_id_seq OWNED BY {table}__new.id")
     for table in reversed(TABLES):  # the referencing tables first
         op.execute(f"DROP TABLE {table}")
     for table in TABLES:
         op.execute(f"ALTER TABLE {table}__new RENAME TO {table}")
     for table in TABLES:
-        for sql in saved[table][0]:
-            op.execute(_primary_key(sql, partitioned))
+        for name, definition in KEYS[table]:
+            if partitioned:  # a partitioned table's primary key holds the partition column
+                definition = definition.replace("PRIMARY KEY (id)", "PRIMARY KEY (id, game_id)")
+            op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
     for table in TABLES:
-        for sql in saved[table][1]:
-            op.execute(sql)
+        for name, definition in INDEXES[table]:
+            op.execute(f"CREATE INDEX {name} ON {table} USING {definition}")
+    for table in TABLES:
+        for name, definition in FOREIGN_KEYS[table]:
+            op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
     for table in TABLES:
         op.execute(f"ANALYZE {table}")
