@@ -90,7 +90,7 @@ def clean_rolled_back(engine: sa.Engine) -> int:
     """What `clean --before <a month in> --what all` does, in a transaction rolled back."""
     rows = 0
     with engine.connect() as conn, conn.begin() as transaction:
-        for category in upkeep.CLEAN_CATEGORIES:
+        for category in upkeep.ALL_CLEAN:
             for _name, _action, table, where in upkeep._statements(category, MONTH):
                 rows += upkeep._apply(conn, category, table, where, False)
         transaction.rollback()

@@ -16,7 +16,7 @@ from alembic import context
 from sqlalchemy.engine import Connection, Engine
 
 from arenadb.models import metadata
-from arenadb.schema.compare import include_name
+from arenadb.schema.compare import include_name, include_object
 
 config = context.config
 
@@ -36,6 +36,7 @@ def _configure(**kwargs) -> None:
         compare_type=True,
         # The full-text index is no model: autogenerate must not offer to drop it.
         include_name=include_name,
+        include_object=include_object,
         # SQLite cannot ALTER most things: batch mode recreates the table instead.
         render_as_batch=True,
         on_version_apply=config.attributes.get("on_version_apply") or (),

@@ -386,7 +386,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "clean": (
         "arenadb.cli.commands.portability",
         "clean",
-        "Retention: drop old LLM payloads, logs, finished events, old periodic snapshots.",
+        "Retention: drop old LLM payloads, logs, finished events, snapshots, game detail.",
     ),
     "backup": (
         "arenadb.cli.commands.portability",

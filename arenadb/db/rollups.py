@@ -4,10 +4,10 @@ Every path that writes LLM calls adds what it wrote, aggregated in Python per ba
 (INSERT ... ON CONFLICT DO UPDATE, both backends): the recorder's batches and `write_game`
 (`arenadb.db.writer`), import, the synthetic arenas of the tests and benchmarks. A copy copies
 the table as it is; emptying every table (seed --reset, copy --force) empties it too; retention
-(`clean`) deletes no call. `rebuild_rollups` recomputes it from the calls (`arenadb models
-rollup rebuild`), for a database changed behind arenadb's back. A future path that deletes calls
-must take them out in the same transaction (aggregate them with `_grouped(conn, where)`, negate,
-`_write`).
+(`clean --what game-detail`) takes the calls it deletes, or the partitions it drops, out first
+(`take_calls`). `rebuild_rollups` recomputes it from the calls (`arenadb models rollup
+rebuild`), for a database changed behind arenadb's back. A future path that deletes calls must
+take them out in the same transaction (`take_calls(conn, where)`).
 
     from arenadb.db.rollups import rebuild_rollup
     result = rebuild_rollup(engine)   # RollupRebuild(rows=..., calls=..., seconds=...)
@@ -212,6 +212,19 @@ def _grouped(conn: Connection, where: Any | None) -> UsageDeltas:
         if row.b >= 0:
             total[_FIRST_BUCKET + row.b] += row.calls
     return deltas
+
+
+def take_calls(conn: Connection, where: Any) -> int:
+    """Take the calls matching `where` out of the rollup, before they are deleted in `conn`'s
+    transaction (retention); keys left with no call go. Returns the number of calls."""
+    deltas = _grouped(conn, where)
+    for total in deltas.rows.values():
+        for i, value in enumerate(total):
+            total[i] = -value
+    _write(conn, deltas)
+    if deltas:
+        conn.execute(sa.delete(llm_usage_daily).where(llm_usage_daily.c.calls <= 0))
+    return -sum(int(total[0]) for total in deltas.rows.values())
 
 
 def rebuild_rollups(conn: Connection) -> int:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from arenadb.db import partitions
+
 
 @dataclass
 class TableStats:
@@ -27,7 +29,10 @@ class DatabaseStats:
 def db_stats(engine: Engine) -> DatabaseStats:
     """Exact row counts (one UNION ALL statement) and sizes of every table in the database."""
     with engine.connect() as conn:
-        names = sorted(sa.inspect(conn).get_table_names())
+        # PostgreSQL's partitions (arenadb.db.partitions) are counted in their table.
+        names = sorted(
+            n for n in sa.inspect(conn).get_table_names() if not partitions.is_partition_name(n)
+        )
         counts: dict[str, int] = {}
         if names:
             union = sa.union_all(
@@ -51,13 +56,16 @@ def _sizes(conn: Connection) -> tuple[dict[str, int], int | None]:
     if conn.dialect.name == "postgresql":
         relations = conn.execute(
             sa.text(
-                "SELECT c.relname AS name, pg_total_relation_size(c.oid) AS size "
+                "SELECT c.relname AS name, CASE c.relkind WHEN 'p' THEN "
+                "(SELECT sum(pg_total_relation_size(t.relid)) FROM pg_partition_tree(c.oid) t) "
+                "ELSE pg_total_relation_size(c.oid) END AS size "
                 "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema()"
+                "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+                "AND n.nspname = current_schema()"
             )
         )
         total = conn.execute(sa.text("SELECT pg_database_size(current_database())")).scalar()
-        return {r.name: int(r.size) for r in relations}, int(total or 0)
+        return {r.name: int(r.size or 0) for r in relations}, int(total or 0)
     page_size = int(conn.exec_driver_sql("PRAGMA page_size").scalar() or 0)
     page_count = int(conn.exec_driver_sql("PRAGMA page_count").scalar() or 0)
     try:

@@ -15,6 +15,11 @@ Retention categories (`--what`):
 - `events`: completed and failed queue events finished before the date are deleted.
 - `snapshots`: periodic snapshots of games finished before the date are deleted, except the last
   periodic one of each game; manual, critical and final snapshots are kept.
+- `game-detail` (only by name, never part of `all`): the turns, actions, LLM calls and snapshots
+  of games finished before the date are removed; the games, their seats, results and ratings
+  stay. On PostgreSQL every range of game ids whose games all finished before the date loses its
+  partitions (`arenadb.db.partitions`: DROP, no DELETE, no bloat); the rest is deleted row by
+  row. The calls leave the usage rollup in the same transaction, so it stays exact.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from arenadb.config import Settings
+from arenadb.db import partitions
 from arenadb.db.engine import write_transaction
+from arenadb.db.rollups import take_calls
 from arenadb.db.sqlite_files import connect_existing_sqlite
 from arenadb.errors import (
     ConfigError,
@@ -44,14 +51,30 @@ from arenadb.errors import (
     DatabaseUnavailableError,
     InvalidArgumentError,
 )
-from arenadb.models import Event, ExecutionLog, Game, GameSnapshot, LLMCall, SystemLog
+from arenadb.models import (
+    Event,
+    ExecutionLog,
+    Game,
+    GameSnapshot,
+    GameTurn,
+    LLMCall,
+    PlayerAction,
+    SystemLog,
+)
 from arenadb.portability.outputs import safe_output, sqlite_files
 from arenadb.progress import Progress
 from arenadb.urls import DatabaseURL, is_secret_key
 
-_WOULD = {"payloads set to NULL": "would set payloads to NULL", "deleted": "would delete"}
-CLEAN_CATEGORIES = ("llm-payloads", "logs", "events", "snapshots")
+_WOULD = {
+    "payloads set to NULL": "would set payloads to NULL",
+    "deleted": "would delete",
+    "partitions dropped": "would drop partitions",
+}
+CLEAN_CATEGORIES = ("llm-payloads", "logs", "events", "snapshots", "game-detail")
+# What `all` means: every category but game-detail, which removes what games were (their turns).
+ALL_CLEAN = ("llm-payloads", "logs", "events", "snapshots")
 DEFAULT_CLEAN = ("llm-payloads", "logs")
+GAME_DETAIL = "game-detail"
 
 
 def _table(model: type[Any]) -> sa.Table:
@@ -73,6 +96,8 @@ class CleanReport:
     before: datetime
     dry_run: bool
     items: list[CleanItem] = field(default_factory=list)
+    # PostgreSQL, game-detail: the partitions dropped (or that would be).
+    partitions: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -80,7 +105,8 @@ class CleanReport:
 
 
 def check_categories(what: Sequence[str] | None) -> list[str]:
-    """The categories asked for (comma lists allowed, `all` for every one), validated."""
+    """The categories asked for (comma lists allowed, `all` for every one but game-detail),
+    validated."""
     if not what:
         return list(DEFAULT_CLEAN)
     chosen: list[str] = []
@@ -89,11 +115,12 @@ def check_categories(what: Sequence[str] | None) -> list[str]:
             if not name:
                 continue
             if name == "all":
-                return list(CLEAN_CATEGORIES)
+                chosen += [c for c in ALL_CLEAN if c not in chosen]
+                continue
             if name not in CLEAN_CATEGORIES:
                 raise InvalidArgumentError(
                     f"unknown retention category {name!r}: one of "
-                    f"{', '.join(CLEAN_CATEGORIES)} or all",
+                    f"{', '.join(CLEAN_CATEGORIES)} or all (all but game-detail)",
                     parameter="what",
                 )
             if name not in chosen:
@@ -154,12 +181,50 @@ def clean_database(
     # A dry run only counts: a plain read, no write lock.
     scope = engine.connect() if dry_run else write_transaction(engine)
     with scope as conn:
-        for category in categories:
+        if GAME_DETAIL in categories:  # first: the other categories need not touch its rows
+            _game_detail(conn, before, dry_run, report)
+        for category in (c for c in categories if c != GAME_DETAIL):
             for name, action, table, where in _statements(category, before):
                 rows = _apply(conn, category, table, where, dry_run)
                 label = _WOULD[action] if dry_run else action
                 report.items.append(CleanItem(category, name, label, rows))
     return report
+
+
+def _game_detail(conn: Connection, before: datetime, dry_run: bool, report: CleanReport) -> None:
+    """Drop the partitions of ranges of old games (PostgreSQL), delete the rest of old games'
+    detail, taking their LLM calls out of the usage rollup."""
+    dropped = [use.partition for use in partitions.range_uses(conn, before) if use.droppable]
+    report.partitions = [p.name(t) for p in dropped for t in p.tables]
+    if dropped:
+        if dry_run:
+            rows = {t: _partition_rows(conn, t, dropped) for t in partitions.TABLES}
+        else:
+            rows = partitions.drop_partitions(conn, dropped)
+        label = _WOULD["partitions dropped"] if dry_run else "partitions dropped"
+        report.items += [CleanItem(GAME_DETAIL, t, label, n) for t, n in rows.items()]
+    for table in (_table(LLMCall), _table(PlayerAction), _table(GameSnapshot), _table(GameTurn)):
+        where = sa.and_(
+            table.c.game_id.in_(_finished_before(before)),
+            *(sa.not_(table.c.game_id.between(p.low, p.high - 1)) for p in dropped),
+        )
+        if dry_run:
+            count = sa.select(sa.func.count()).select_from(table).where(where)
+            rows_deleted = int(conn.execute(count).scalar_one())
+        else:
+            if table.name == "llm_calls":
+                take_calls(conn, where)
+            rows_deleted = int(conn.execute(sa.delete(table).where(where)).rowcount or 0)
+        label = _WOULD["deleted"] if dry_run else "deleted"
+        report.items.append(CleanItem(GAME_DETAIL, table.name, label, rows_deleted))
+
+
+def _partition_rows(conn: Connection, table: str, ranges: list[partitions.Partition]) -> int:
+    return sum(
+        int(conn.execute(sa.text(f"SELECT count(*) FROM {p.name(table)}")).scalar_one())
+        for p in ranges
+        if table in p.tables
+    )
 
 
 def _apply(conn: Connection, category: str, table: sa.Table, where: Any, dry_run: bool) -> int:

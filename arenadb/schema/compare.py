@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from arenadb.db import fulltext
+from arenadb.db import fulltext, partitions
 
 # Triggers are written by migrations (a model has no trigger object): every trigger a revision
 # creates is listed here, as (table, trigger name), so a database without it is drift.
@@ -38,12 +38,15 @@ EXPECTED_TRIGGERS: frozenset[tuple[str, str]] = frozenset(
         ("rating_events", "rating_events_count_deleted"),
     }
 )
+# PostgreSQL only: the trigger that creates partitions ahead of new games (migration 0013).
+PG_TRIGGERS: frozenset[tuple[str, str]] = frozenset({("games", partitions.TRIGGER)})
 # What each of those triggers must be, as live_triggers() reads it from a database migrated to
 # head: a short sha256 of its normalised definition. A migration that changes a trigger changes
 # its digest here (tests/db/schema/test_compare.py prints the new values).
 TRIGGER_DIGESTS: dict[str, dict[tuple[str, str], str]] = {
     "postgresql": {
         ("agents", "agents_leave_access_lists"): "96b66bd28d3fb975",
+        ("games", partitions.TRIGGER): "c8c037387341260e",
         ("prompts", "prompts_immutable"): "506b0dd60e1a498e",
         ("rating_events", "rating_events_count_deleted"): "36b429a9dfa56c05",
     },
@@ -77,6 +80,7 @@ def schema_differences(conn: Connection) -> list[str]:
         *trigger_differences(conn),
         *autoincrement_differences(conn),
         *search_index_differences(conn),
+        *partitions.partition_differences(conn),
     ]
 
 
@@ -91,9 +95,23 @@ def is_search_index(name: str | None, type_: str) -> bool:
     return False
 
 
-def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
-    """Alembic's `include_name` hook: compare everything but the full-text index."""
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic's `include_name` hook: compare everything but the full-text index and the
+    partitions of the partitioned tables (PostgreSQL, `arenadb.db.partitions`), whose
+    indexes and keys PostgreSQL derives from their parents'."""
+    if type_ == "table" and partitions.is_partition_name(name):
+        return False
+    if partitions.is_partition_name((parent_names or {}).get("table_name")):
+        return False
     return not is_search_index(name, type_)
+
+
+def include_object(obj: Any, _name: Any, type_: str, reflected: bool, _compare_to: Any) -> bool:
+    """Alembic's `include_object` hook: a foreign key into a partitioned table is held in the
+    catalogue once more for each partition it points at; those copies are PostgreSQL's."""
+    if type_ == "foreign_key_constraint" and reflected:
+        return not partitions.is_partition_name(obj.referred_table.name)
+    return True
 
 
 def _autogenerate_differences(conn: Connection) -> list[str]:
@@ -104,7 +122,12 @@ def _autogenerate_differences(conn: Connection) -> list[str]:
 
     context = MigrationContext.configure(
         conn,
-        opts={"compare_type": True, "target_metadata": metadata, "include_name": include_name},
+        opts={
+            "compare_type": True,
+            "target_metadata": metadata,
+            "include_name": include_name,
+            "include_object": include_object,
+        },
     )
     return [_describe_diff(d) for d in compare_metadata(context, metadata)]
 
@@ -306,7 +329,7 @@ def live_triggers(conn: Connection) -> dict[tuple[str, str], str]:
 def expected_triggers(conn: Connection) -> frozenset[tuple[str, str]]:
     """EXPECTED_TRIGGERS, plus on SQLite the triggers that keep the FTS5 tables in sync."""
     if conn.dialect.name == "postgresql":
-        return EXPECTED_TRIGGERS
+        return EXPECTED_TRIGGERS | PG_TRIGGERS
     return EXPECTED_TRIGGERS | fulltext.SQLITE_TRIGGERS
 
 

@@ -209,8 +209,8 @@ def clean(
     what: Annotated[
         list[str] | None,
         typer.Option(
-            help="llm-payloads, logs, events, snapshots or all (repeat or comma-separate); "
-            "default llm-payloads,logs.",
+            help="llm-payloads, logs, events, snapshots, game-detail, or all (every one but "
+            "game-detail); repeat or comma-separate; default llm-payloads,logs.",
             show_default=False,
         ),
     ] = None,
@@ -220,7 +220,7 @@ def clean(
     yes: YesOption = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Retention: drop old LLM payloads, logs, finished events, old periodic snapshots."""
+    """Retention: drop old LLM payloads, logs, finished events, snapshots, game detail."""
     from arenadb.db import engine_scope
     from arenadb.inspection.filters import parse_when
     from arenadb.portability.upkeep import check_categories, clean_database
@@ -243,6 +243,9 @@ def clean(
     render_rows(report.items, ["category", "table", "action", "rows"], fmt, title="clean")
     verb = "would affect" if dry_run else "affected"
     info(f"{verb} {report.rows} rows (before {cutoff.isoformat()})")
+    if report.partitions:
+        verb = "would drop" if dry_run else "dropped"
+        info(f"{verb} {len(report.partitions)} partitions: {', '.join(report.partitions)}")
 
 
 def backup(
