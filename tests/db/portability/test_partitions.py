@@ -230,7 +230,7 @@ def test_a_populated_database_is_converted_both_ways_rows_kept(
             }
 
     rows = snapshot()
-    downgrade(db_settings, "0011")
+    downgrade(db_settings, "0012")
     with engine.connect() as conn:
         assert partitions.partitioned_tables(conn) == set()
         assert conn.execute(sa.text("SELECT to_regclass('llm_calls_p0')")).scalar() is None
