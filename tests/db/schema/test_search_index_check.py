@@ -39,11 +39,20 @@ def _damage(backend: str, engine, how: str) -> None:
         _run(engine, f"DELETE FROM search_turns {where}")
     else:
         # What an interrupted CREATE INDEX CONCURRENTLY leaves: an index the planner ignores.
+        # On a plain table (messages), and on one partition of a partitioned one (turns: the
+        # index of game_turns_p0 that belongs to ix_game_turns_search).
         _run(
             engine,
-            "UPDATE pg_index SET indisvalid = false "
-            "WHERE indexrelid = 'ix_game_turns_search'::regclass",
+            "UPDATE pg_index SET indisvalid = false WHERE indexrelid IN ("
+            "'ix_messages_search'::regclass, (SELECT inhrelid FROM pg_inherits "
+            "JOIN pg_class ON pg_class.oid = inhrelid WHERE inhparent = "
+            "'ix_game_turns_search'::regclass AND starts_with(relname::text, 'game_turns_p0_')))",
         )
+        from arenadb.db.search_index import _invalid_postgresql_indexes
+
+        with engine.connect() as conn:
+            tables = sorted(table for _index, table in _invalid_postgresql_indexes(conn))
+        assert tables == ["game_turns_p0", "messages"]
 
 
 @pytest.mark.parametrize("how", ["emptied", "newest", "middle"])
