@@ -189,12 +189,7 @@ def drop_database(
                 return False
             raise DatabaseMissingError(f"database {settings.masked_url} does not exist")
         if not any_database:
-            refuse_foreign_database(
-                settings.masked_url,
-                _postgresql_tables(settings),
-                doing="drop",
-                outcome="nothing was dropped",
-            )
+            refuse_to_drop(settings.masked_url, _postgresql_tables(settings))
         quoted = conn.dialect.identifier_preparer.quote_identifier(name)
         conn.exec_driver_sql(f"DROP DATABASE {quoted} WITH (FORCE)")
     return True
@@ -223,9 +218,7 @@ def _check_droppable_sqlite(settings: Settings, path: Path, *, any_database: boo
         raise RefusedError(
             f"refusing to drop {settings.masked_url}: cannot read it as a database ({exc})"
         ) from None
-    refuse_foreign_database(
-        settings.masked_url, {row[0] for row in rows}, doing="drop", outcome="nothing was dropped"
-    )
+    refuse_to_drop(settings.masked_url, {row[0] for row in rows})
 
 
 _SQLITE_TABLES = "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'"
@@ -271,6 +264,39 @@ def refuse_foreign_database(
         f"{listed}); {outcome}",
         parameter=parameter,
     )
+
+
+def other_application_tables(tables: set[str]) -> set[str]:
+    """The tables that are not arenadb's: what a database shared on purpose (`init
+    --any-database`) holds beside arenadb's own tables, its search index and partitions."""
+    from arenadb.db.fulltext import is_fts5_table
+    from arenadb.db.partitions import is_partition_name
+    from arenadb.models import metadata
+
+    return {
+        name
+        for name in tables
+        if name not in metadata.tables
+        and name != "alembic_version"
+        and not is_fts5_table(name)
+        and not is_partition_name(name)
+    }
+
+
+def refuse_to_drop(masked_url: str, tables: set[str]) -> None:
+    """Drop only a database that is arenadb's alone: not another application's
+    (`refuse_foreign_database`), nor one that arenadb shares with another application, whose
+    tables would go with it."""
+    refuse_foreign_database(masked_url, tables, doing="drop", outcome="nothing was dropped")
+    others = other_application_tables(tables)
+    if others:
+        listed = ", ".join(sorted(others)[:5]) + (", ..." if len(others) > 5 else "")
+        raise RefusedError(
+            f"refusing to drop {masked_url}: it also holds {len(others)} "
+            f"{'table' if len(others) == 1 else 'tables'} of another application ({listed}), "
+            "which would be dropped with it; nothing was dropped",
+            parameter="any_database",
+        )
 
 
 def _postgresql_tables(settings: Settings) -> set[str]:

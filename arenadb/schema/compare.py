@@ -101,6 +101,10 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     indexes and keys PostgreSQL derives from their parents'."""
     if type_ == "table" and partitions.is_partition_name(name):
         return False
+    if type_ == "table" and name not in _model_tables():
+        # Another application's table in a database shared on purpose (`init --any-database`):
+        # not arenadb's to compare (`db check` lists them as `other_tables`).
+        return False
     if partitions.is_partition_name((parent_names or {}).get("table_name")):
         return False
     return not is_search_index(name, type_)

@@ -42,6 +42,8 @@ class DatabaseCheck:
     unknown_revision: list[str] = field(default_factory=list)
     # Derived data out of step with its source: the search index, the usage rollup.
     derived_problems: list[str] = field(default_factory=list)
+    # Tables of another application in a database shared on purpose: listed, not checked.
+    other_tables: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -120,6 +122,9 @@ def _inspect(settings: Settings) -> DatabaseCheck:
         else:
             report.problems.append("not initialised: no tables (run `arenadb init`)")
         return report
+    from arenadb.db.admin import other_application_tables
+
+    report.other_tables = sorted(other_application_tables(tables))
     report.pending = [p.revision for p in pending_revisions(current)]
     if report.pending:
         report.problems.append(

@@ -60,6 +60,7 @@ def _check_data(result: Any) -> dict[str, Any]:
         "problems": result.problems,
         "differences": result.differences,
         "derived_problems": result.derived_problems,
+        "other_tables": result.other_tables,  # another application's: listed, not checked
         "seed": result.seed,
         **result.extra,
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import sqlite3
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from typer.testing import CliRunner
 import arenadb
 from arenadb.cli import app
 from arenadb.config import Settings
-from arenadb.db import create_database, create_engine
+from arenadb.db import create_database, create_engine, database_exists
 from arenadb.errors import RefusedError
 from arenadb.schema.lifecycle import init_database
 from arenadb.schema.migrations import upgrade
@@ -261,3 +262,27 @@ def test_import_of_a_pipe_says_what_it_is(db_settings, tmp_path):
         assert result.exit_code == 2, result.output
         (line,) = result.stderr.strip().splitlines()
         assert said in line, line  # was "no such file: .../pipe"
+
+
+def test_a_database_shared_on_purpose_checks_clean_and_is_not_dropped_by_accident(
+    backend, fresh_settings: Settings
+):
+    """After `init --any-database`, `db check` checks arenadb's tables and lists the other
+    application's (it failed for ever on them as drift), and `db drop` / `db reset` refuse to
+    take the other application's tables with them unless told `--any-database`."""
+    _make_foreign(fresh_settings)
+    env = {"ARENADB_DATABASE_URL": fresh_settings.database_url}
+    assert runner.invoke(app, ["init", "--any-database"], env=env).exit_code == 0
+    result = runner.invoke(app, ["db", "check", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["differences"] == [] and report["other_tables"] == ["invoices"]
+    for args in (["db", "drop", "--yes"], ["db", "reset", "--yes"]):
+        result = runner.invoke(app, args, env=env)
+        assert result.exit_code == 1, (args, result.output)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "invoices" in lines[0] and "--any-database" in lines[0], lines
+        assert {"invoices", "games"} <= _tables(fresh_settings), args
+    result = runner.invoke(app, ["db", "drop", "--yes", "--any-database"], env=env)
+    assert result.exit_code == 0, result.output
+    assert not database_exists(fresh_settings)
