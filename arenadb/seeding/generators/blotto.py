@@ -5,10 +5,16 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import datetime
-from typing import Any
 
 from arenadb.recording.records import GameRecord, SeatRecord
-from arenadb.seeding.generators.common import Clock, Generator, SeedAgent, new_game, turn_record
+from arenadb.seeding.generators.common import (
+    Clock,
+    Generator,
+    SeedAgent,
+    new_game,
+    rounds_block,
+    turn_record,
+)
 
 FIELDS = "ABC"
 TROOPS = 20
@@ -99,24 +105,6 @@ def colonel_blotto(
     return game
 
 
-def _play(
-    spec: dict[str, Any],
-    rng: random.Random,
-    agents: list[SeedAgent],
-    start: datetime,
-    game_id: uuid.UUID,
-    game_type_id: int,
-) -> GameRecord:
-    return colonel_blotto(
-        rng,
-        agents,
-        start,
-        game_id,
-        tuple(spec.get("rounds", [2, 3])),
-        game_type_id=game_type_id,
-        crash=bool(spec.get("crash")),
-        running=bool(spec.get("running")),
-    )
-
-
-GENERATOR = Generator("colonel_blotto", min_agents=2, max_agents=None, play=_play)
+GENERATOR = Generator(
+    "colonel_blotto", min_agents=2, max_agents=None, play=rounds_block(colonel_blotto)
+)

@@ -61,6 +61,32 @@ class Generator:
     play: PlayBlock
 
 
+def rounds_block(play_game: Callable[..., GameRecord]) -> PlayBlock:
+    """The `play` of a game family whose block gives a `rounds` range (default 2 to 3) and may
+    ask for a `crash` or a game left `running` (Secret Mafia, Colonel Blotto)."""
+
+    def play(
+        spec: dict[str, Any],
+        rng: random.Random,
+        agents: list[SeedAgent],
+        start: datetime,
+        game_id: uuid.UUID,
+        game_type_id: int,
+    ) -> GameRecord:
+        return play_game(
+            rng,
+            agents,
+            start,
+            game_id,
+            tuple(spec.get("rounds", [2, 3])),
+            game_type_id=game_type_id,
+            crash=bool(spec.get("crash")),
+            running=bool(spec.get("running")),
+        )
+
+    return play
+
+
 class Clock:
     """A generated game's time: each turn and LLM call moves it on from the game's start."""
 

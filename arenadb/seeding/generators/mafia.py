@@ -5,10 +5,16 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import datetime
-from typing import Any
 
 from arenadb.recording.records import GameRecord, SeatRecord
-from arenadb.seeding.generators.common import Clock, Generator, SeedAgent, new_game, turn_record
+from arenadb.seeding.generators.common import (
+    Clock,
+    Generator,
+    SeedAgent,
+    new_game,
+    rounds_block,
+    turn_record,
+)
 
 MAFIA_ROLES = ["Mafia", "Mafia", "Doctor", "Detective", "Villager", "Villager"]
 ACCUSATIONS = [
@@ -150,24 +156,6 @@ def secret_mafia(
     return game
 
 
-def _play(
-    spec: dict[str, Any],
-    rng: random.Random,
-    agents: list[SeedAgent],
-    start: datetime,
-    game_id: uuid.UUID,
-    game_type_id: int,
-) -> GameRecord:
-    return secret_mafia(
-        rng,
-        agents,
-        start,
-        game_id,
-        tuple(spec.get("rounds", [2, 3])),
-        game_type_id=game_type_id,
-        crash=bool(spec.get("crash")),
-        running=bool(spec.get("running")),
-    )
-
-
-GENERATOR = Generator("secret_mafia", min_agents=6, max_agents=None, play=_play)
+GENERATOR = Generator(
+    "secret_mafia", min_agents=6, max_agents=None, play=rounds_block(secret_mafia)
+)
