@@ -27,6 +27,7 @@ from arenadb.schema.lifecycle import init_database
 from arenadb.schema.migrations import upgrade
 from tests.conftest import settings_for
 from tests.support.cli_tree import leaves
+from tests.support.databases import table_names
 
 runner = CliRunner()
 # `serve` serves until stopped (tests/web has its own checks).
@@ -133,15 +134,6 @@ def _make_foreign(settings: Settings) -> None:
         engine.dispose()
 
 
-def _tables(settings: Settings) -> set[str]:
-    engine = create_engine(settings, pooled=False)
-    try:
-        with engine.connect() as conn:
-            return set(sa.inspect(conn).get_table_names())
-    finally:
-        engine.dispose()
-
-
 def test_init_migrate_and_copy_refuse_another_applications_database(
     backend, fresh_settings: Settings, tmp_path
 ):
@@ -165,15 +157,15 @@ def test_init_migrate_and_copy_refuse_another_applications_database(
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "not an arenadb database" in lines[0], lines
         assert "invoices" in lines[0] and "--any-database" in lines[0], lines
-        assert _tables(fresh_settings) == {"invoices"}, args
+        assert table_names(fresh_settings) == {"invoices"}, args
     for call in (lambda: upgrade(fresh_settings), lambda: init_database(fresh_settings)):
         with pytest.raises(RefusedError, match="invoices"):
             call()
-    assert _tables(fresh_settings) == {"invoices"}
+    assert table_names(fresh_settings) == {"invoices"}
     # Told so, arenadb's tables go beside the others, which keep their rows.
     result = runner.invoke(app, ["init", "--any-database"], env=env)
     assert result.exit_code == 0, result.output
-    tables = _tables(fresh_settings)
+    tables = table_names(fresh_settings)
     assert {"invoices", "games", "alembic_version"} <= tables
     engine = create_engine(fresh_settings, pooled=False)
     try:
@@ -187,7 +179,7 @@ def test_an_empty_database_is_fine_to_init(backend, fresh_settings: Settings):
     create_database(fresh_settings)
     result = runner.invoke(app, ["init"], env={"ARENADB_DATABASE_URL": fresh_settings.database_url})
     assert result.exit_code == 0, result.output
-    assert "games" in _tables(fresh_settings)
+    assert "games" in table_names(fresh_settings)
 
 
 def test_copy_takes_any_database_too(backend, fresh_settings: Settings, tmp_path):
@@ -197,7 +189,7 @@ def test_copy_takes_any_database_too(backend, fresh_settings: Settings, tmp_path
     to = ["copy", "--to", fresh_settings.database_url, "--any-database"]
     result = runner.invoke(app, ["--database-url", source.database_url, *to])
     assert result.exit_code == 0, result.output
-    assert {"invoices", "games"} <= _tables(fresh_settings)
+    assert {"invoices", "games"} <= table_names(fresh_settings)
 
 
 def _not_databases(folder: Path) -> dict[str, Path]:
@@ -282,7 +274,7 @@ def test_a_database_shared_on_purpose_checks_clean_and_is_not_dropped_by_acciden
         assert result.exit_code == 1, (args, result.output)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "invoices" in lines[0] and "--any-database" in lines[0], lines
-        assert {"invoices", "games"} <= _tables(fresh_settings), args
+        assert {"invoices", "games"} <= table_names(fresh_settings), args
     result = runner.invoke(app, ["db", "drop", "--yes", "--any-database"], env=env)
     assert result.exit_code == 0, result.output
     assert not database_exists(fresh_settings)

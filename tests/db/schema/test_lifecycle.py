@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from arenadb.cli import app
-from arenadb.db import create_engine, database_exists
+from arenadb.db import database_exists
 from arenadb.schema.lifecycle import check_database, init_database
 from arenadb.schema.migrations import script_directory
+from tests.support.databases import table_names
 
 runner = CliRunner()
 
@@ -17,22 +17,13 @@ def run(settings, *args):
     return runner.invoke(app, ["--database-url", settings.database_url, *args])
 
 
-def tables(settings) -> set[str]:
-    engine = create_engine(settings, pooled=False)
-    try:
-        with engine.connect() as conn:
-            return set(sa.inspect(conn).get_table_names())
-    finally:
-        engine.dispose()
-
-
 def test_init_creates_and_migrates_then_is_idempotent(fresh_settings):
     assert not database_exists(fresh_settings)
     first = init_database(fresh_settings)
     assert first.created
     every = [r.revision for r in reversed(list(script_directory().walk_revisions()))]
     assert first.migration.applied == every and first.migration.after == [every[-1]]
-    assert {"games", "llm_calls", "ratings", "alembic_version"} <= tables(fresh_settings)
+    assert {"games", "llm_calls", "ratings", "alembic_version"} <= table_names(fresh_settings)
     second = init_database(fresh_settings)
     assert not second.created and second.migration.applied == []
     report = check_database(fresh_settings)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from arenadb.db import create_database, create_engine
+from arenadb.db import create_database
 from arenadb.schema.migrations import downgrade, script_directory, upgrade
+from tests.support.databases import table_names
 
 SOCIAL_TABLES = {
     "users",
@@ -20,23 +19,14 @@ SOCIAL_TABLES = {
 }
 
 
-def tables(settings) -> set[str]:
-    engine = create_engine(settings, pooled=False)
-    try:
-        with engine.connect() as conn:
-            return set(sa.inspect(conn).get_table_names())
-    finally:
-        engine.dispose()
-
-
 def test_migration_0003_up_down_up(fresh_settings):
     create_database(fresh_settings)
     assert "0003" in upgrade(fresh_settings, "0003").applied
-    assert tables(fresh_settings) >= SOCIAL_TABLES
+    assert table_names(fresh_settings) >= SOCIAL_TABLES
     # 0001 on this branch; 0002 once the scenarios migration is merged in front of 0003.
     parent = script_directory().get_revision("0003").down_revision
     assert downgrade(fresh_settings, parent).applied == ["0003"]
-    remaining = tables(fresh_settings)
+    remaining = table_names(fresh_settings)
     assert not SOCIAL_TABLES & remaining and {"agents", "games"} <= remaining
     assert upgrade(fresh_settings, "0003").applied == ["0003"]
-    assert tables(fresh_settings) >= SOCIAL_TABLES
+    assert table_names(fresh_settings) >= SOCIAL_TABLES
