@@ -28,10 +28,10 @@ from sqlalchemy.engine import Connection
 
 from arenadb.config import Settings
 from arenadb.db.engine import (
-    SQLITE_HEADER,
     check_postgresql_identifier,
     check_sqlite_folder,
     create_engine,
+    has_sqlite_header,
     use_wal,
 )
 from arenadb.db.errors import translate_error
@@ -198,9 +198,7 @@ def drop_database(
 def _check_droppable_sqlite(settings: Settings, path: Path, *, any_database: bool) -> None:
     if not path.is_file():
         raise RefusedError(f"refusing to drop {settings.masked_url}: {path} is not a file")
-    with path.open("rb") as handle:
-        header = handle.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
+    if not has_sqlite_header(path):  # unreadable: the read-only open below says why
         raise RefusedError(
             f"refusing to drop {settings.masked_url}: {path} is not a SQLite database"
         )
@@ -257,13 +255,20 @@ def refuse_foreign_database(
     `any_database` (`parameter=None`: the caller takes no such argument)."""
     if is_arenadb_database(tables):
         return
-    listed = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
     raise RefusedError(
         f"refusing to {doing} {masked_url}: it is not an arenadb database "
-        f"({len(tables)} {'table' if len(tables) == 1 else 'tables'} of another application: "
-        f"{listed}); {outcome}",
+        f"({_some_tables(tables)} of another application: {_listed(tables)}); {outcome}",
         parameter=parameter,
     )
+
+
+def _some_tables(tables: set[str]) -> str:
+    return f"{len(tables)} {'table' if len(tables) == 1 else 'tables'}"
+
+
+def _listed(tables: set[str]) -> str:
+    """The first few names, for a one-line message."""
+    return ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
 
 
 def other_application_tables(tables: set[str]) -> set[str]:
@@ -290,11 +295,10 @@ def refuse_to_drop(masked_url: str, tables: set[str]) -> None:
     refuse_foreign_database(masked_url, tables, doing="drop", outcome="nothing was dropped")
     others = other_application_tables(tables)
     if others:
-        listed = ", ".join(sorted(others)[:5]) + (", ..." if len(others) > 5 else "")
         raise RefusedError(
-            f"refusing to drop {masked_url}: it also holds {len(others)} "
-            f"{'table' if len(others) == 1 else 'tables'} of another application ({listed}), "
-            "which would be dropped with it; nothing was dropped",
+            f"refusing to drop {masked_url}: it also holds {_some_tables(others)} of another "
+            f"application ({_listed(others)}), which would be dropped with it; nothing was "
+            "dropped",
             parameter="any_database",
         )
 

@@ -103,8 +103,11 @@ SOURCES: dict[str, Source] = {
     ),
 }
 
+# SQLite: the view the LLM calls' FTS5 table reads its text from (migration 0010): the response
+# JSON's strings as one text. The other FTS5 tables read their own table.
+LLM_TEXT_VIEW = "search_llm_calls_text"
 # What the schema compare expects besides the models (arenadb.schema.compare).
-SQLITE_VIEWS = frozenset({"search_llm_calls_text"})
+SQLITE_VIEWS = frozenset({LLM_TEXT_VIEW})
 FTS5_TABLES = frozenset(source.fts for source in SOURCES.values())
 FTS5_SHADOW_SUFFIXES = ("_data", "_idx", "_docsize", "_config", "_content")
 SQLITE_TRIGGERS = frozenset(

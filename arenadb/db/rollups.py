@@ -104,15 +104,11 @@ class UsageDeltas:
 
     def parameters(self, backend: str) -> list[tuple[Any, ...]]:
         day = str if backend == "sqlite" else date.fromisoformat
-        # In key order: concurrent writers then lock the rollup's rows in one order, which is
-        # what keeps two transactions upserting the same keys from deadlocking on PostgreSQL.
-        ordered = sorted(self.rows.items(), key=lambda item: _key_order(item[0]))
+        # In key order (a Key has no None: model 0 and name "" stand for unknown): concurrent
+        # writers then lock the rollup's rows in one order, which is what keeps two
+        # transactions upserting the same keys from deadlocking on PostgreSQL.
+        ordered = sorted(self.rows.items())
         return [(m, name, day(d), *values) for (m, name, d), values in ordered]
-
-
-def _key_order(key: tuple[Any, Any, str]) -> tuple[Any, ...]:
-    model_id, request_model, day = key
-    return (model_id is None, model_id or 0, request_model is None, request_model or "", day)
 
 
 def _day(value: Any) -> str:

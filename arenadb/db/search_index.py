@@ -27,21 +27,10 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection, Engine
 
 from arenadb.db.engine import write_transaction
-from arenadb.db.fulltext import SOURCES, Source
+from arenadb.db.fulltext import LLM_TEXT_VIEW, SOURCES, Source
 from arenadb.urls import mask_url
 
 PROBES = 32
-# SQLite: each FTS5 table's columns and their value in a row `r` of its table (migration 0010).
-_RESPONSE_TEXT = (
-    "CASE WHEN json_valid(r.response) THEN (SELECT group_concat(value, ' ') "
-    "FROM json_tree(r.response) WHERE type = 'text') END"
-)
-_FTS5_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "turns": (("observation", "action"), ("r.observation", "r.action")),
-    "messages": (("content",), ("r.content",)),
-    "llm": (("reasoning", "response"), ("r.reasoning", _RESPONSE_TEXT)),
-    "knowledge": (("title", "content"), ("r.title", "r.content")),
-}
 REBUILD_HINT = "rebuild it with `arenadb db reindex`"
 
 
@@ -154,12 +143,16 @@ def rebuild_search_index(engine: Engine) -> SearchRebuild:
         rows: dict[str, int] = {}
         with write_transaction(engine) as conn:
             for name, source in SOURCES.items():
-                columns, values = _FTS5_COLUMNS[name]
                 fts, key = source.fts, source.fts_key
+                # The FTS5 table's own columns, read from its own content: the table, or the
+                # view of the LLM calls' texts (FTS5's 'rebuild' cannot read that view).
+                columns = ", ".join(
+                    row[1] for row in conn.exec_driver_sql(f"PRAGMA table_info({fts})")
+                )
+                content = LLM_TEXT_VIEW if source.table == "llm_calls" else source.table
                 conn.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")
                 conn.exec_driver_sql(
-                    f"INSERT INTO {fts}(rowid, {', '.join(columns)}) "
-                    f"SELECT r.{key}, {', '.join(values)} FROM {source.table} r"
+                    f"INSERT INTO {fts}(rowid, {columns}) SELECT {key}, {columns} FROM {content}"
                 )
                 count = conn.exec_driver_sql(f"SELECT count(*) FROM {fts}_docsize").scalar()
                 rows[name] = int(count or 0)

@@ -208,13 +208,9 @@ def _game_detail(conn: Connection, before: datetime, dry_run: bool, report: Clea
             table.c.game_id.in_(_finished_before(before)),
             *(sa.not_(table.c.game_id.between(p.low, p.high - 1)) for p in dropped),
         )
-        if dry_run:
-            count = sa.select(sa.func.count()).select_from(table).where(where)
-            rows_deleted = int(conn.execute(count).scalar_one())
-        else:
-            if table.name == "llm_calls":
-                take_calls(conn, where)
-            rows_deleted = int(conn.execute(sa.delete(table).where(where)).rowcount or 0)
+        if not dry_run and table.name == "llm_calls":
+            take_calls(conn, where)  # out of the usage rollup before they go
+        rows_deleted = _apply(conn, GAME_DETAIL, table, where, dry_run)
         label = _WOULD["deleted"] if dry_run else "deleted"
         report.items.append(CleanItem(GAME_DETAIL, table.name, label, rows_deleted))
 
