@@ -7,8 +7,9 @@ quarter of that in its response and half in its turn's observation (`--payload-b
 `--games` builds a smaller "1x" when the machine cannot take the full one (say so when quoting).
 `--workers N` builds a PostgreSQL arena from N processes at once; `--only 10 --save F` measures
 one size into a file, and `--report F1 F2` prints the table and the last line of saved runs (to
-build the two sizes side by side). `--keep` leaves a database in place and `--database NAME`
-(with `--only`) measures a kept one again without building it.
+build the two sizes side by side). `--keep` leaves a database in place, `--database NAME`
+(with `--only`) and `--sqlite-file PATH` measure a kept one again without building it (or build
+into it); a database named either way is never dropped.
 
 Measures every inspection command warm through the library (median of `--runs`; export and
 clean once each: they write; a query slower than 2 s once) and cold through the CLI (a fresh
@@ -274,7 +275,9 @@ def measure(
         return result
     finally:
         engine.dispose()
-        if not args.keep:
+        # A database the user named (--database, --sqlite-file) is theirs: never dropped.
+        named = args.sqlite_file if settings.backend == "sqlite" else args.database
+        if not args.keep and not named:
             drop_database(settings, missing_ok=True)
 
 
@@ -397,6 +400,11 @@ def main() -> int:
         "--database", help="with --only: the PostgreSQL database (measured as is if it holds games)"
     )
     parser.add_argument("--keep", action="store_true", help="leave the databases in place")
+    parser.add_argument(
+        "--sqlite-file",
+        type=Path,
+        help="the SQLite 1x arena's file (measured as is if it holds games; kept)",
+    )
     parser.add_argument("--save", type=Path, help="append each arena's figures to this JSON file")
     parser.add_argument(
         "--report", type=Path, nargs="+", help="print the table and last line of saved runs"
@@ -419,7 +427,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="arenadb_scale_") as name:
         folder = Path(name)
         if "sqlite" in backends and args.scale == 1:
-            settings = load_settings(f"sqlite:///{folder / 'x1.db'}", environ={}, cwd=name)
+            path = args.sqlite_file or folder / "x1.db"
+            settings = load_settings(f"sqlite:///{path}", environ={}, cwd=name)
             results.append(
                 measure("sqlite 1x", settings, args.games, args.payload_bytes, args, folder)
             )
