@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from arenadb.db.engine import write_transaction
-from arenadb.models.game import LLMCall
+from arenadb.models.game import Game, GamePlayer, LLMCall
 from arenadb.models.usage import (
     LATENCY_COLUMNS,
     LATENCY_EDGES_MS,
@@ -341,6 +341,28 @@ def rebuild_rollups(conn: Connection) -> int:
     columns = [llm_usage_seats.c[name] for name in (*SEATS.keys, *SEATS.counted)]
     conn.execute(sa.insert(llm_usage_seats).from_select(columns, seat_totals()))
     return len(deltas.rows)
+
+
+def agent_seats() -> sa.Select[Any]:
+    """The seat rollup's rows with their seat's agent and game type (game_id, seat, agent_id,
+    game_type_id, then the counted columns), joined to `games` for a caller's filters: what the
+    leaderboard's cost column and the agent page read. Calls whose seat has no player are in
+    no agent's rows."""
+    seats = llm_usage_seats.c
+    players = GamePlayer.__table__.c
+    games = Game.__table__.c
+    return sa.select(
+        seats.game_id,
+        seats.seat,
+        players.agent_id,
+        games.game_type_id,
+        *(seats[name] for name in SEATS.counted),
+    ).select_from(
+        llm_usage_seats.join(
+            GamePlayer.__table__,
+            sa.and_(players.game_id == seats.game_id, players.seat == seats.seat),
+        ).join(Game.__table__, games.id == seats.game_id)
+    )
 
 
 @dataclass

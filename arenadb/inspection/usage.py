@@ -1,6 +1,6 @@
 """LLM usage: per model over every call (`models stats`), and per game and seat (`game info`).
 
-`models_stats` reads the usage rollup (`llm_usage_daily`, a row per model and day, kept in the
+`models_stats` reads the usage rollup (`llm_usage_monthly`, a row per model and month, kept in the
 transaction of every write of calls): exact totals, and latency percentiles from its histogram,
 within `latency_error` (9.1%) of the exact ones. `exact=True` reads every call instead (exact
 percentiles, a time growing with the table). A game's usage reads its calls only.
@@ -27,7 +27,7 @@ from arenadb.models.usage import (
     LATENCY_ERROR,
     SUMMED,
     bucket_bounds,
-    llm_usage_daily,
+    llm_usage_monthly,
 )
 
 
@@ -237,7 +237,7 @@ def models_stats(engine: Engine, *, exact: bool = False) -> list[ModelStats]:
 @cache
 def _rollup_totals() -> sa.Select[Any]:
     """Built once: constructing ninety sum() expressions cost more than running them."""
-    t = llm_usage_daily.c
+    t = llm_usage_monthly.c
     return sa.select(
         t.model_id,
         t.request_model,
@@ -246,7 +246,7 @@ def _rollup_totals() -> sa.Select[Any]:
 
 
 def _rolled_up_groups(conn: Connection) -> list[_Group]:
-    """Groups from the rollup: a sum over each model's days (a few hundred rows)."""
+    """Groups from the rollup: a sum over each model's months (a few dozen rows)."""
     rows = conn.execute(_rollup_totals())
     groups = []
     for r in rows:

@@ -19,13 +19,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from arenadb.catalog.refs import resolve_game_type_id
-from arenadb.db.bulk import id_slices
+from arenadb.db.rollups import agent_seats
 from arenadb.errors import InvalidArgumentError
-from arenadb.models import Agent, GamePlayer, GameType, LLMCall, LLMModel
+from arenadb.models import Agent, GameType, LLMModel
 from arenadb.ratings import bradley_terry as bt
 from arenadb.ratings.board_model import Board, BoardRow, Sides, SideTerm, win_rate
 from arenadb.ratings.board_store import BoardKey, find_board, pool_marks
-from arenadb.ratings.replay import RatedGame, load_rated_history, repeated_agents
+from arenadb.ratings.replay import (
+    GAMES,
+    RatedGame,
+    counts_for_ratings,
+    load_rated_history,
+    repeated_agents,
+)
 from arenadb.ratings.systems import build_match, shared_first_setting
 
 # An agent with fewer games than this in a game type is marked provisional (a game type's
@@ -391,36 +397,34 @@ class AgentCost:
 
 
 def _agent_costs(conn: Connection, pool: Pool) -> dict[int, AgentCost]:
-    """Agent -> the cost of its LLM calls in the pool's games. A call without a cost (a failed
-    call the provider reported no usage for, say) makes the sum a lower bound, and so does a
-    counted game without a single logged call: never a silent $0."""
-    calls = (
-        sa.select(
-            GamePlayer.agent_id,
-            sa.func.count(LLMCall.id).label("calls"),
-            sa.func.count(LLMCall.cost).label("priced"),
-            sa.func.sum(LLMCall.cost).label("cost"),
-            sa.func.count(sa.distinct(LLMCall.game_id)).label("logged_games"),
-        )
-        .join(
-            GamePlayer,
-            sa.and_(GamePlayer.game_id == LLMCall.game_id, GamePlayer.seat == LLMCall.seat),
-        )
-        .group_by(GamePlayer.agent_id)
-    )
-    # agent -> calls, priced calls, cost, games with a call; the slices' games are disjoint,
-    # so their counts add up (a 10x arena's pool holds more ids than one statement may bind).
+    """Agent -> the cost of its LLM calls in the pool's games, from the seat rollup. A call
+    without a cost (a failed call the provider reported no usage for, say) makes the sum a lower
+    bound, and so does a counted game without a single logged call: never a silent $0.
+
+    The pool's game type's rows that count for ratings are read and the pool's games kept here:
+    a pool is a game type's rated games less a few (no pair of opponents), and binding its ids
+    (30,000 to 300,000) as parameters cost more than reading the rows (benchmarks/board.py)."""
+    query = agent_seats().where(*counts_for_ratings(GAMES))
+    if pool.game_type_id:  # 0: the unified board, every type
+        query = query.where(GAMES.c.game_type_id == pool.game_type_id)
+    in_pool = set(pool.game_ids)
+    # agent -> calls, priced calls, cost; and the games with a call
     totals: dict[int, list[float]] = {}
-    for ids in id_slices(pool.game_ids):
-        for r in conn.execute(calls.where(LLMCall.game_id.in_(ids))):
-            total = totals.setdefault(r.agent_id, [0, 0, 0.0, 0])
-            total[0] += r.calls
-            total[1] += r.priced
-            total[2] += float(r.cost or 0.0)
-            total[3] += r.logged_games
+    logged: dict[int, set[int]] = {}
+    for r in conn.execute(query):
+        if r.game_id not in in_pool:
+            continue
+        total = totals.get(r.agent_id)
+        if total is None:
+            total = totals[r.agent_id] = [0, 0, 0.0]
+            logged[r.agent_id] = set()
+        total[0] += r.calls
+        total[1] += r.calls - r.cost_unknown
+        total[2] += r.cost
+        logged[r.agent_id].add(r.game_id)
     costs: dict[int, AgentCost] = {}
-    for agent_id, (n, priced, cost, logged) in totals.items():
+    for agent_id, (n, priced, cost) in totals.items():
         record = pool.records.get(agent_id)
-        complete = record is not None and logged >= record.games and priced == n
-        costs[agent_id] = AgentCost(cost if priced else None, complete)
+        complete = record is not None and len(logged[agent_id]) >= record.games and priced == n
+        costs[agent_id] = AgentCost(float(cost) if priced else None, complete)
     return costs
