@@ -288,7 +288,8 @@ def info(
         title="recent games",
         headers={"delta_mu": f"Δμ ({profile.trajectory_system})"},
     )
-    usage = [*profile.usage, *([profile.usage_total] if len(profile.usage) > 1 else [])]
+    total = profile.usage_total
+    usage = [*profile.usage, *([total] if total is not None and len(profile.usage) > 1 else [])]
     render_rows(
         [
             {
