@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from arenadb.catalog.refs import resolve_game_type_id
+from arenadb.db.bulk import id_slices
 from arenadb.db.rollups import agent_seats
 from arenadb.errors import InvalidArgumentError
 from arenadb.models import Agent, GameType, LLMModel
@@ -401,30 +403,44 @@ def _agent_costs(conn: Connection, pool: Pool) -> dict[int, AgentCost]:
     without a cost (a failed call the provider reported no usage for, say) makes the sum a lower
     bound, and so does a counted game without a single logged call: never a silent $0.
 
-    The pool's game type's rows that count for ratings are read and the pool's games kept here:
-    a pool is a game type's rated games less a few (no pair of opponents), and binding its ids
-    (30,000 to 300,000) as parameters cost more than reading the rows (benchmarks/board.py)."""
-    query = agent_seats().where(*counts_for_ratings(GAMES))
+    A pool is the rated games of its game type (of every type: the unified board) less the few
+    without a pair of opponents: the database sums the type's rows per agent, and the rows of
+    the games left out are taken back out. Binding the pool's ids instead (30,000 to 300,000
+    parameters) cost more than the sums (benchmarks/rollups.py)."""
+    counted = counts_for_ratings(GAMES)
     if pool.game_type_id:  # 0: the unified board, every type
-        query = query.where(GAMES.c.game_type_id == pool.game_type_id)
+        counted.append(GAMES.c.game_type_id == pool.game_type_id)
     in_pool = set(pool.game_ids)
-    # agent -> calls, priced calls, cost; and the games with a call
-    totals: dict[int, list[float]] = {}
-    logged: dict[int, set[int]] = {}
-    for r in conn.execute(query):
-        if r.game_id not in in_pool:
-            continue
-        total = totals.get(r.agent_id)
-        if total is None:
-            total = totals[r.agent_id] = [0, 0, 0.0]
-            logged[r.agent_id] = set()
-        total[0] += r.calls
-        total[1] += r.calls - r.cost_unknown
-        total[2] += r.cost
-        logged[r.agent_id].add(r.game_id)
+    left_out = [
+        game_id
+        for game_id in conn.execute(sa.select(GAMES.c.id).where(*counted)).scalars()
+        if game_id not in in_pool
+    ]
+    # agent -> calls, priced calls, cost, games with a call (the games' seats summed per agent)
+    totals: dict[int, list[float]] = {r[0]: list(r[1:]) for r in conn.execute(_per_agent(counted))}
+    for ids in id_slices(left_out):
+        for agent_id, *values in conn.execute(_per_agent([*counted, GAMES.c.id.in_(ids)])):
+            total = totals[agent_id]
+            for i, value in enumerate(values):
+                total[i] -= value
     costs: dict[int, AgentCost] = {}
-    for agent_id, (n, priced, cost) in totals.items():
+    for agent_id, (n, priced, cost, logged) in totals.items():
         record = pool.records.get(agent_id)
-        complete = record is not None and len(logged[agent_id]) >= record.games and priced == n
+        if not n:  # every call of the agent was in a game left out
+            continue
+        complete = record is not None and logged >= record.games and priced == n
         costs[agent_id] = AgentCost(float(cost) if priced else None, complete)
     return costs
+
+
+def _per_agent(where: Sequence[sa.ColumnElement[bool]]) -> sa.Select[Any]:
+    """Calls, priced calls, cost and games with a call per agent, over the seat rollup's rows
+    of the games matching `where`."""
+    seats = agent_seats().where(*where).subquery()
+    return sa.select(
+        seats.c.agent_id,
+        sa.func.sum(seats.c.calls),
+        sa.func.sum(seats.c.calls - seats.c.cost_unknown),
+        sa.func.sum(seats.c.cost),
+        sa.func.count(sa.distinct(seats.c.game_id)),
+    ).group_by(seats.c.agent_id)
