@@ -48,8 +48,8 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
 
 
 @dataclass
-class Usage:
-    """LLM calls summed: counts, tokens, cost, sorted latencies, the last error."""
+class Counted:
+    """The counts and token sums every usage total holds (a game's, a seat's, an agent's)."""
 
     calls: int = 0
     errors: int = 0
@@ -58,6 +58,12 @@ class Usage:
     reasoning_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+
+
+@dataclass
+class Usage(Counted):
+    """LLM calls summed: counts, tokens, cost, sorted latencies, the last error."""
+
     # The sum of the known costs; None when no call has one. A lower bound unless
     # `cost_complete` (every call has a cost), as on the leaderboard (ratings/board.py).
     cost: float | None = None
@@ -121,21 +127,14 @@ def game_usage(conn: Connection, game_id: int) -> Usage:
 
 
 @dataclass
-class AgentUsage:
+class AgentUsage(Counted):
     """An agent's LLM usage in one game type (`game_type` None: every type), from the seat
     rollup. `cost` sums the known costs (None: none known); `cost_complete`: every call priced
     and a call logged in every game (as on the leaderboard), else the sum is a lower bound."""
 
-    game_type: str | None
-    games: int  # games the agent sat in
-    logged_games: int  # of which with an LLM call of one of its seats
-    calls: int = 0
-    errors: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    reasoning_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
+    game_type: str | None = None
+    games: int = 0  # games the agent sat in
+    logged_games: int = 0  # of which with an LLM call of one of its seats
     cost: float | None = None
     cost_unknown: int = 0  # calls without a cost
     cost_complete: bool = False
@@ -178,7 +177,7 @@ def agent_usage(conn: Connection, agent_id: int) -> tuple[list[AgentUsage], Agen
     for row in rows:
         for game_type in (row.env_id, None):
             games.setdefault(game_type, set()).add(row.game_id)
-            total = usage.setdefault(game_type, AgentUsage(game_type, 0, 0))
+            total = usage.setdefault(game_type, AgentUsage(game_type=game_type))
             if row.calls:
                 logged.setdefault(game_type, set()).add(row.game_id)
                 total.add(row)
@@ -188,7 +187,7 @@ def agent_usage(conn: Connection, agent_id: int) -> tuple[list[AgentUsage], Agen
         total.cost_complete = (
             total.calls > 0 and total.cost_unknown == 0 and total.logged_games >= total.games
         )
-    overall = usage.pop(None, AgentUsage(None, 0, 0))
+    overall = usage.pop(None, AgentUsage())
     return sorted(usage.values(), key=lambda u: str(u.game_type)), overall
 
 

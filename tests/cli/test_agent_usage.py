@@ -78,9 +78,6 @@ def test_agent_info_shows_the_usage_table_and_json(usage_arena, db_settings):
     profile = json.loads(result.stdout)
     assert profile["usage"] == [
         {
-            "game_type": "Other-v0",
-            "games": 1,
-            "logged_games": 0,
             "calls": 0,
             "errors": 0,
             "input_tokens": 0,
@@ -88,6 +85,9 @@ def test_agent_info_shows_the_usage_table_and_json(usage_arena, db_settings):
             "reasoning_tokens": 0,
             "cache_read_tokens": 0,
             "cache_write_tokens": 0,
+            "game_type": "Other-v0",
+            "games": 1,
+            "logged_games": 0,
             "cost": None,
             "cost_unknown": 0,
             "cost_complete": False,
