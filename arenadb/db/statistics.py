@@ -26,6 +26,8 @@ GAME_TABLES = (
     "llm_calls",
     "game_snapshots",
     "llm_usage_daily",
+    "llm_usage_monthly",
+    "llm_usage_seats",
     "rating_events",
     "ratings",
 )

@@ -1,6 +1,7 @@
-"""LLM usage: per model over every call (`models stats`), and per game and seat (`game info`).
+"""LLM usage: per model over every call (`models stats`), per game and seat (`game info`), per
+agent and game type (`agent info`, from the seat rollup).
 
-`models_stats` reads the usage rollup (`llm_usage_daily`, a row per model and day, kept in the
+`models_stats` reads the usage rollup (`llm_usage_monthly`, a row per model and month, kept in the
 transaction of every write of calls): exact totals, and latency percentiles from its histogram,
 within `latency_error` (9.1%) of the exact ones. `exact=True` reads every call instead (exact
 percentiles, a time growing with the table). A game's usage reads its calls only.
@@ -21,13 +22,14 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from arenadb.models import LLMCall, LLMModel
+from arenadb.models import Game, GamePlayer, GameType, LLMCall, LLMModel
 from arenadb.models.usage import (
     LATENCY_COLUMNS,
     LATENCY_ERROR,
     SUMMED,
     bucket_bounds,
-    llm_usage_daily,
+    llm_usage_monthly,
+    llm_usage_seats,
 )
 
 
@@ -46,8 +48,8 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
 
 
 @dataclass
-class Usage:
-    """LLM calls summed: counts, tokens, cost, sorted latencies, the last error."""
+class Counted:
+    """The counts and token sums every usage total holds (a game's, a seat's, an agent's)."""
 
     calls: int = 0
     errors: int = 0
@@ -56,6 +58,12 @@ class Usage:
     reasoning_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+
+
+@dataclass
+class Usage(Counted):
+    """LLM calls summed: counts, tokens, cost, sorted latencies, the last error."""
+
     # The sum of the known costs; None when no call has one. A lower bound unless
     # `cost_complete` (every call has a cost), as on the leaderboard (ratings/board.py).
     cost: float | None = None
@@ -113,6 +121,74 @@ def game_usage(conn: Connection, game_id: int) -> Usage:
         total.add(call)
     total.latencies.sort()
     return total
+
+
+# --------------------------------------------------------------------------- agents
+
+
+@dataclass
+class AgentUsage(Counted):
+    """An agent's LLM usage in one game type (`game_type` None: every type), from the seat
+    rollup. `cost` sums the known costs (None: none known); `cost_complete`: every call priced
+    and a call logged in every game (as on the leaderboard), else the sum is a lower bound."""
+
+    game_type: str | None = None
+    games: int = 0  # games the agent sat in
+    logged_games: int = 0  # of which with an LLM call of one of its seats
+    cost: float | None = None
+    cost_unknown: int = 0  # calls without a cost
+    cost_complete: bool = False
+
+    def add(self, row: Any) -> None:
+        self.calls += row.calls
+        self.errors += row.errors
+        self.cost_unknown += row.cost_unknown
+        for name in SUMMED:
+            if name != "cost":
+                setattr(self, name, getattr(self, name) + int(row._mapping[name]))
+        if row.cost_unknown < row.calls:
+            self.cost = (self.cost or 0.0) + float(row.cost)
+
+
+def agent_usage(conn: Connection, agent_id: int) -> tuple[list[AgentUsage], AgentUsage]:
+    """An agent's usage per game type (by env id) and in total: one read of its seats (a row
+    each) and their rows of the seat rollup."""
+    seats = llm_usage_seats.c
+    players = cast(sa.Table, GamePlayer.__table__).c
+    rows = conn.execute(
+        sa.select(
+            players.game_id,
+            GameType.env_id,
+            seats.calls,
+            *(seats[name] for name in ("errors", "cost_unknown", *SUMMED)),
+        )
+        .select_from(GamePlayer.__table__)
+        .join(Game, Game.id == players.game_id)
+        .join(GameType, GameType.id == Game.game_type_id)
+        .outerjoin(
+            llm_usage_seats,
+            sa.and_(seats.game_id == players.game_id, seats.seat == players.seat),
+        )
+        .where(players.agent_id == agent_id)
+    )
+    games: dict[str | None, set[int]] = {}
+    logged: dict[str | None, set[int]] = {}
+    usage: dict[str | None, AgentUsage] = {}
+    for row in rows:
+        for game_type in (row.env_id, None):
+            games.setdefault(game_type, set()).add(row.game_id)
+            total = usage.setdefault(game_type, AgentUsage(game_type=game_type))
+            if row.calls:
+                logged.setdefault(game_type, set()).add(row.game_id)
+                total.add(row)
+    for game_type, total in usage.items():
+        total.games = len(games[game_type])
+        total.logged_games = len(logged.get(game_type, ()))
+        total.cost_complete = (
+            total.calls > 0 and total.cost_unknown == 0 and total.logged_games >= total.games
+        )
+    overall = usage.pop(None, AgentUsage())
+    return sorted(usage.values(), key=lambda u: str(u.game_type)), overall
 
 
 # --------------------------------------------------------------------------- models
@@ -237,7 +313,7 @@ def models_stats(engine: Engine, *, exact: bool = False) -> list[ModelStats]:
 @cache
 def _rollup_totals() -> sa.Select[Any]:
     """Built once: constructing ninety sum() expressions cost more than running them."""
-    t = llm_usage_daily.c
+    t = llm_usage_monthly.c
     return sa.select(
         t.model_id,
         t.request_model,
@@ -246,7 +322,7 @@ def _rollup_totals() -> sa.Select[Any]:
 
 
 def _rolled_up_groups(conn: Connection) -> list[_Group]:
-    """Groups from the rollup: a sum over each model's days (a few hundred rows)."""
+    """Groups from the rollup: a sum over each model's months (a few dozen rows)."""
     rows = conn.execute(_rollup_totals())
     groups = []
     for r in rows:

@@ -53,7 +53,7 @@ from arenadb.models.social import (
     User,
 )
 from arenadb.models.system_log import LOG_LEVELS, SystemLog
-from arenadb.models.usage import llm_usage_daily
+from arenadb.models.usage import llm_usage_daily, llm_usage_monthly, llm_usage_seats
 
 metadata = Base.metadata
 
@@ -113,6 +113,8 @@ __all__ = [
     "UTCDateTime",
     "User",
     "llm_usage_daily",
+    "llm_usage_monthly",
+    "llm_usage_seats",
     "metadata",
     "utcnow",
 ]

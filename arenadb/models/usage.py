@@ -1,4 +1,4 @@
-"""The LLM usage rollup: per model, per UTC day, what its calls added up to.
+"""The LLM usage rollups: per model and UTC day, per model and month, per game seat.
 
 `llm_usage_daily` holds one row per (catalog model, requested model name, day): calls, errors,
 calls whose cost is unknown, the sum of every counted column of `llm_calls` (`SUMMED`), and a
@@ -15,6 +15,14 @@ Latency buckets: bucket 0 holds 0 ms, bucket i (1 <= i < LATENCY_BUCKETS - 1) ho
 LATENCY_EDGES_MS[i - 1] <= latency < LATENCY_EDGES_MS[i], the last one everything from
 LATENCY_EDGES_MS[-1] ms (35 minutes) up. The edges are ceil(2 ** (k / 4)) ms: each bucket is at
 most 2 ** (1/4) (19%) wide, so its geometric middle is within 9.1% of any latency in it.
+
+`llm_usage_monthly` is the same rollup a level up: one row per (model, requested name, first
+day of the UTC month), the sum of that month's daily rows, so `models stats` reads a row per
+model and month (a 10x arena's 625 days are 21 months). `llm_usage_seats` holds one row per
+(game, seat) with calls: calls, errors, calls of unknown cost and the SUMMED sums (no
+histogram), what the leaderboard's cost column and the agent page read. Calls without a seat
+are in neither the seat rollup nor any agent's usage. The three levels are written by the same
+code from the same deltas (`arenadb.db.rollups`).
 """
 
 from __future__ import annotations
@@ -58,6 +66,36 @@ llm_usage_daily = sa.Table(
         for name in SUMMED
     ),
     *(sa.Column(name, sa.BigInteger, nullable=False) for name in LATENCY_COLUMNS),
+)
+
+
+llm_usage_monthly = sa.Table(
+    "llm_usage_monthly",
+    Base.metadata,
+    sa.Column("model_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("request_model", sa.String(200), primary_key=True),
+    sa.Column("month", sa.Date, primary_key=True),
+    *(sa.Column(c.name, c.type, nullable=False) for c in llm_usage_daily.c if not c.primary_key),
+)
+
+# One row per seat, not partitioned (unlike llm_calls): a row per seat is a tenth of the calls'
+# rows and a few dozen bytes wide, and retention takes its rows out with the calls.
+llm_usage_seats = sa.Table(
+    "llm_usage_seats",
+    Base.metadata,
+    sa.Column(
+        "game_id",
+        sa.Integer,
+        sa.ForeignKey("games.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("seat", sa.Integer, primary_key=True, autoincrement=False),
+    *(
+        sa.Column(c.name, c.type, nullable=False)
+        for c in llm_usage_daily.c
+        if not c.primary_key and c.name not in LATENCY_COLUMNS
+    ),
 )
 
 

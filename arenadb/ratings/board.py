@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -20,12 +21,19 @@ from sqlalchemy.engine import Connection, Engine
 
 from arenadb.catalog.refs import resolve_game_type_id
 from arenadb.db.bulk import id_slices
+from arenadb.db.rollups import agent_seats
 from arenadb.errors import InvalidArgumentError
-from arenadb.models import Agent, GamePlayer, GameType, LLMCall, LLMModel
+from arenadb.models import Agent, GameType, LLMModel
 from arenadb.ratings import bradley_terry as bt
 from arenadb.ratings.board_model import Board, BoardRow, Sides, SideTerm, win_rate
 from arenadb.ratings.board_store import BoardKey, find_board, pool_marks
-from arenadb.ratings.replay import RatedGame, load_rated_history, repeated_agents
+from arenadb.ratings.replay import (
+    GAMES,
+    RatedGame,
+    counts_for_ratings,
+    load_rated_history,
+    repeated_agents,
+)
 from arenadb.ratings.systems import build_match, shared_first_setting
 
 # An agent with fewer games than this in a game type is marked provisional (a game type's
@@ -391,36 +399,48 @@ class AgentCost:
 
 
 def _agent_costs(conn: Connection, pool: Pool) -> dict[int, AgentCost]:
-    """Agent -> the cost of its LLM calls in the pool's games. A call without a cost (a failed
-    call the provider reported no usage for, say) makes the sum a lower bound, and so does a
-    counted game without a single logged call: never a silent $0."""
-    calls = (
-        sa.select(
-            GamePlayer.agent_id,
-            sa.func.count(LLMCall.id).label("calls"),
-            sa.func.count(LLMCall.cost).label("priced"),
-            sa.func.sum(LLMCall.cost).label("cost"),
-            sa.func.count(sa.distinct(LLMCall.game_id)).label("logged_games"),
-        )
-        .join(
-            GamePlayer,
-            sa.and_(GamePlayer.game_id == LLMCall.game_id, GamePlayer.seat == LLMCall.seat),
-        )
-        .group_by(GamePlayer.agent_id)
-    )
-    # agent -> calls, priced calls, cost, games with a call; the slices' games are disjoint,
-    # so their counts add up (a 10x arena's pool holds more ids than one statement may bind).
-    totals: dict[int, list[float]] = {}
-    for ids in id_slices(pool.game_ids):
-        for r in conn.execute(calls.where(LLMCall.game_id.in_(ids))):
-            total = totals.setdefault(r.agent_id, [0, 0, 0.0, 0])
-            total[0] += r.calls
-            total[1] += r.priced
-            total[2] += float(r.cost or 0.0)
-            total[3] += r.logged_games
+    """Agent -> the cost of its LLM calls in the pool's games, from the seat rollup. A call
+    without a cost (a failed call the provider reported no usage for, say) makes the sum a lower
+    bound, and so does a counted game without a single logged call: never a silent $0.
+
+    A pool is the rated games of its game type (of every type: the unified board) less the few
+    without a pair of opponents: the database sums the type's rows per agent, and the rows of
+    the games left out are taken back out. Binding the pool's ids instead (30,000 to 300,000
+    parameters) cost more than the sums (benchmarks/rollups.py)."""
+    counted = counts_for_ratings(GAMES)
+    if pool.game_type_id:  # 0: the unified board, every type
+        counted.append(GAMES.c.game_type_id == pool.game_type_id)
+    in_pool = set(pool.game_ids)
+    left_out = [
+        game_id
+        for game_id in conn.execute(sa.select(GAMES.c.id).where(*counted)).scalars()
+        if game_id not in in_pool
+    ]
+    # agent -> calls, priced calls, cost, games with a call (the games' seats summed per agent)
+    totals: dict[int, list[float]] = {r[0]: list(r[1:]) for r in conn.execute(_per_agent(counted))}
+    for ids in id_slices(left_out):
+        for agent_id, *values in conn.execute(_per_agent([*counted, GAMES.c.id.in_(ids)])):
+            total = totals[agent_id]
+            for i, value in enumerate(values):
+                total[i] -= value
     costs: dict[int, AgentCost] = {}
     for agent_id, (n, priced, cost, logged) in totals.items():
         record = pool.records.get(agent_id)
+        if not n:  # every call of the agent was in a game left out
+            continue
         complete = record is not None and logged >= record.games and priced == n
-        costs[agent_id] = AgentCost(cost if priced else None, complete)
+        costs[agent_id] = AgentCost(float(cost) if priced else None, complete)
     return costs
+
+
+def _per_agent(where: Sequence[sa.ColumnElement[bool]]) -> sa.Select[Any]:
+    """Calls, priced calls, cost and games with a call per agent, over the seat rollup's rows
+    of the games matching `where`."""
+    seats = agent_seats().where(*where).subquery()
+    return sa.select(
+        seats.c.agent_id,
+        sa.func.sum(seats.c.calls),
+        sa.func.sum(seats.c.calls - seats.c.cost_unknown),
+        sa.func.sum(seats.c.cost),
+        sa.func.count(sa.distinct(seats.c.game_id)),
+    ).group_by(seats.c.agent_id)

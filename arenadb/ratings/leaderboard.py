@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
 from arenadb.errors import NotFoundError
+from arenadb.inspection.usage import AgentUsage, agent_usage
 from arenadb.models import (
     Agent,
     AgentKind,
@@ -203,12 +204,15 @@ class AgentProfile:
     ratings: list[OnlineRating] = field(default_factory=list)
     trajectory: list[float] = field(default_factory=list)  # overall score after each game
     recent_games: list[RecentGame] = field(default_factory=list)
+    usage: list[AgentUsage] = field(default_factory=list)  # LLM usage per game type
+    usage_total: AgentUsage | None = None  # ... and in every game type
 
 
 def agent_profile(
     engine: Engine, agent: int | str, *, system: str = TRUESKILL, recent: int = 10
 ) -> AgentProfile:
-    """Configuration, ratings per system and game type, score trajectory and recent games.
+    """Configuration, ratings per system and game type, score trajectory, recent games and LLM
+    usage per game type (calls, tokens, cost: `arenadb.inspection.usage.agent_usage`).
 
     `agent` is an agent id or alias (`arenadb.catalog.refs`).
     """
@@ -275,6 +279,7 @@ def agent_profile(
             )
         ]
         profile.recent_games = _recent_games(conn, agent_id, system, recent)
+        profile.usage, profile.usage_total = agent_usage(conn, agent_id)
     return profile
 
 

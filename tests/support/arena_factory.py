@@ -179,9 +179,9 @@ class ArenaFactory:
                     },
                 )
             for call in llm_calls:
-                conn.execute(sa.insert(LLMCall.__table__), {"game_id": game_id, **call})
-            for call in llm_calls:  # the usage rollup, as every writer of calls keeps it
-                add_calls(conn, tuple(call), [tuple(call.values())])
+                row = {"game_id": game_id, **call}
+                conn.execute(sa.insert(LLMCall.__table__), row)
+                add_calls(conn, tuple(row), [tuple(row.values())])  # the usage rollups
             for turn, kind in snapshots:
                 state = {"turn": turn}
                 conn.execute(

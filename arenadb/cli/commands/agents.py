@@ -242,7 +242,7 @@ def info(
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
 ) -> None:
-    """Configuration, ratings per system and game type, rating trajectory, recent games."""
+    """Configuration, ratings per system and game type, rating trajectory, recent games, usage."""
     from arenadb.cli.render.output import print_json, render_object, render_rows
     from arenadb.cli.render.tables import one_line, sparkline
     from arenadb.db import engine_scope
@@ -287,4 +287,22 @@ def info(
         fmt,
         title="recent games",
         headers={"delta_mu": f"Δμ ({profile.trajectory_system})"},
+    )
+    total = profile.usage_total
+    usage = [*profile.usage, *([total] if total is not None and len(profile.usage) > 1 else [])]
+    render_rows(
+        [
+            {
+                "game_type": u.game_type or "(all)",
+                "games": u.games,
+                "calls": u.calls,
+                "input_tokens": u.input_tokens,
+                "output_tokens": u.output_tokens,
+                "cost": _money(u.cost, u.cost_complete),
+            }
+            for u in usage
+        ],
+        ["game_type", "games", "calls", "input_tokens", "output_tokens", "cost"],
+        fmt,
+        title="LLM usage",
     )

@@ -20,11 +20,12 @@ from arenadb.db import create_engine
 from arenadb.db.engine import write_transaction
 from arenadb.db.rollups import rebuild_rollups
 from arenadb.inspection.usage import histogram_percentile, models_stats
-from arenadb.models import llm_usage_daily
+from arenadb.models import llm_usage_daily, llm_usage_monthly, llm_usage_seats
 from arenadb.models.usage import (
     LATENCY_BUCKETS,
     LATENCY_EDGES_MS,
     LATENCY_ERROR,
+    SUMMED,
     bucket_bounds,
     latency_bucket,
 )
@@ -90,10 +91,57 @@ def _record(settings: Settings, games: int = 3) -> None:
             recorder.finish(outcome="draw")
 
 
-def _rollup(engine: sa.Engine) -> dict[tuple[Any, ...], dict[str, Any]]:
+def _rollup(
+    engine: sa.Engine | sa.Connection, table: sa.Table = llm_usage_daily
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """A rollup table's rows by key (dates as ISO text)."""
+    keys = [c.name for c in table.primary_key.columns]
+    if isinstance(engine, sa.Connection):
+        rows = engine.execute(sa.select(table)).mappings().all()
+    else:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(table)).mappings().all()
+    return {tuple(_text(r[k]) for k in keys): dict(r) for r in rows}
+
+
+def _text(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _seats_scanned(engine: sa.Engine) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The seat rollup as a scan of the calls computes it (in the test, not the library)."""
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(llm_usage_daily)).mappings().all()
-    return {(r["model_id"], r["request_model"], str(r["day"])): dict(r) for r in rows}
+        rows = conn.execute(
+            sa.text(
+                "SELECT game_id, seat, count(*) AS calls, "
+                "sum(CASE WHEN status <> 'ok' THEN 1 ELSE 0 END) AS errors, "
+                "sum(CASE WHEN cost IS NULL THEN 1 ELSE 0 END) AS cost_unknown, "
+                + ", ".join(f"coalesce(sum({c}), 0) AS {c}" for c in SUMMED)
+                + " FROM llm_calls WHERE seat IS NOT NULL GROUP BY game_id, seat"
+            )
+        ).mappings()
+        return {(r["game_id"], r["seat"]): dict(r) for r in rows}
+
+
+def _months_of_days(days: dict[tuple[Any, ...], dict[str, Any]]) -> dict[tuple[Any, ...], Any]:
+    months: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for (model_id, name, day), row in days.items():
+        month = months.setdefault((model_id, name, day[:8] + "01"), {})
+        for column, value in row.items():
+            if column not in ("model_id", "request_model", "day"):
+                month[column] = month.get(column, 0) + value
+    return months
+
+
+def _same_rows(got: dict[Any, dict[str, Any]], want: dict[Any, dict[str, Any]], what: str) -> None:
+    assert got.keys() == want.keys(), what
+    for key, row in want.items():
+        have = got[key]
+        for column, value in row.items():
+            if column == "cost":
+                assert have[column] == pytest.approx(value, rel=1e-12), (what, key)
+            elif column not in ("model_id", "request_model", "day", "month"):
+                assert have[column] == value, (what, key, column)
 
 
 def assert_rollup_exact(engine: sa.Engine) -> None:
@@ -113,20 +161,17 @@ def assert_rollup_exact(engine: sa.Engine) -> None:
                 assert getattr(got, p) is None
             elif want < LATENCY_EDGES_MS[-1]:
                 assert getattr(got, p) == pytest.approx(want, rel=LATENCY_ERROR), (name, p)
-    kept = _rollup(engine)
+    levels = (llm_usage_daily, llm_usage_monthly, llm_usage_seats)
+    kept = {table.name: _rollup(engine, table) for table in levels}
     with engine.connect() as conn, conn.begin() as transaction:
         rebuild_rollups(conn)
-        rebuilt = {
-            (r["model_id"], r["request_model"], str(r["day"])): dict(r)
-            for r in conn.execute(sa.select(llm_usage_daily)).mappings()
-        }
+        rebuilt = {table.name: _rollup(conn, table) for table in levels}
         transaction.rollback()
-    assert kept.keys() == rebuilt.keys()
-    for key, row in rebuilt.items():
-        assert {k: v for k, v in kept[key].items() if k != "cost"} == {
-            k: v for k, v in row.items() if k != "cost"
-        }
-        assert kept[key]["cost"] == pytest.approx(row["cost"], rel=1e-12)
+    for table in levels:
+        _same_rows(kept[table.name], rebuilt[table.name], table.name)
+    # Each level against what it is a sum of: the months of the days, the seats of the calls.
+    _same_rows(kept["llm_usage_monthly"], _months_of_days(kept["llm_usage_daily"]), "months")
+    _same_rows(kept["llm_usage_seats"], _seats_scanned(engine), "seats")
 
 
 def test_recording_keeps_the_rollup_exact(db_settings: Settings) -> None:
@@ -169,7 +214,8 @@ def test_import_copy_clean_and_rebuild_keep_the_rollup_exact(
         copied = create_engine(copy)
         try:
             assert_rollup_exact(copied)
-            assert _rollup(copied) == _rollup(engine)
+            for table in (llm_usage_daily, llm_usage_monthly, llm_usage_seats):
+                assert _rollup(copied, table) == _rollup(engine, table), table.name
         finally:
             copied.dispose()
 
@@ -177,7 +223,9 @@ def test_import_copy_clean_and_rebuild_keep_the_rollup_exact(
         assert_rollup_exact(engine)
 
         with write_transaction(engine) as conn:  # changed behind arenadb's back
-            conn.execute(sa.update(llm_usage_daily).values(calls=llm_usage_daily.c.calls + 1))
+            for table in (llm_usage_daily, llm_usage_monthly):
+                conn.execute(sa.update(table).values(calls=table.c.calls + 1))
+            conn.execute(sa.delete(llm_usage_seats))
         assert models_stats(engine)[0].calls != models_stats(engine, exact=True)[0].calls
         result = CliRunner().invoke(
             app,
@@ -229,6 +277,32 @@ def test_the_migration_fills_the_rollup_from_the_calls_already_there(db_settings
         assert filled.keys() == kept.keys()
         for key, row in kept.items():
             assert filled[key] == {**row, "cost": pytest.approx(row["cost"], rel=1e-12)}
+        assert_rollup_exact(engine)
+    finally:
+        engine.dispose()
+
+
+def test_migration_0014_fills_the_monthly_and_seat_rollups(db_settings: Settings) -> None:
+    """Up from 0013 on a populated database: the months summed from the days, the seats from
+    the calls, as the writers keep them; down drops both and leaves the daily rollup."""
+    _record(db_settings)
+    engine = create_engine(db_settings)
+    try:
+        levels = (llm_usage_monthly, llm_usage_seats)
+        kept = {table.name: _rollup(engine, table) for table in levels}
+        daily = _rollup(engine)
+        # Two days of March make one month; the untimed calls, January 1970.
+        assert len(kept["llm_usage_seats"]) == 3 * 2 and len(kept["llm_usage_monthly"]) == 3
+        assert len(daily) > 3
+        downgrade(db_settings, "0013")
+        engine.dispose()
+        with engine.connect() as conn:
+            names = set(sa.inspect(conn).get_table_names())
+        assert not {t.name for t in levels} & names and "llm_usage_daily" in names
+        assert _rollup(engine) == daily
+        upgrade(db_settings, "head")
+        for table in levels:
+            _same_rows(_rollup(engine, table), kept[table.name], table.name)
         assert_rollup_exact(engine)
     finally:
         engine.dispose()

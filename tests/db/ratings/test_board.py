@@ -100,15 +100,7 @@ def test_a_team_game_counts_once_and_shared_first_follows_the_setting(engine, ar
     assert all(r.provisional for r in board.rows)
 
 
-@pytest.fixture(params=["one statement", "sliced"])
-def id_slice(request, monkeypatch):
-    """The board's costs read in one statement, or in slices of 1 game id: a 10x arena's pool
-    holds more ids than one statement may bind (psycopg: 65,535)."""
-    if request.param == "sliced":
-        monkeypatch.setattr("arenadb.db.bulk.ID_SLICE", 1)
-
-
-def test_cost_per_game_and_per_win_unknown_is_unknown(engine, arena, id_slice):
+def test_cost_per_game_and_per_win_unknown_is_unknown(engine, arena):
     a, b, c = register_agents(arena, 3, "cost")
     duel(arena, "Duel-v0", a, b, cost_a=0.25, cost_b=None)  # b's cost unknown
     duel(arena, "Duel-v0", a, b, first_wins=False, cost_a=0.75, cost_b=0.5)
@@ -171,3 +163,96 @@ def test_compare_and_reproducible_intervals(engine, arena):
         compare_agents(engine, a, "cmp-0")
     with pytest.raises(NotFoundError, match="never played"):
         compare_agents(engine, a, register_agents(arena, 1, "idle")[0])
+
+
+def _scanned_costs(conn, pool):
+    """The board's cost column as it was computed before the seat rollup: every LLM call of
+    the pool's games, joined to its seat's player (kept here to check the rollup against)."""
+    from arenadb.models import GamePlayer, LLMCall
+    from arenadb.ratings.board import AgentCost
+
+    totals: dict[int, list] = {}
+    for ids in (pool.game_ids[i : i + 500] for i in range(0, len(pool.game_ids), 500)):
+        rows = conn.execute(
+            sa.select(
+                GamePlayer.agent_id,
+                sa.func.count(LLMCall.id).label("calls"),
+                sa.func.count(LLMCall.cost).label("priced"),
+                sa.func.sum(LLMCall.cost).label("cost"),
+                sa.func.count(sa.distinct(LLMCall.game_id)).label("logged"),
+            )
+            .join(
+                GamePlayer,
+                sa.and_(GamePlayer.game_id == LLMCall.game_id, GamePlayer.seat == LLMCall.seat),
+            )
+            .where(LLMCall.game_id.in_(ids))
+            .group_by(GamePlayer.agent_id)
+        )
+        for r in rows:
+            total = totals.setdefault(r.agent_id, [0, 0, 0.0, 0])
+            total[0] += r.calls
+            total[1] += r.priced
+            total[2] += float(r.cost or 0.0)
+            total[3] += r.logged
+    costs = {}
+    for agent_id, (n, priced, cost, logged) in totals.items():
+        record = pool.records.get(agent_id)
+        complete = record is not None and logged >= record.games and priced == n
+        costs[agent_id] = AgentCost(cost if priced else None, complete)
+    return costs
+
+
+def _assert_costs_equal_a_scan(engine):
+    from arenadb.ratings.board import _agent_costs, load_pools
+    from arenadb.ratings.unified import merge_pools
+
+    with engine.connect() as conn:
+        pools = load_pools(conn, None)
+        assert pools
+        pools.append(merge_pools(pools)[0])
+        for pool in pools:
+            fast, scan = _agent_costs(conn, pool), _scanned_costs(conn, pool)
+            assert fast.keys() == scan.keys(), pool.env_id
+            for agent_id, want in scan.items():
+                got = fast[agent_id]
+                assert got.complete == want.complete, (pool.env_id, agent_id)
+                assert (got.known is None) == (want.known is None), (pool.env_id, agent_id)
+                if want.known is not None:
+                    assert got.known == pytest.approx(want.known, rel=1e-12)
+    return pools
+
+
+def test_the_cost_column_from_the_seat_rollup_equals_a_scan_of_the_calls(engine, arena):
+    """On a synthetic arena (three game types, unrated and crashed games, calls without a seat)
+    and on the small one above: an unpriced call, a game without calls, an agent on both
+    sides; after a clean of old game detail too."""
+    from datetime import datetime, timedelta, timezone
+
+    from arenadb.portability.upkeep import clean_database
+    from tests.support.synthetic import build_arena
+
+    build_arena(engine, games=120, agents=12, batch_games=40)
+    a, b, c = register_agents(arena, 3, "scan")
+    duel(arena, "Duel-v0", a, b, cost_a=0.25, cost_b=None)
+    duel(arena, "Duel-v0", c, a, calls=False)
+    duel(arena, "Duel-v0", b, b, cost_a=0.5, cost_b=0.5)  # self-play: no comparison
+    pools = _assert_costs_equal_a_scan(engine)
+    assert any(r.known is not None for r in _scanned_costs_of(engine, pools[0]).values())
+    with engine.connect() as conn:
+        finished = sorted(
+            conn.execute(sa.text("SELECT finished_at FROM games WHERE finished_at IS NOT NULL"))
+            .scalars()
+            .all()
+        )
+    middle = finished[len(finished) // 2]
+    if isinstance(middle, str):
+        middle = datetime.fromisoformat(middle)
+    if middle.tzinfo is None:
+        middle = middle.replace(tzinfo=timezone.utc)
+    clean_database(engine, before=middle + timedelta(seconds=1), what=["game-detail"])
+    _assert_costs_equal_a_scan(engine)
+
+
+def _scanned_costs_of(engine, pool):
+    with engine.connect() as conn:
+        return _scanned_costs(conn, pool)

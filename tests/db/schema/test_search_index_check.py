@@ -111,17 +111,20 @@ def test_reindex_refuses_another_applications_database(backend, fresh_settings: 
     assert "--any-database" not in line  # reindex takes no such option
 
 
-def test_db_check_finds_a_usage_rollup_behind_the_calls(backend, db_settings: Settings):
-    """The other derived data of the same class: `DELETE FROM llm_usage_daily` passed too."""
+@pytest.mark.parametrize("table", ["llm_usage_daily", "llm_usage_monthly", "llm_usage_seats"])
+def test_db_check_finds_a_usage_rollup_behind_the_calls(backend, db_settings: Settings, table):
+    """The other derived data of the same class: `DELETE FROM llm_usage_daily` passed too; so
+    did emptying either level added since."""
     seed_database(db_settings, "test")
     engine = create_engine(db_settings)
     try:
-        _run(engine, "DELETE FROM llm_usage_daily")
+        _run(engine, f"DELETE FROM {table}")
     finally:
         engine.dispose()
     code, report = _check(db_settings)
     assert code == 3, report
-    assert any("models rollup rebuild" in p for p in report["problems"]), report["problems"]
+    (problem,) = (p for p in report["problems"] if "models rollup rebuild" in p)
+    assert f"({table})" in problem, problem
     result = runner.invoke(
         app, ["--database-url", db_settings.database_url, "models", "rollup", "rebuild"]
     )
