@@ -110,7 +110,7 @@ def test_the_counter_follows_every_kind_of_change(backend, db_settings: Settings
         _execute(engine, f"delete from games where id = {moved}")
         _execute(
             engine,
-            f"delete from games where id in (select min(id) from games group by game_type_id)",
+            "delete from games where id in (select min(id) from games group by game_type_id)",
         )
         marks = _check(engine)
 
