@@ -75,14 +75,18 @@ class CopyResult:
 
 def copied_tables() -> list[sa.Table]:
     """Every table arenadb owns, parents before children (alembic_version is handled apart),
-    but `rated_pools`: the target's triggers on `games` count the copied games themselves
-    (emptying the target's games, TRUNCATE or DELETE, takes them out of its counts)."""
+    the tables that triggers keep from other tables' rows last."""
     from arenadb.models import metadata
 
-    return [t for t in metadata.sorted_tables if t.name not in TRIGGER_KEPT]
+    tables = list(metadata.sorted_tables)
+    return [t for t in tables if t.name not in TRIGGER_KEPT] + [
+        t for t in tables if t.name in TRIGGER_KEPT
+    ]
 
 
-# Tables that triggers on other tables fill (migration 0015).
+# Tables that triggers on other tables write (migration 0015: `rated_pools`, from `games`). The
+# target's triggers fill them while the games are copied; then the source's rows replace what
+# they wrote (the same counts, and the source's versions: the copied stored boards stay valid).
 TRIGGER_KEPT = frozenset({"rated_pools"})
 
 
@@ -155,6 +159,8 @@ def copy_database(
                 _empty_tables(writer, tables)
                 result.replaced = True
             for table in tables:
+                if table.name in TRIGGER_KEPT:
+                    writer.execute(sa.delete(table))
                 _copy_table(reader, writer, table, source_counts[table.name], batch_rows, progress)
             if writer.dialect.name == "postgresql":
                 reset_sequences(writer, tables)
@@ -227,10 +233,6 @@ class _writer:
 
 
 def _empty_tables(conn: Connection, tables: list[sa.Table]) -> None:
-    from arenadb.models import metadata
-
-    # The trigger-kept tables too: PostgreSQL truncates no table a kept one refers to without it.
-    tables = [*(metadata.tables[name] for name in sorted(TRIGGER_KEPT)), *tables]
     if conn.dialect.name == "postgresql":
         quote = conn.dialect.identifier_preparer.quote
         conn.exec_driver_sql("TRUNCATE " + ", ".join(quote(t.name) for t in tables))
