@@ -1,7 +1,7 @@
 """The ORM models, every one re-exported here so that Alembic's autogenerate sees them all."""
 
 from arenadb.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
-from arenadb.models.board import StoredBoard
+from arenadb.models.board import RatedPool, StoredBoard
 from arenadb.models.catalog import (
     PRICE_KINDS,
     PRICES_BEGINNING,
@@ -104,6 +104,7 @@ __all__ = [
     "PendingAction",
     "PlayerAction",
     "Prompt",
+    "RatedPool",
     "Rating",
     "RatingEvent",
     "ScenarioRun",

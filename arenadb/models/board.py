@@ -60,3 +60,19 @@ class StoredBoard(Base):
         sa.CheckConstraint("rounds >= 1", name="rounds_positive"),
         sa.CheckConstraint("seconds >= 0", name="seconds_nonnegative"),
     )
+
+
+class RatedPool(Base):
+    """Per game type, the games that count for ratings (`counts_for_ratings`): how many, the sum
+    of their ids, and a version raised by every change of that set. Kept by triggers on `games`
+    (migration 0015), so a stored board's watermark is one row read (`arenadb.ratings.board_store`).
+    """
+
+    __tablename__ = "rated_pools"
+
+    game_type_id: Mapped[int] = mapped_column(
+        sa.ForeignKey(GameType.id, ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    games: Mapped[int] = mapped_column(sa.BigInteger)
+    id_sum: Mapped[int] = mapped_column(sa.BigInteger)
+    version: Mapped[int] = mapped_column(sa.BigInteger)

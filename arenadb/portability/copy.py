@@ -74,10 +74,20 @@ class CopyResult:
 
 
 def copied_tables() -> list[sa.Table]:
-    """Every table arenadb owns, parents before children (alembic_version is handled apart)."""
+    """Every table arenadb owns, parents before children (alembic_version is handled apart),
+    the tables that triggers keep from other tables' rows last."""
     from arenadb.models import metadata
 
-    return list(metadata.sorted_tables)
+    tables = list(metadata.sorted_tables)
+    return [t for t in tables if t.name not in TRIGGER_KEPT] + [
+        t for t in tables if t.name in TRIGGER_KEPT
+    ]
+
+
+# Tables that triggers on other tables write (migration 0015: `rated_pools`, from `games`). The
+# target's triggers fill them while the games are copied; then the source's rows replace what
+# they wrote (the same counts, and the source's versions: the copied stored boards stay valid).
+TRIGGER_KEPT = frozenset({"rated_pools"})
 
 
 def table_counts(conn: Connection, tables: list[sa.Table]) -> dict[str, int]:
@@ -149,6 +159,8 @@ def copy_database(
                 _empty_tables(writer, tables)
                 result.replaced = True
             for table in tables:
+                if table.name in TRIGGER_KEPT:
+                    writer.execute(sa.delete(table))
                 _copy_table(reader, writer, table, source_counts[table.name], batch_rows, progress)
             if writer.dialect.name == "postgresql":
                 reset_sequences(writer, tables)

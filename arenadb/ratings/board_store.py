@@ -3,13 +3,13 @@ or saving a board under it.
 
 A board reads a game type's games that count for ratings (`counts_for_ratings`): their seats,
 results and rated order, their LLM calls' costs, and the type's config. The watermark is what
-changes when those inputs do: per game type the count, the highest id and the sum of the ids
-of those games (a finished game raises the highest id; a deleted or un-rated game lowers the
-count; one leaving while another arrives changes the highest id or the sum, ids never being
-reused), and a digest of the type's config (`provisional_games`, `interval_games`,
-`shared_first`). A finished game's seats, results and LLM calls are written before it
-finishes and never change afterwards; `ratings rebuild` writes rating events in the rated order
-it read, so the order is kept. One grouped query over an index: a few milliseconds.
+changes when those inputs do: per game type the count and the sum of the ids of those games and
+a version that every change of that set raises (a finished game, a deleted or un-rated one, one
+moved to another type: `rated_pools`, kept by triggers on `games`, migration 0015), and a digest
+of the type's config (`provisional_games`, `interval_games`, `shared_first`). A finished game's
+seats, results and LLM calls are written before it finishes and never change afterwards;
+`ratings rebuild` writes rating events in the rated order it read, so the order is kept. One
+row read per game type, however many games: well under a millisecond.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from arenadb.db.json import canonical_json
-from arenadb.models import GameType, StoredBoard
+from arenadb.models import GameType, RatedPool, StoredBoard
 from arenadb.ratings.board_model import Board, board_from_plain
 from arenadb.ratings.replay import GAMES, counts_for_ratings
 
 STORED_BOARDS = cast(sa.Table, StoredBoard.__table__)
+RATED_POOLS = cast(sa.Table, RatedPool.__table__)
 
 
 @dataclass(frozen=True)
@@ -58,31 +59,43 @@ class BoardKey:
 def pool_marks(conn: Connection, game_type_id: int | None) -> list[PoolMark]:
     """Every game type with games that count for ratings (or just `game_type_id`, with or
     without games), by env id, each with its watermark."""
-    games = GAMES
-    counted = (
+    pools = RATED_POOLS
+    query = (
         sa.select(
-            games.c.game_type_id,
-            sa.func.count(),
-            sa.func.max(games.c.id),
-            sa.func.sum(games.c.id),
+            GameType.id,
+            GameType.env_id,
+            GameType.config,
+            pools.c.games,
+            pools.c.id_sum,
+            pools.c.version,
         )
+        .outerjoin(pools, pools.c.game_type_id == GameType.id)
+        .order_by(GameType.env_id)
+    )
+    if game_type_id is None:
+        query = query.where(pools.c.games > 0)
+    else:
+        query = query.where(GameType.id == game_type_id)
+    marks = []
+    for type_id, env_id, config, count, total, version in conn.execute(query):
+        digest = hashlib.sha256(canonical_json(config or {}).encode()).hexdigest()[:16]
+        watermark = (
+            f"{count or 0} games, id sum {total or 0}, version {version or 0}; config {digest}"
+        )
+        marks.append(PoolMark(type_id, env_id, config or {}, int(count or 0), watermark))
+    return marks
+
+
+def counted_pools(conn: Connection) -> dict[int, tuple[int, int]]:
+    """Per game type, the count and id sum of its games that count for ratings, counted: what
+    `rated_pools` must hold (`db check`, tests)."""
+    games = GAMES
+    query = (
+        sa.select(games.c.game_type_id, sa.func.count(), sa.func.sum(games.c.id))
         .where(*counts_for_ratings(games))
         .group_by(games.c.game_type_id)
     )
-    types = sa.select(GameType.id, GameType.env_id, GameType.config).order_by(GameType.env_id)
-    if game_type_id is not None:
-        counted = counted.where(games.c.game_type_id == game_type_id)
-        types = types.where(GameType.id == game_type_id)
-    stats = {row[0]: row[1:] for row in conn.execute(counted)}
-    marks = []
-    for type_id, env_id, config in conn.execute(types):
-        count, last, total = stats.get(type_id, (0, None, None))
-        if not count and game_type_id is None:
-            continue
-        digest = hashlib.sha256(canonical_json(config or {}).encode()).hexdigest()[:16]
-        watermark = f"{count} games, last id {last}, id sum {total}; config {digest}"
-        marks.append(PoolMark(type_id, env_id, config or {}, int(count), watermark))
-    return marks
+    return {int(t): (int(n), int(s)) for t, n, s in conn.execute(query)}
 
 
 def unified_watermark(marks: Sequence[PoolMark]) -> str:

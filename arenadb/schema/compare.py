@@ -36,10 +36,17 @@ EXPECTED_TRIGGERS: frozenset[tuple[str, str]] = frozenset(
         ("prompts", "prompts_immutable"),
         ("agents", "agents_leave_access_lists"),
         ("rating_events", "rating_events_count_deleted"),
+        # rated_pools, the stored boards' watermark (migration 0015)
+        ("games", "games_rated_pools_insert"),
+        ("games", "games_rated_pools_update"),
+        ("games", "games_rated_pools_delete"),
     }
 )
-# PostgreSQL only: the trigger that creates partitions ahead of new games (migration 0013).
-PG_TRIGGERS: frozenset[tuple[str, str]] = frozenset({("games", partitions.TRIGGER)})
+# PostgreSQL only: the trigger that creates partitions ahead of new games (migration 0013), and
+# rated_pools' on TRUNCATE (migration 0015; SQLite has no TRUNCATE).
+PG_TRIGGERS: frozenset[tuple[str, str]] = frozenset(
+    {("games", partitions.TRIGGER), ("games", "games_rated_pools_truncate")}
+)
 # What each of those triggers must be, as live_triggers() reads it from a database migrated to
 # head: a short sha256 of its normalised definition. A migration that changes a trigger changes
 # its digest here (tests/db/schema/test_compare.py prints the new values).
@@ -47,6 +54,10 @@ TRIGGER_DIGESTS: dict[str, dict[tuple[str, str], str]] = {
     "postgresql": {
         ("agents", "agents_leave_access_lists"): "96b66bd28d3fb975",
         ("games", partitions.TRIGGER): "c8c037387341260e",
+        ("games", "games_rated_pools_delete"): "f05384fde9567fd7",
+        ("games", "games_rated_pools_insert"): "9c3edaabefc7a278",
+        ("games", "games_rated_pools_truncate"): "abcbfc7bc89385f9",
+        ("games", "games_rated_pools_update"): "b19a215505c4b84d",
         ("prompts", "prompts_immutable"): "506b0dd60e1a498e",
         ("rating_events", "rating_events_count_deleted"): "36b429a9dfa56c05",
     },
@@ -55,6 +66,9 @@ TRIGGER_DIGESTS: dict[str, dict[tuple[str, str], str]] = {
         ("game_turns", "search_turns_delete"): "d857a238a903efae",
         ("game_turns", "search_turns_insert"): "ae3f0d0613e6718d",
         ("game_turns", "search_turns_update"): "aa986a82b87837dc",
+        ("games", "games_rated_pools_delete"): "aa63dd0d8488661e",
+        ("games", "games_rated_pools_insert"): "b28ae7412f1b2fe6",
+        ("games", "games_rated_pools_update"): "d0110b83b345b9a0",
         ("knowledge_chunks", "search_knowledge_delete"): "e68d248eece6a6f5",
         ("knowledge_chunks", "search_knowledge_insert"): "930dbe8816393687",
         ("knowledge_chunks", "search_knowledge_update"): "48a947dd5181761f",

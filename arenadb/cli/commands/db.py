@@ -197,26 +197,54 @@ def reindex(ctx: typer.Context, json_output: JsonOption = False) -> None:
     info(f"rebuilt the search index ({done}) in {result.seconds:.2f}s")
 
 
+StatsExactOption = Annotated[
+    bool,
+    typer.Option(
+        "--exact",
+        help="Count every row (and on SQLite read every page for the sizes): exact, in a "
+        "time that grows with the tables.",
+    ),
+]
+
+
 @app.command("stats")
 def stats(
-    ctx: typer.Context, json_output: JsonOption = False, csv_output: CsvOption = False
+    ctx: typer.Context,
+    exact: StatsExactOption = False,
+    json_output: JsonOption = False,
+    csv_output: CsvOption = False,
 ) -> None:
-    """Rows and size on disk (with indexes) of every table."""
+    """Rows and size on disk (with indexes) of every table.
+
+    Rows are estimates read in a bounded time (`~`; `estimated` in JSON and CSV): PostgreSQL's
+    planner statistics, SQLite's rowid spans (SQLite then shows only the file's size);
+    --exact counts every row and sizes every table."""
     from arenadb.cli.render.tables import human_size
     from arenadb.db import engine_scope
     from arenadb.inspection.stats import TableStats, db_stats
 
     fmt = output_format(ctx, json_output, csv_output)
     with engine_scope(app_context(ctx).settings()) as engine:
-        result = db_stats(engine)
+        result = db_stats(engine, exact=exact)
     if fmt != "table":
         render_rows(
-            to_plain(result.tables), ["table", "rows", "size_bytes"], fmt, csv_fields=TableStats
+            to_plain(result.tables),
+            ["table", "rows", "size_bytes", "estimated"],
+            fmt,
+            csv_fields=TableStats,
         )
         return
     rows = [
-        {"table": t.table, "rows": f"{t.rows:,}", "size": human_size(t.size_bytes)}
+        {
+            "table": t.table,
+            "rows": f"~{t.rows:,}" if t.estimated else f"{t.rows:,}",
+            "size": human_size(t.size_bytes),
+        }
         for t in result.tables
     ]
     rows.append({"table": "total", "rows": "", "size": human_size(result.size_bytes)})
-    render_rows(rows, ["table", "rows", "size"], fmt, title=f"{result.backend} tables")
+    title = f"{result.backend} tables" + (" (~: estimated rows)" if result.estimated else "")
+    render_rows(rows, ["table", "rows", "size"], fmt, title=title)
+    if result.estimated:
+        sizes = "" if result.backend == "postgresql" else " and each table's size"
+        info(f"rows are estimates (~){sizes}: --exact counts every row")

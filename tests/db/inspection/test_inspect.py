@@ -473,7 +473,8 @@ def test_models_stats_agree_with_brute_force(arena: Arena, exact: bool):
 
 
 def test_db_stats_counts_rows(arena: Arena):
-    stats = db_stats(arena.engine)
+    stats = db_stats(arena.engine, exact=True)
+    assert not stats.estimated and not any(t.estimated for t in stats.tables)
     tables = {t.table: t for t in stats.tables}
     synthetic = arena.synthetic
     assert tables["games"].rows == synthetic.games + 2
@@ -482,6 +483,28 @@ def test_db_stats_counts_rows(arena: Arena):
     assert tables["alembic_version"].rows == 1
     assert tables["llm_calls"].size_bytes and tables["llm_calls"].size_bytes > 0
     assert stats.size_bytes and stats.size_bytes >= tables["llm_calls"].size_bytes
+
+
+def test_db_stats_estimates_are_labelled_and_near_the_counts(arena: Arena):
+    """The default: estimates, flagged per table, of the right order of magnitude (PostgreSQL's
+    after ANALYZE, which arenadb's bulk loads and autovacuum run)."""
+    engine = arena.engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(sa.text("ANALYZE"))
+    exact = {t.table: t.rows for t in db_stats(engine, exact=True).tables}
+    stats = db_stats(engine)
+    assert stats.estimated
+    tables = {t.table: t for t in stats.tables}
+    assert set(tables) == set(exact)
+    for name in ("games", "game_turns", "llm_calls", "game_players"):
+        assert tables[name].estimated, name
+        assert exact[name] / 3 <= tables[name].rows <= exact[name] * 3, name
+    if engine.dialect.name == "sqlite":
+        assert tables["llm_calls"].size_bytes is None  # dbstat reads every page: --exact only
+        assert stats.size_bytes
+    else:
+        assert tables["llm_calls"].size_bytes
 
 
 # --------------------------------------------------------------------------- no N+1
@@ -554,7 +577,7 @@ def test_cli_tables(arena: Arena, args: list[str], expect: str):
         (["games", "list", "--limit", "7"], {"id", "status", "uuid", "type", "seats", "turns"}),
         (["agents", "list"], {"id", "alias", "model", "rated_games", "last_game_id"}),
         (["models", "stats"], {"id", "model", "calls", "latency_p95_ms", "error_rate"}),
-        (["db", "stats"], {"table", "rows", "size_bytes"}),
+        (["db", "stats"], {"table", "rows", "size_bytes", "estimated"}),
     ],
 )
 def test_cli_lists_as_json_and_csv(arena: Arena, args: list[str], fields: set[str]):
@@ -713,3 +736,34 @@ def test_unknown_cost_is_unknown_in_every_format(arena: Arena):
     assert by_name["test-model"]["cost_complete"] is False
     rows = {r["model"]: r for r in _csv(run(arena, "models", "stats", "--csv").stdout)}
     assert rows["mystery/model"]["cost"] == ""
+
+
+def test_db_stats_cli_estimated_exact_and_bad_flags(backend, db_settings, cli_env):
+    """A fresh database (PostgreSQL: never analysed, reltuples -1): estimates of 0, labelled;
+    --exact: the counts, unlabelled; --json with --csv: one line, exit 2."""
+    from arenadb.cli import app
+    from arenadb.db import create_engine as make_engine
+
+    runner = CliRunner()
+    estimated = runner.invoke(app, ["db", "stats", "--json"], env=cli_env)
+    assert estimated.exit_code == 0, estimated.output
+    rows = {r["table"]: r for r in json.loads(estimated.stdout)}
+    assert rows["games"]["estimated"] is True and rows["games"]["rows"] == 0
+    assert all(r["rows"] >= 0 for r in rows.values())
+    table = runner.invoke(app, ["db", "stats"], env=cli_env)
+    assert table.exit_code == 0 and "~" in table.stdout and "--exact" in table.stderr
+    engine = make_engine(db_settings)
+    try:
+        build_arena(engine, games=12)
+        exact = {t.table: t.rows for t in db_stats(engine, exact=True).tables}
+    finally:
+        engine.dispose()
+    counted = runner.invoke(app, ["db", "stats", "--exact", "--json"], env=cli_env)
+    assert counted.exit_code == 0, counted.output
+    rows = {r["table"]: r for r in json.loads(counted.stdout)}
+    assert {t: r["rows"] for t, r in rows.items()} == exact and exact["games"] == 12
+    assert not any(r["estimated"] for r in rows.values())
+    plain = runner.invoke(app, ["db", "stats", "--exact"], env=cli_env)
+    assert plain.exit_code == 0 and "~" not in plain.stdout and plain.stderr == ""
+    bad = runner.invoke(app, ["db", "stats", "--exact", "--json", "--csv"], env=cli_env)
+    assert bad.exit_code == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.output
