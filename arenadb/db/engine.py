@@ -16,12 +16,11 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, StaticPool
 
 from arenadb.config import Settings
@@ -34,6 +33,9 @@ from arenadb.errors import (
     InvalidArgumentError,
 )
 from arenadb.urls import DatabaseURL, check_no_nul
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 APPLICATION_NAME = "arenadb"
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -326,6 +328,10 @@ def write_transaction(engine: Engine, *, check_foreign_keys: bool = True) -> Ite
 
 def session_factory(engine: Engine, *, write: bool = False) -> sessionmaker[Session]:
     """Sessions that keep loaded attributes after commit (results outlive the transaction)."""
+    # Here, not at the top: sqlalchemy.orm costs a third of sqlalchemy's import, and the
+    # commands that read through Core (db stats, db check) never open a session.
+    from sqlalchemy.orm import sessionmaker
+
     bind = engine
     if write and engine.dialect.name == "sqlite":
         bind = engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})

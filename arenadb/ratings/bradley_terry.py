@@ -23,12 +23,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from scipy.linalg import cho_factor, cho_solve
-from scipy.optimize import minimize
-from scipy.special import expit
+
+# scipy is imported by the functions that fit, not here: it takes longer to import (about a
+# second cold) than a stored board takes to read, and `agents top` serves a stored board
+# without fitting anything.
+if TYPE_CHECKING:
+    from scipy import sparse
 
 # Ratings are published on the Elo scale, as Chatbot Arena does: 400 points = 10:1 odds.
 ELO_SCALE = 400.0 / math.log(10.0)
@@ -82,6 +85,8 @@ class PairTable:
 
 def collapse(comparisons: Sequence[Comparison], games: int) -> PairTable:
     """Unique (A, B, side A, side B, score) rows, A before B in agent order."""
+    from scipy import sparse
+
     agents = sorted({c.agent_a for c in comparisons} | {c.agent_b for c in comparisons})
     sides = sorted({c.side_a for c in comparisons} | {c.side_b for c in comparisons})
     agent_index = {a: i for i, a in enumerate(agents)}
@@ -166,6 +171,9 @@ def fit(
     takes ~100 on a 900-agent pool (and stops short of the optimum), because the Hessian of a
     sparse comparison graph is badly conditioned.
     """
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
     n, k = len(table.agents), len(table.sides)
     size = n + k
     w = table.weights if weights is None else weights
@@ -285,6 +293,10 @@ def bootstrap(
 def _newton_step(table: PairTable, x: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """For row weights W (rows x rounds): H^-1 g of every round at `x`, where g is the round's
     gradient and H the full-data Hessian (factored once)."""
+    from scipy import sparse
+    from scipy.linalg import cho_factor, cho_solve
+    from scipy.special import expit
+
     n, k = len(table.agents), len(table.sides)
     rows = len(table.score)
     index = np.arange(rows)
@@ -327,6 +339,8 @@ def _intervals(estimate: np.ndarray, draws: np.ndarray, tail: float, base: float
 
 def win_probability(rating_difference: float) -> float:
     """P(A beats B) for A rated `rating_difference` Elo points above B."""
+    from scipy.special import expit
+
     return float(expit(rating_difference / ELO_SCALE))
 
 

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from arenadb.cli import app
 from arenadb.cli.app import COMMANDS, load_command
+from tests.support.imports import imported_by
 
 runner = CliRunner()
 SECRET = "Sup3r-S3cret"
@@ -86,6 +87,20 @@ def test_config_show_does_not_import_sqlalchemy(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path
     )
     assert "HEAVY []" in proc.stdout, proc.stdout + proc.stderr
+
+
+# What a read command has no use for, on either backend: imports a cold start would pay for.
+NOT_FOR_READING = ["alembic", "numpy", "scipy", "trueskill", "openskill", "pandas", "pyarrow"]
+
+
+def test_read_commands_import_only_what_they_use(db_settings):
+    url = db_settings.database_url
+    driver = ["psycopg"] if db_settings.backend == "sqlite" else []  # no driver of the other one
+    for argv in (["games", "list"], ["models", "stats"]):
+        assert imported_by(url, argv, [*NOT_FOR_READING, *driver]) == [], argv
+    # db stats reads through Core: no ORM, no models.
+    heavy = [*NOT_FOR_READING, *driver, "sqlalchemy.orm", "arenadb.models"]
+    assert imported_by(url, ["db", "stats"], heavy) == []
 
 
 def test_config_show_json_masks_password(tmp_path):

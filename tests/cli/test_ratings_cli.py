@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from arenadb.cli import app
+from tests.support.imports import imported_by
 from tests.support.ratings_factory import (
     MAFIA_SIDES,
     finish_and_rate,
@@ -174,6 +175,15 @@ def test_agents_top_is_the_bradley_terry_board_per_game_type(db_settings, played
     assert "provisional" in wide.stdout and "95% CI" in wide.stdout
     assert "side term: village" in wide.stdout and "seed 17" in wide.stdout
     assert "unknown" in wide.stdout  # no LLM calls logged: cost unknown, not $0
+
+
+def test_agents_top_serves_a_stored_board_without_scipy(db_settings, played):
+    # scipy is the fit's; a stored board is read back without importing it (a cold start).
+    stored = run(db_settings, "ratings", "boards", "--rounds", "20")
+    assert stored.exit_code == 0, stored.output
+    argv = ["agents", "top", "--rounds", "20"]
+    assert imported_by(db_settings.database_url, argv, ["scipy", "alembic"]) == []
+    assert imported_by(db_settings.database_url, [*argv, "--seed", "3"], ["scipy"]) == ["scipy"]
 
 
 def test_ratings_compare_and_matrix(db_settings, played):
