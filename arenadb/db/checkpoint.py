@@ -36,10 +36,12 @@ to 2.0 s of wall-clock time for 200 games, with the same CPU time.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from arenadb.db.sqlite_files import connect_existing_sqlite
@@ -82,10 +84,23 @@ class WalCheckpointer:
         # Held by whichever connection checkpoints, so that the writer's never meets the
         # thread's (SQLite would skip it).
         self._checkpoint_lock = threading.Lock()
+        # Clear while the writer is inside a transaction: the thread starts no checkpoint then.
+        self._writer_idle = threading.Event()
+        self._writer_idle.set()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Around each transaction of the writing connection: the background thread starts no
+        checkpoint inside it (it waits for its end), the writer never waits for the thread."""
+        self._writer_idle.clear()
+        try:
+            yield
+        finally:
+            self._writer_idle.set()
 
     def after_commit(self, writer: Any) -> None:
         """Call after each commit of the writing (sqlite3) connection `writer`."""
@@ -119,6 +134,7 @@ class WalCheckpointer:
         with self._start_lock:
             self._stop.set()
             self._wake.set()
+            self._writer_idle.set()
             thread, self._thread = self._thread, None
         if thread is not None:
             thread.join()
@@ -142,6 +158,12 @@ class WalCheckpointer:
                 if self._stop.wait(self.interval):
                     return
                 self._wake.clear()
+                # Not beside a batch being written: the two would take both cores of a small
+                # machine from the writer's caller (an event loop). A batch that begins while
+                # the checkpoint runs goes on: the writer is never held up.
+                self._writer_idle.wait()
+                if self._stop.is_set():
+                    return
                 with self._checkpoint_lock:
                     try:
                         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
