@@ -6,8 +6,12 @@ pushes the WAL past 1,000 pages (4 MB), so a recorder writing a batch every few 
 stalls on two fsyncs every few batches (37 checkpoints for the 100 MB of benchmarks/record.py).
 
 Here the copying moves to a second connection on its own thread, which runs
-`PRAGMA wal_checkpoint(PASSIVE)` shortly after commits: its reads, writes and fsyncs overlap the
-recorder's work on the next batch.
+`PRAGMA wal_checkpoint(PASSIVE)` shortly after commits, between two transactions of the writer:
+its reads, writes and fsyncs overlap the recorder's work on the next batch (the rows it builds),
+not the writer's SQLite work. A checkpoint never starts while the writer is inside a transaction
+(`writing()`: the thread waits for its end); a transaction that begins during a checkpoint goes
+on, the writer never waits for the thread. On a 2-core machine that leaves one core to the
+writer's caller (an event loop) whenever arenadb's threads do SQLite work.
 
 The bound on the WAL file, by construction: **`WAL_LIMIT_BYTES` (16 MiB) plus the largest single
 transaction**, as long as no other connection keeps a read transaction open on an old snapshot
