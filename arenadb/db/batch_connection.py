@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,8 +32,9 @@ class BatchConnection:
     frequent; `finish()` commits durably whatever this says.
 
     On a SQLite file, the WAL is checkpointed by a background thread (`WalCheckpointer`) instead
-    of inside the commits of this connection, and kept under its bound (`WAL_LIMIT_BYTES` plus
-    one transaction) by a checkpoint of this connection's own when it grows past it.
+    of inside the commits of this connection, between its transactions (never beside one), and
+    kept under its bound (`WAL_LIMIT_BYTES` plus one transaction) by a checkpoint of this
+    connection's own when it grows past it.
     """
 
     def __init__(self, engine: Engine, *, durable: bool = True) -> None:
@@ -72,21 +73,22 @@ class BatchConnection:
         with self._lock:
             conn = self._conn or self._open()
             raw = driver_connection(conn)
-            try:
-                if self.writer.name == "sqlite":
-                    raw.execute("BEGIN IMMEDIATE")
-                elif durable and not self.durable:
-                    raw.execute("SET LOCAL synchronous_commit TO on")
-                result = work(raw)
-                raw.commit()
-            except BaseException:
-                # On a broken connection the rollback fails too: the first error is what matters.
-                with contextlib.suppress(Exception):
-                    raw.rollback()
-                self._release()
-                raise
-            if self.checkpointer is not None:
-                self.checkpointer.after_commit(raw)
+            with self._writing() as checkpointer:
+                try:
+                    if self.writer.name == "sqlite":
+                        raw.execute("BEGIN IMMEDIATE")
+                    elif durable and not self.durable:
+                        raw.execute("SET LOCAL synchronous_commit TO on")
+                    result = work(raw)
+                    raw.commit()
+                except BaseException:
+                    # On a broken connection the rollback fails too: the first error matters.
+                    with contextlib.suppress(Exception):
+                        raw.rollback()
+                    self._release()
+                    raise
+                if checkpointer is not None:
+                    checkpointer.after_commit(raw)
             return result
 
     def run_session(self, work: Callable[[Session], Any], *, durable: bool = True) -> Any:
@@ -96,22 +98,34 @@ class BatchConnection:
         """
         with self._lock:
             conn = self._conn or self._open()
-            try:
-                with conn.begin():
-                    if durable and self.writer.name == "postgresql" and not self.durable:
-                        conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")
-                    session = Session(bind=conn, expire_on_commit=False)
-                    try:
-                        result = work(session)
-                        session.flush()
-                    finally:
-                        session.close()
-            except BaseException:
-                self._release()
-                raise
-            if self.checkpointer is not None:
-                self.checkpointer.after_commit(driver_connection(conn))
+            with self._writing() as checkpointer:
+                try:
+                    with conn.begin():
+                        if durable and self.writer.name == "postgresql" and not self.durable:
+                            conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")
+                        session = Session(bind=conn, expire_on_commit=False)
+                        try:
+                            result = work(session)
+                            session.flush()
+                        finally:
+                            session.close()
+                except BaseException:
+                    self._release()
+                    raise
+                if checkpointer is not None:
+                    checkpointer.after_commit(driver_connection(conn))
             return result
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[WalCheckpointer | None]:
+        """Around a transaction and its `after_commit`: no background checkpoint starts inside
+        it (see `WalCheckpointer.writing`); yields the checkpointer, if any."""
+        checkpointer = self.checkpointer
+        if checkpointer is None:
+            yield None
+            return
+        with checkpointer.writing():
+            yield checkpointer
 
     def _release(self) -> None:
         conn, self._conn = self._conn, None

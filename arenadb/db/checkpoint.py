@@ -6,8 +6,12 @@ pushes the WAL past 1,000 pages (4 MB), so a recorder writing a batch every few 
 stalls on two fsyncs every few batches (37 checkpoints for the 100 MB of benchmarks/record.py).
 
 Here the copying moves to a second connection on its own thread, which runs
-`PRAGMA wal_checkpoint(PASSIVE)` shortly after commits: its reads, writes and fsyncs overlap the
-recorder's work on the next batch.
+`PRAGMA wal_checkpoint(PASSIVE)` shortly after commits, between two transactions of the writer:
+its reads, writes and fsyncs overlap the recorder's work on the next batch (the rows it builds),
+not the writer's SQLite work. A checkpoint never starts while the writer is inside a transaction
+(`writing()`: the thread waits for its end); a transaction that begins during a checkpoint goes
+on, the writer never waits for the thread. On a 2-core machine that leaves one core to the
+writer's caller (an event loop) whenever arenadb's threads do SQLite work.
 
 The bound on the WAL file, by construction: **`WAL_LIMIT_BYTES` (16 MiB) plus the largest single
 transaction**, as long as no other connection keeps a read transaction open on an old snapshot
@@ -36,10 +40,12 @@ to 2.0 s of wall-clock time for 200 games, with the same CPU time.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from arenadb.db.sqlite_files import connect_existing_sqlite
@@ -82,10 +88,23 @@ class WalCheckpointer:
         # Held by whichever connection checkpoints, so that the writer's never meets the
         # thread's (SQLite would skip it).
         self._checkpoint_lock = threading.Lock()
+        # Clear while the writer is inside a transaction: the thread starts no checkpoint then.
+        self._writer_idle = threading.Event()
+        self._writer_idle.set()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Around each transaction of the writing connection: the background thread starts no
+        checkpoint inside it (it waits for its end), the writer never waits for the thread."""
+        self._writer_idle.clear()
+        try:
+            yield
+        finally:
+            self._writer_idle.set()
 
     def after_commit(self, writer: Any) -> None:
         """Call after each commit of the writing (sqlite3) connection `writer`."""
@@ -119,6 +138,7 @@ class WalCheckpointer:
         with self._start_lock:
             self._stop.set()
             self._wake.set()
+            self._writer_idle.set()
             thread, self._thread = self._thread, None
         if thread is not None:
             thread.join()
@@ -142,6 +162,12 @@ class WalCheckpointer:
                 if self._stop.wait(self.interval):
                     return
                 self._wake.clear()
+                # Not beside a batch being written: the two would take both cores of a small
+                # machine from the writer's caller (an event loop). A batch that begins while
+                # the checkpoint runs goes on: the writer is never held up.
+                self._writer_idle.wait()
+                if self._stop.is_set():
+                    return
                 with self._checkpoint_lock:
                     try:
                         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()

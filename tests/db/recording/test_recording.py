@@ -601,6 +601,13 @@ def test_sqlite_wal_is_checkpointed_in_the_background_and_stays_bounded(
             assert checkpointer is None
             return
         assert checkpointer is not None
+        # Every write transaction tells the thread to keep off (it checkpoints between them).
+        assert arena.batch_connection.run(lambda _raw: checkpointer._writer_idle.is_set()) is False
+        assert (
+            arena.batch_connection.run_session(lambda _session: checkpointer._writer_idle.is_set())
+            is False
+        )
+        assert checkpointer._writer_idle.is_set()
         path = settings.url.sqlite_path
         assert path is not None
         wal = Path(f"{path}-wal")
@@ -628,7 +635,10 @@ def test_sqlite_wal_is_checkpointed_in_the_background_and_stays_bounded(
         deadline = time.monotonic() + 10
         copy = tmp_path / "without_wal.db"
         while True:
-            shutil.copyfile(path, copy)
+            # Copied while no checkpoint writes to the file (a copy taken half-way through one
+            # is torn: a count that is off, or a "malformed" database).
+            with checkpointer._checkpoint_lock:
+                shutil.copyfile(path, copy)
             with sqlite3.connect(copy) as conn:
                 turns = conn.execute("select count(*) from game_turns").fetchone()[0]
             conn.close()
@@ -736,6 +746,40 @@ def test_the_checkpoint_thread_leaves_when_idle_and_comes_back(tmp_path: Path) -
         checkpointer.close()
         writer.close()
     assert checkpointer._thread is None
+
+
+def test_no_background_checkpoint_starts_while_the_writer_is_in_a_transaction(
+    tmp_path: Path,
+) -> None:
+    # The thread waits for the writer's transaction to end (on a 2-core machine the two would
+    # otherwise take both cores from the writer's caller); the writer never waits for it.
+    import sqlite3
+    import time
+
+    from arenadb.db.checkpoint import WalCheckpointer
+
+    path = tmp_path / "wal.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("create table t (x)")
+    checkpointer = WalCheckpointer(str(path), interval=0.01)
+    try:
+        with checkpointer.writing():
+            writer.execute("insert into t values (1)")
+            checkpointer.poke()
+            # Many times the interval: a thread that did not wait would have checkpointed.
+            time.sleep(0.3)
+            assert checkpointer.checkpoints == 0
+            # The writer is not held up: its next statement runs beside the waiting thread.
+            writer.execute("insert into t values (2)")
+        deadline = time.monotonic() + 10
+        while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert checkpointer.checkpoints == 1
+    finally:
+        checkpointer.close()
+        writer.close()
 
 
 def test_record_turn_takes_none_for_no_llm_calls_or_actions(
