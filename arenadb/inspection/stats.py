@@ -109,15 +109,25 @@ def _sqlite_estimates(conn: Connection, names: list[str]) -> tuple[dict[str, int
         ).all()
         if "WITHOUT ROWID" in " ".join(str(sql).upper().split())
     }
+    quote = conn.dialect.identifier_preparer.quote
+    parts = []
+    for name in names:
+        label = "'" + name.replace("'", "''") + "'"
+        table = quote(name)
+        if name in without_rowid:  # no rowid to read: counted (a few rows)
+            parts.append(f"SELECT {label}, (SELECT count(*) FROM {table}), NULL")
+        else:  # subqueries: SQLite makes a lone min() or max() one seek, not both together
+            parts.append(
+                f"SELECT {label}, (SELECT max(rowid) FROM {table}), "
+                f"(SELECT min(rowid) FROM {table})"
+            )
     counts: dict[str, int] = {}
     guessed: set[str] = set()
-    quote = conn.dialect.identifier_preparer.quote
-    for name in names:
-        table = quote(name)
-        if name in without_rowid:  # no rowid to read
-            counts[name] = int(conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() or 0)
+    # One statement for every table: the page's statement count does not grow with them.
+    for name, high, low in conn.exec_driver_sql(" UNION ALL ".join(parts)).all() if parts else []:
+        if name in without_rowid:
+            counts[name] = int(high or 0)
             continue
-        low, high = conn.exec_driver_sql(f"SELECT min(rowid), max(rowid) FROM {table}").one()
         counts[name] = 0 if high is None else int(high) - int(low) + 1
         guessed.add(name)
     return counts, guessed
